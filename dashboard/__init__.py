@@ -1,0 +1,1 @@
+"""The supervisors' board: an aiohttp app rendering incidents from Redis."""

@@ -1,0 +1,144 @@
+"""One validated settings object, built once from the environment and an optional file.
+
+Every setting is a field of `Settings`; it is read from `TRIPWATCH_<NAME>` or from a
+TOML config file (`TRIPWATCH_CONFIG` or `--config`), the environment winning. An
+unknown or malformed setting is an error that names it.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+ENV_PREFIX = "TRIPWATCH_"
+CONFIG_ENV = ENV_PREFIX + "CONFIG"
+BUILTIN_RULES_DIR = Path(__file__).resolve().parent.parent / "rules" / "pack"
+
+
+class SettingsError(ValueError):
+    """A setting is unknown or malformed; the message names it."""
+
+
+class Settings(BaseModel):
+    """Tripwatch configuration. `None` URLs mean: use the embedded broker / Redis."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kafka_url: str | None = Field(None, description="kafka://host:port[;host:port]; unset = embedded")
+    redis_url: str | None = Field(None, description="redis://host:port/db; unset = embedded Valkey")
+    data_dir: Path = Field(Path(".tripwatch"), description="embedded Redis data and logs")
+    embedded_host: str = "127.0.0.1"
+    embedded_kafka_port: int = Field(19092, ge=1, le=65535)
+    embedded_redis_port: int = Field(16379, ge=1, le=65535)
+    dashboard_host: str = "127.0.0.1"
+    dashboard_port: int = Field(8080, ge=1, le=65535)
+    app_id: str = Field("tripwatch", min_length=1, description="faust app id = consumer group")
+    partitions: int = Field(8, ge=1, le=1024, description="partition count of every topic")
+    rules_dir: Path = BUILTIN_RULES_DIR
+    fetch_max_wait_ms: int = Field(10, ge=1, le=5000)
+    session_timeout_s: float = Field(10.0, ge=1, le=300)
+    max_event_bytes: int = Field(65536, ge=256, le=10_000_000)
+    max_event_age_days: int = Field(30, ge=1, description="older `ts` is rejected as absurd")
+    max_event_future_s: int = Field(3600, ge=1, description="`ts` further ahead is rejected")
+    deadline_tick_s: float = Field(0.2, gt=0, le=10)
+    dedup_window: int = Field(256, ge=1, description="event ids remembered per trip")
+    trip_retention_s: float = Field(3600.0, gt=0, description="state kept after a trip ends")
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    @property
+    def embedded_kafka(self) -> bool:
+        return self.kafka_url is None
+
+    @property
+    def embedded_redis(self) -> bool:
+        return self.redis_url is None
+
+    @property
+    def kafka_bootstrap(self) -> str:
+        """`host:port[,host:port]` for aiokafka."""
+        if self.kafka_url is None:
+            return f"{self.embedded_host}:{self.embedded_kafka_port}"
+        return self.kafka_url.removeprefix("kafka://").replace(";", ",")
+
+    @property
+    def faust_broker(self) -> str:
+        return "kafka://" + self.kafka_bootstrap.replace(",", ";")
+
+    @property
+    def redis_dsn(self) -> str:
+        if self.redis_url is None:
+            return f"redis://{self.embedded_host}:{self.embedded_redis_port}/0"
+        return self.redis_url
+
+    def as_environment(self) -> dict[str, str]:
+        """The settings as `TRIPWATCH_*` variables, to hand to a child process."""
+        env = {}
+        for name, value in self.model_dump(exclude_none=True).items():
+            env[ENV_PREFIX + name.upper()] = str(value)
+        return env
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Build the settings from file, environment and explicit overrides (strongest last)."""
+    _reject_unknown_environment()
+    file_values = _read_config_file(config_file or _config_file_from_env())
+    env_values = _environment_values()
+    try:
+        return Settings.model_validate({**file_values, **env_values, **overrides})
+    except ValidationError as error:
+        raise SettingsError(_describe(error)) from None
+
+
+def _config_file_from_env() -> Path | None:
+    value = os.environ.get(CONFIG_ENV)
+    return Path(value) if value else None
+
+
+def _read_config_file(path: Path | None) -> dict[str, Any]:
+    if path is None:
+        return {}
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise SettingsError(f"config file {path}: not found") from None
+    except tomllib.TOMLDecodeError as error:
+        raise SettingsError(f"config file {path}: {error}") from None
+
+
+def _environment_values() -> dict[str, str]:
+    return {
+        name[len(ENV_PREFIX) :].lower(): value
+        for name, value in os.environ.items()
+        if name.startswith(ENV_PREFIX) and name != CONFIG_ENV
+    }
+
+
+def _reject_unknown_environment() -> None:
+    known = {ENV_PREFIX + name.upper() for name in Settings.model_fields} | {CONFIG_ENV}
+    for name in sorted(os.environ):
+        if name.startswith(ENV_PREFIX) and name not in known:
+            raise SettingsError(f"{name}: unknown setting{_suggestion(name)}")
+
+
+def _suggestion(name: str) -> str:
+    import difflib
+
+    field = name[len(ENV_PREFIX) :].lower()
+    close = difflib.get_close_matches(field, list(Settings.model_fields), n=1)
+    return f" (did you mean {ENV_PREFIX}{close[0].upper()}?)" if close else ""
+
+
+def _describe(error: ValidationError) -> str:
+    problems = []
+    for item in error.errors():
+        name = ".".join(str(part) for part in item["loc"]) or "settings"
+        if item["type"] == "extra_forbidden":
+            problems.append(f"{name}: unknown setting")
+        else:
+            problems.append(f"{name}: {item['msg']} (got {item.get('input')!r})")
+    return "; ".join(problems)

@@ -1,0 +1,118 @@
+"""`tripwatch up`: start the embedded services (unless configured away), the worker and the
+board; stop them all, in reverse order, on Ctrl-C or SIGTERM, leaving no process behind."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+from monitor.embedded import EmbeddedService, ServiceError, broker_service, port_is_open, redis_service
+from monitor.settings import ENV_PREFIX, Settings
+from monitor.topics import ensure_topics
+
+log = logging.getLogger(__name__)
+
+
+def run_up(settings: Settings, scenario: Path | None, speed: float) -> int:
+    stop = _stop_on_signals()
+    with ExitStack() as stack:
+        children_env = _child_environment(settings, stack)
+        asyncio.run(ensure_topics(settings))
+        worker = stack.enter_context(_child("worker", ["worker"], children_env, settings))
+        board = stack.enter_context(_child("dashboard", ["dashboard"], children_env, settings))
+        _wait_for_board(settings, board, stop)
+        print(f"Tripwatch is up: the board is at http://{settings.dashboard_host}:{settings.dashboard_port}"
+              " (Ctrl-C stops everything)", flush=True)
+        if scenario is not None:
+            args = ["replay", str(scenario), "--speed", str(speed)]
+            stack.enter_context(_child("replay", args, children_env, settings))
+        return _watch([worker, board], stop)
+    return 0
+
+
+def _child_environment(settings: Settings, stack: ExitStack) -> dict[str, str]:
+    """Start what is embedded; the children get explicit URLs for broker and Redis."""
+    env = dict(os.environ) | settings.as_environment()
+    data_dir = settings.data_dir
+    if settings.embedded_kafka:
+        broker = broker_service(settings.embedded_host, settings.embedded_kafka_port, data_dir / "logs")
+        stack.enter_context(_running(broker))
+        env[ENV_PREFIX + "KAFKA_URL"] = "kafka://" + settings.kafka_bootstrap
+    if settings.embedded_redis:
+        redis = redis_service(settings.embedded_host, settings.embedded_redis_port, data_dir / "redis")
+        stack.enter_context(_running(redis))
+        env[ENV_PREFIX + "REDIS_URL"] = settings.redis_dsn
+    return env
+
+
+@contextmanager
+def _running(service: EmbeddedService) -> Iterator[EmbeddedService]:
+    service.start()
+    try:
+        yield service
+    finally:
+        service.stop()
+
+
+@contextmanager
+def _child(name: str, args: list[str], env: dict[str, str], settings: Settings) -> Iterator[subprocess.Popen[bytes]]:
+    command = [sys.executable, "-m", "monitor.cli", *args]
+    process = subprocess.Popen(command, env=env, start_new_session=True)
+    log.info("started %s (pid %d)", name, process.pid)
+    try:
+        yield process
+    finally:
+        _terminate(name, process)
+
+
+def _terminate(name: str, process: subprocess.Popen[bytes], timeout_s: float = 15.0) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            log.warning("%s did not stop within %.0f s: killing it", name, timeout_s)
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    log.info("%s stopped", name)
+
+
+def _wait_for_board(settings: Settings, board: subprocess.Popen[bytes], stop: threading.Event) -> None:
+    deadline = time.monotonic() + 60
+    while not port_is_open(settings.dashboard_host, settings.dashboard_port):
+        if board.poll() is not None:
+            raise ServiceError(f"the dashboard exited with code {board.returncode}; see its output above")
+        if time.monotonic() > deadline or stop.is_set():
+            raise ServiceError("the dashboard did not come up within 60 s")
+        time.sleep(0.1)
+
+
+def _watch(children: list[subprocess.Popen[bytes]], stop: threading.Event) -> int:
+    """Block until a signal (exit 0) or until a child dies on its own (exit 1)."""
+    while not stop.wait(0.2):
+        for child in children:
+            if child.poll() is not None:
+                log.error("%s exited with code %s: stopping everything", child.args[-1], child.returncode)
+                return 1
+    return 0
+
+
+def _stop_on_signals() -> threading.Event:
+    stop = threading.Event()
+
+    def _request_stop(signum: int, _frame: object) -> None:
+        log.info("received %s: stopping", signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGINT, _request_stop)
+    signal.signal(signal.SIGTERM, _request_stop)
+    return stop

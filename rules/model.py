@@ -1,0 +1,49 @@
+"""The rule schema as data: what a rule file may say, validated once at load."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Severity = Literal["critical", "high", "medium", "low"]
+
+
+class PickupDelayParams(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    grace_s: float = Field(120, ge=0, le=86_400)
+    eta_overrun_s: float = Field(300, gt=0, le=86_400)
+
+
+# detector name -> the model of its `params`
+DETECTOR_PARAMS: dict[str, type[BaseModel]] = {
+    "pickup_delay": PickupDelayParams,
+}
+
+
+class Rule(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    description: str = ""
+    kind: str = Field(min_length=1, pattern=r"^[a-z][a-z0-9_]*$")
+    detector: str
+    params: dict[str, Any] = {}
+    severity: Severity = "medium"
+    enabled: bool = True
+    tags: list[str] = []
+
+    @property
+    def version(self) -> str:
+        """A short digest of the rule's content: it changes whenever the rule does."""
+        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True)
+        return hashlib.sha256(canonical.encode()).hexdigest()[:10]
+
+
+class RuleFile(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    rules: list[Rule] = []
