@@ -37,6 +37,4 @@ async def _redis(app: web.Application) -> AsyncIterator[None]:
 
 
 def run_dashboard(settings: Settings) -> None:
-    web.run_app(
-        init_app(settings), host=settings.dashboard_host, port=settings.dashboard_port, print=None
-    )
+    web.run_app(init_app(settings), host=settings.dashboard_host, port=settings.dashboard_port, print=None)

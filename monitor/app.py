@@ -199,7 +199,12 @@ class Monitor:
             due = self.processor.next_deadline(state)
             if due is not None:
                 self.deadlines.push(due, state.order_id)
-        log.info("rebalanced: %d partitions, %d trips, %d deadlines", len(owned), len(self.cache), len(self.deadlines))
+        log.info(
+            "rebalanced: %d partitions, %d trips, %d deadlines",
+            len(owned),
+            len(self.cache),
+            len(self.deadlines),
+        )
 
     async def _on_shutdown(self, sender: Any = None, **_: Any) -> None:
         await self.redis.aclose()

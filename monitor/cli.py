@@ -53,7 +53,10 @@ def main(ctx: click.Context, config: Path | None) -> None:
     help="Replay this scenario file once everything is up.",
 )
 @click.option(
-    "--speed", type=float, default=None, help="Replay pace: 2 = twice as fast (default 5 with --demo, else 1)."
+    "--speed",
+    type=float,
+    default=None,
+    help="Replay pace: 2 = twice as fast (default 5 with --demo, else 1).",
 )
 @click.pass_context
 def up(ctx: click.Context, demo: bool, scenario: Path | None, speed: float | None) -> None:

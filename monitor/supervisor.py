@@ -30,8 +30,11 @@ def run_up(settings: Settings, scenario: Path | None, speed: float) -> int:
         worker = stack.enter_context(_child("worker", ["worker"], children_env, settings))
         board = stack.enter_context(_child("dashboard", ["dashboard"], children_env, settings))
         _wait_for_board(settings, board, stop)
-        print(f"Tripwatch is up: the board is at http://{settings.dashboard_host}:{settings.dashboard_port}"
-              " (Ctrl-C stops everything)", flush=True)
+        print(
+            f"Tripwatch is up: the board is at http://{settings.dashboard_host}:{settings.dashboard_port}"
+            " (Ctrl-C stops everything)",
+            flush=True,
+        )
         if scenario is not None:
             args = ["replay", str(scenario), "--speed", str(speed)]
             stack.enter_context(_child("replay", args, children_env, settings))
@@ -64,7 +67,9 @@ def _running(service: EmbeddedService) -> Iterator[EmbeddedService]:
 
 
 @contextmanager
-def _child(name: str, args: list[str], env: dict[str, str], settings: Settings) -> Iterator[subprocess.Popen[bytes]]:
+def _child(
+    name: str, args: list[str], env: dict[str, str], settings: Settings
+) -> Iterator[subprocess.Popen[bytes]]:
     command = [sys.executable, "-m", "monitor.cli", *args]
     process = subprocess.Popen(command, env=env, start_new_session=True)
     log.info("started %s (pid %d)", name, process.pid)

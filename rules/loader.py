@@ -15,7 +15,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from rules.model import DETECTOR_PARAMS, Rule, RuleFile
+from rules.model import Rule, RuleFile
+from rules.params import DETECTOR_PARAMS
 
 
 class RuleError(ValueError):
@@ -113,9 +114,7 @@ def _check_duplicates(loaded: list[LoadedRule], problems: list[str]) -> None:
         seen.setdefault(item.id, item.source)
 
 
-def _describe(
-    path: Path, root: yaml.Node, error: ValidationError, prefix: tuple[Any, ...] = ()
-) -> list[str]:
+def _describe(path: Path, root: yaml.Node, error: ValidationError, prefix: tuple[Any, ...] = ()) -> list[str]:
     lines = []
     for item in error.errors():
         loc = prefix + tuple(item["loc"])

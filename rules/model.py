@@ -11,19 +11,6 @@ from pydantic import BaseModel, ConfigDict, Field
 Severity = Literal["critical", "high", "medium", "low"]
 
 
-class PickupDelayParams(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    grace_s: float = Field(120, ge=0, le=86_400)
-    eta_overrun_s: float = Field(300, gt=0, le=86_400)
-
-
-# detector name -> the model of its `params`
-DETECTOR_PARAMS: dict[str, type[BaseModel]] = {
-    "pickup_delay": PickupDelayParams,
-}
-
-
 class Rule(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 

@@ -1,0 +1,106 @@
+"""Session fixtures: one real broker (Tansu), one real Redis (Valkey) and one worker per test run.
+
+Tests talk to these real services. Each test uses its own order ids (see `order_id`),
+so tests share the services without seeing each other's trips.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+import redis as redis_sync
+from aiokafka import AIOKafkaProducer
+
+from monitor.embedded import EmbeddedService, broker_service, free_port, redis_service
+from monitor.settings import Settings
+from monitor.topics import ensure_topics
+from tests.helpers import Producer, wait_for_log
+
+ROOT = Path(__file__).resolve().parent.parent
+TEST_RULES = Path(__file__).resolve().parent / "rules"
+ARTIFACTS = ROOT / "test-artifacts"
+
+
+@pytest.fixture(scope="session")
+def service_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("services")
+
+
+@pytest.fixture(scope="session")
+def broker(service_dir: Path) -> Iterator[EmbeddedService]:
+    service = broker_service("127.0.0.1", free_port(), service_dir / "logs")
+    service.start()
+    yield service
+    service.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_server(service_dir: Path) -> Iterator[EmbeddedService]:
+    service = redis_service("127.0.0.1", free_port(), service_dir / "redis")
+    service.start()
+    yield service
+    service.stop()
+
+
+@pytest.fixture(scope="session")
+def settings(broker: EmbeddedService, redis_server: EmbeddedService, service_dir: Path) -> Settings:
+    """Settings of the test session's worker: fast test rules, real services."""
+    return Settings(
+        kafka_url=f"kafka://127.0.0.1:{broker.port}",
+        redis_url=f"redis://127.0.0.1:{redis_server.port}/0",
+        data_dir=service_dir / "data",
+        rules_dir=TEST_RULES,
+        partitions=4,
+        app_id="tripwatch-test",
+        session_timeout_s=6.0,
+        deadline_tick_s=0.1,
+    )
+
+
+@pytest.fixture(scope="session")
+def worker(settings: Settings, service_dir: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """One `tripwatch worker` subprocess for the whole session, ready to consume."""
+    asyncio.run(ensure_topics(settings))
+    log_path = service_dir / "worker.log"
+    env = dict(os.environ) | settings.as_environment()
+    with log_path.open("wb") as sink:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "monitor.cli", "worker"], env=env, stdout=sink, stderr=subprocess.STDOUT
+        )
+    wait_for_log(log_path, "Worker]: Ready", process, timeout_s=60)
+    yield process
+    process.terminate()
+    try:
+        process.wait(20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@pytest.fixture
+def order_id(request: pytest.FixtureRequest) -> str:
+    """A fresh order id per test, so tests never see each other's trips."""
+    return f"{request.node.name[:40]}-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture(scope="session")
+def redis_client(settings: Settings) -> Iterator[redis_sync.Redis]:
+    client = redis_sync.Redis.from_url(settings.redis_dsn)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+async def producer(settings: Settings) -> AsyncIterator[Producer]:
+    """Produces contract events keyed by order_id, as the platform does."""
+    kafka = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, linger_ms=1)
+    await kafka.start()
+    yield Producer(kafka)
+    await kafka.stop()
