@@ -44,7 +44,18 @@ async def consume_until(
     predicate: Callable[[dict[str, Any]], bool],
     timeout_s: float = 20.0,
 ) -> dict[str, Any]:
-    """Read `topic` from the beginning until a JSON message matches `predicate`."""
+    """Read `topic` from the beginning until a JSON message matches `predicate`; its value."""
+    record = await consume_record_until(settings, topic, predicate, timeout_s)
+    return orjson.loads(record.value)
+
+
+async def consume_record_until(
+    settings: Settings,
+    topic: str,
+    predicate: Callable[[dict[str, Any]], bool],
+    timeout_s: float = 20.0,
+) -> Any:
+    """Like `consume_until`, but the whole record (key, partition, offset, value)."""
     consumer = AIOKafkaConsumer(
         topic,
         bootstrap_servers=settings.kafka_bootstrap,
@@ -59,9 +70,8 @@ async def consume_until(
             batches = await consumer.getmany(timeout_ms=200)
             for messages in batches.values():
                 for message in messages:
-                    value = orjson.loads(message.value)
-                    if predicate(value):
-                        return value
+                    if predicate(orjson.loads(message.value)):
+                        return message
         raise TimeoutError(f"no matching message on {topic} within {timeout_s} s")
     finally:
         await consumer.stop()

@@ -1,0 +1,13 @@
+# One image for every Tripwatch process; the command picks the role (worker, dashboard, ...).
+FROM python:3.11-slim
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY monitor ./monitor
+COPY rules ./rules
+COPY notifiers ./notifiers
+COPY dashboard ./dashboard
+COPY fixtures ./fixtures
+RUN pip install --no-cache-dir .
+USER nobody
+ENTRYPOINT ["tripwatch"]
+CMD ["--help"]
