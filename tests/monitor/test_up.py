@@ -54,8 +54,8 @@ def up_environment(tmp_path: Path) -> dict[str, str]:
     }
 
 
-def board(env: dict[str, str]) -> str:
-    url = f"http://127.0.0.1:{env['TRIPWATCH_DASHBOARD_PORT']}/"
+def board(env: dict[str, str], path: str = "/") -> str:
+    url = f"http://127.0.0.1:{env['TRIPWATCH_DASHBOARD_PORT']}{path}"
     with urllib.request.urlopen(url, timeout=2) as response:
         return response.read().decode()
 
@@ -82,9 +82,9 @@ def test_up_shows_the_demo_incident_then_stops_leaving_no_process(up_environment
         assert not port_is_open("127.0.0.1", int(up_environment[name]))
 
 
-def _board_mentions(env: dict[str, str], text: str) -> str | None:
+def _board_mentions(env: dict[str, str], text: str, path: str = "/") -> str | None:
     try:
-        page = board(env)
+        page = board(env, path)
     except OSError:
         return None
     return page if text in page else None
@@ -110,3 +110,23 @@ def test_unknown_setting_gives_a_one_line_error(up_environment: dict[str, str]):
     assert result.stderr.decode().strip() == (
         "Error: bad setting: TRIPWATCH_DASHBORD_PORT: unknown setting (did you mean TRIPWATCH_DASHBOARD_PORT?)"
     )
+
+
+@pytest.mark.timeout(90)
+def test_up_uses_configured_services_and_starts_none(up_environment: dict[str, str], settings, tmp_path: Path):
+    env = up_environment | {
+        "TRIPWATCH_KAFKA_URL": settings.kafka_url,
+        "TRIPWATCH_REDIS_URL": settings.redis_url,
+        "TRIPWATCH_APP_ID": "tripwatch-up-configured",
+    }
+    log = (tmp_path / "up.log").open("wb")
+    up = subprocess.Popen([sys.executable, "-m", "monitor.cli", "up"], env=env, stdout=log, stderr=log)
+    try:
+        wait_until(lambda: _board_mentions(env, "ok", path="/healthz"), timeout_s=45)
+        commands = [Path(f"/proc/{pid}/cmdline").read_bytes() for pid in descendants(up.pid)]
+        assert commands and all(b"monitor.cli" in command for command in commands), commands
+        assert not port_is_open("127.0.0.1", int(env["TRIPWATCH_EMBEDDED_KAFKA_PORT"]))
+        assert not port_is_open("127.0.0.1", int(env["TRIPWATCH_EMBEDDED_REDIS_PORT"]))
+    finally:
+        up.send_signal(signal.SIGTERM)
+        assert up.wait(60) == 0, (tmp_path / "up.log").read_text()
