@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -10,30 +12,85 @@ import jinja2
 import redis.asyncio as aioredis
 from aiohttp import web
 
-from dashboard import views
-from dashboard.keys import INCIDENT_STORE, SETTINGS
+from dashboard import api, live, rules_views, trip, views
+from dashboard.access import SessionStore, SigninThrottle
+from dashboard.hub import Hub, relay
+from dashboard.keys import (
+    HUB,
+    INCIDENT_STORE,
+    METRICS,
+    PUBLISHER,
+    REDIS,
+    ROWS,
+    SESSIONS,
+    SETTINGS,
+    THROTTLE,
+    USERS,
+)
+from dashboard.metrics import BoardMetrics
+from dashboard.middlewares import authenticate, csrf, security_headers
+from dashboard.publish import IncidentPublisher
+from dashboard.rows import RowSource
+from dashboard.users import UserStore
 from monitor.incident_store import IncidentStore
 from monitor.settings import Settings
 
-TEMPLATES = Path(__file__).resolve().parent / "templates"
+HERE = Path(__file__).resolve().parent
 
 
 def init_app(settings: Settings) -> web.Application:
-    app = web.Application()
+    app = web.Application(middlewares=[security_headers, authenticate, csrf], client_max_size=64 * 1024)
     app[SETTINGS] = settings
+    app[HUB] = Hub()
+    app[METRICS] = BoardMetrics()
     aiohttp_jinja2.setup(
-        app, loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=jinja2.select_autoescape(default=True)
+        app,
+        loader=jinja2.FileSystemLoader(HERE / "templates"),
+        autoescape=jinja2.select_autoescape(default=True),
     )
     app.cleanup_ctx.append(_redis)
+    app.cleanup_ctx.append(_relay)
+    app.cleanup_ctx.append(_publisher)
     app.add_routes(views.routes)
+    app.add_routes(api.routes)
+    app.add_routes(live.routes)
+    app.add_routes(trip.routes)
+    app.add_routes(rules_views.routes)  # the rules page (rules/overview.py)
+    app.router.add_static("/static/", HERE / "static")
     return app
 
 
 async def _redis(app: web.Application) -> AsyncIterator[None]:
-    client = aioredis.from_url(app[SETTINGS].redis_dsn)
+    settings = app[SETTINGS]
+    client = aioredis.from_url(settings.redis_dsn)
+    app[REDIS] = client
     app[INCIDENT_STORE] = IncidentStore(client)
+    app[USERS] = UserStore(client)
+    app[SESSIONS] = SessionStore(client, settings.session_ttl_s)
+    app[THROTTLE] = SigninThrottle(client, settings.signin_max_failures, settings.signin_window_s)
+    app[ROWS] = RowSource(client, settings)
     yield
     await client.aclose()
+
+
+async def _relay(app: web.Application) -> AsyncIterator[None]:
+    """Redis pub/sub -> every browser of this process (see dashboard.hub)."""
+    task = asyncio.create_task(
+        relay(app[REDIS], app[HUB], app[ROWS].row_for, lambda: api.silences_message(app))
+    )
+    yield
+    app[HUB].drop_all()
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+async def _publisher(app: web.Application) -> AsyncIterator[None]:
+    publisher = IncidentPublisher(app[SETTINGS])
+    await publisher.start()
+    app[PUBLISHER] = publisher
+    yield
+    await publisher.stop()
 
 
 def run_dashboard(settings: Settings) -> None:

@@ -7,6 +7,7 @@ timer fires deadlines on the wall clock, even when an order's stream has gone si
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from typing import Any
@@ -14,8 +15,9 @@ from typing import Any
 import faust
 import msgspec
 import redis.asyncio as aioredis
+from faust.types import TP
 
-from monitor import deadletters, models, names
+from monitor import deadletters, metrics, models, names
 from monitor.deadlines import DeadlineQueue
 from monitor.decoding import DAY_MS, BadEvent, DecodeLimits, decode_event
 from monitor.incident_store import IncidentStore
@@ -23,11 +25,15 @@ from monitor.incidents import Incident, encode_incident
 from monitor.processor import Outcome, TripProcessor
 from monitor.settings import Settings
 from monitor.transport import LowLatencyTransport
-from monitor.trip_state import TripState, decode_state, encode_state
+from monitor.trip_log import TripLog
+from monitor.trip_state import TripState, decode_state, encode_state, trip_expired
+from monitor.watermarks import PartitionClocks
 from rules.loader import RuleSet
+from rules.reload import RuleReloader
 
 log = logging.getLogger(__name__)
 
+SWEEP_INTERVAL_MS = 5_000  # how often finished trips are looked for
 RAW = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw"}
 
 
@@ -49,7 +55,13 @@ class Monitor:
 
     def __init__(self, settings: Settings, rules: RuleSet) -> None:
         self.settings = settings
-        self.processor = TripProcessor(rules, settings.dedup_window)
+        self.processor = TripProcessor(
+            rules,
+            settings.dedup_window,
+            allowed_lateness_ms=int(settings.allowed_lateness_s * 1000),
+            checkpoint_ms=int(settings.telemetry_checkpoint_s * 1000),
+        )
+        self._next_sweep_ms = 0
         self.limits = DecodeLimits(
             max_bytes=settings.max_event_bytes,
             max_age_ms=settings.max_event_age_days * DAY_MS,
@@ -57,7 +69,14 @@ class Monitor:
         )
         self.redis = aioredis.from_url(settings.redis_dsn)
         self.incidents = IncidentStore(self.redis)
+        self.trip_log = TripLog.from_settings(self.redis, settings)
+        self.reloader = RuleReloader(
+            self.redis, rules, self._swap_rules, follow=settings.rules_from == "published"
+        )
+        self._rules_start: asyncio.Task[None] | None = None
+        metrics.serve(settings.dashboard_host, settings.worker_metrics_port)
         self.deadlines = DeadlineQueue()
+        self.clocks = PartitionClocks(int(settings.partition_idle_s * 1000))
         self.cache: dict[str, TripState] = {}
         self.app = self._create_app()
         self._declare()
@@ -93,10 +112,15 @@ class Monitor:
             partitions=self.settings.partitions,
             use_partitioner=True,
             schema=faust.Schema(**RAW),
+            # without these faust reads its own changelog back as JSON on recovery, and fails
+            key_type=bytes,
+            value_type=bytes,
         )
         app.agent(self.input_topic, name="tripwatch.detect")(self._detect)
         app.agent(self.passengers_topic, name="tripwatch.passengers")(self._passengers)
         app.timer(self.settings.deadline_tick_s, name="tripwatch.clock")(self._tick)
+        app.timer(5.0, name="tripwatch.metrics")(self._metrics_tick)
+        app.timer(self.settings.rules_poll_s, name="tripwatch.rules")(self._check_rules)
         app.on_rebalance_complete.connect(self._on_rebalance_complete)
         app.on_before_shutdown.connect(self._on_shutdown)
 
@@ -110,6 +134,9 @@ class Monitor:
             except BadEvent as error:
                 await self._dead_letter(message, event.value, str(error))
                 continue
+            metrics.EVENTS.labels(message.topic).inc()
+            await self.trip_log.record(decoded)
+            self.clocks.observe(message.topic, message.partition, decoded.ts, now_ms(), message.offset)
             await self.handle(decoded, message.partition)
 
     async def _passengers(self, stream: faust.StreamT[bytes]) -> None:
@@ -121,6 +148,7 @@ class Monitor:
                 await self._dead_letter(message, event.value, str(error))
                 continue
             await self.redis.set(names.passenger_key(passenger.passenger_id), msgspec.json.encode(passenger))
+            self.processor.passengers.put(passenger.passenger_id, msgspec.to_builtins(passenger))
 
     async def _tick(self) -> None:
         now = now_ms()
@@ -134,15 +162,34 @@ class Monitor:
             if due > now:
                 self.deadlines.push(due, order_id)  # moved later since it was queued
                 continue
-            await self._apply(state, self.processor.on_clock(state, now))
+            event_time = self.clocks.event_time(state.partition, now, self._highwater)
+            if due > event_time:
+                self.deadlines.push(due, order_id)  # its partition is not read that far yet
+                continue
+            await self._apply(state, self.processor.on_clock(state, now, event_time))
+        self._drop_expired(now)
+
+    def _highwater(self, topic: str, partition: int) -> int | None:
+        """The broker's high-water mark of an assigned topic-partition as last fetched, None if unknown."""
+        try:
+            return self.app.consumer.highwater(TP(topic, partition))
+        except Exception:  # not assigned (any more) or not fetched yet: the watermark falls back to time
+            return None
+
+    async def _metrics_tick(self) -> None:
+        metrics.update_consumer_lag(self.app.consumer)
 
     # --- the logic's effects ------------------------------------------------------------
 
     async def handle(self, event: models.InputEvent, partition: int) -> None:
-        if isinstance(event, models.TelemetryPing | models.PaymentEvent | models.SafetySignal):
-            return  # no built-in rule reads these yet
+        if self._rules_start is None or not self._rules_start.done():
+            await self._start_rules()  # judge no event before the published rule set is known
+        if isinstance(event, models.OrderCreated) and event.passenger_id not in self.processor.passengers:
+            await self._load_passenger(event.passenger_id)
+        # GPS pings mostly change nothing a restart needs: the processor says when the
+        # table must be written (see TripProcessor._on_ping), so most pings cost no write.
         state = self._state(event.order_id, partition)
-        await self._apply(state, self.processor.on_trip_event(state, event))
+        await self._apply(state, self.processor.on_event(state, event))
 
     async def _apply(self, state: TripState, outcome: Outcome) -> None:
         for change in outcome.changes:
@@ -161,9 +208,11 @@ class Monitor:
             key=incident.incident_id.encode(), value=encode_incident(incident)
         )
         await self.app.producer.flush()
+        metrics.observe_incident(incident, now_ms())
 
     async def _dead_letter(self, message: Any, raw: bytes | None, reason: str) -> None:
         log.warning("dead letter %s[%d]@%d: %s", message.topic, message.partition, message.offset, reason)
+        metrics.DEAD_LETTERS.labels(message.topic).inc()
         letter = deadletters.dead_letter(
             message.topic, message.partition, message.offset, message.key, raw, reason, now_ms()
         )
@@ -186,11 +235,28 @@ class Monitor:
                 state = self.cache[order_id] = decode_state(raw)
         return state
 
+    def _drop_expired(self, now: int) -> None:
+        """Forget finished (or long silent) trips after the retention window: memory stays bounded."""
+        if now < self._next_sweep_ms:
+            return
+        self._next_sweep_ms = now + SWEEP_INTERVAL_MS
+        retention_ms = int(self.settings.trip_retention_s * 1000)
+        idle_ms = int(self.settings.trip_idle_timeout_s * 1000)
+        expired = [k for k, s in self.cache.items() if trip_expired(s, now, retention_ms, idle_ms)]
+        for order_id in expired:
+            del self.cache[order_id]
+            key = order_id.encode()
+            if key in self.trips:
+                del self.trips[key]  # a tombstone in the changelog
+        if expired:
+            log.info("dropped the state of %d finished trips", len(expired))
+
     async def _on_rebalance_complete(self, sender: Any = None, **_: Any) -> None:
         """Partitions moved: forget trips we no longer own, re-arm deadlines of the rest."""
         owned = {tp.partition for tp in self.app.consumer.assignment() if tp.topic in names.INPUT_TOPICS}
         self.cache = {k: v for k, v in self.cache.items() if v.partition in owned}
         self.deadlines.clear()
+        self.clocks.restart(names.INPUT_TOPICS, owned, now_ms())
         for key, raw in list(self.trips.items()):
             state = decode_state(raw)
             if state.partition in owned:
@@ -206,5 +272,27 @@ class Monitor:
             len(self.deadlines),
         )
 
+    # --- the rule set: published in Redis, swapped in whole (rules/reload.py) ---------------
+
+    async def _start_rules(self) -> None:
+        if self._rules_start is None:
+            self._rules_start = asyncio.ensure_future(self.reloader.start())
+        await asyncio.shield(self._rules_start)
+
+    async def _check_rules(self) -> None:
+        if self._rules_start is None or not self._rules_start.done():
+            await self._start_rules()
+        else:
+            await self.reloader.check()
+
+    def _swap_rules(self, rules: RuleSet) -> None:
+        self.processor.rules = rules  # one assignment between two events: never a mixed set
+
+    async def _load_passenger(self, passenger_id: str) -> None:
+        raw = await self.redis.get(names.passenger_key(passenger_id))
+        if raw is not None:
+            self.processor.passengers.put(passenger_id, msgspec.json.decode(raw))
+
     async def _on_shutdown(self, sender: Any = None, **_: Any) -> None:
+        await self.reloader.forget()
         await self.redis.aclose()

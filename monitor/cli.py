@@ -9,7 +9,9 @@ from pathlib import Path
 
 import click
 
+from dashboard.users_cli import users as users_command
 from monitor.settings import Settings, SettingsError, load_settings
+from rules.commands import rules_group
 
 DEMO_SCENARIO = Path(__file__).resolve().parent.parent / "fixtures" / "demo.jsonl"
 DEMO_SPEED = 1.0  # real pace: thresholds in rules are real seconds
@@ -60,21 +62,26 @@ def main(ctx: click.Context, config: Path | None) -> None:
 )
 @click.pass_context
 def up(ctx: click.Context, demo: bool, scenario: Path | None, speed: float | None) -> None:
-    """Run everything: embedded broker and Redis (unless configured), worker and board.
+    """Run everything: embedded broker and Redis (unless configured), worker, outreach and board.
 
-    Stops everything cleanly on Ctrl-C or SIGTERM, leaving no process behind.
+    Publishes the rule set of TRIPWATCH_RULES_DIR (a broken set refuses to start). With --demo,
+    replays fixtures/demo.jsonl and prints a sign-in for the board. Stops everything cleanly
+    on Ctrl-C or SIGTERM, leaving no process behind.
     """
     from monitor.embedded import ServiceError
     from monitor.supervisor import run_up
+    from rules.loader import RuleError
 
     if demo and scenario is None:
         scenario = DEMO_SCENARIO
     if speed is None:
         speed = DEMO_SPEED if demo else 1.0
     try:
-        code = run_up(_settings(ctx), scenario, speed)
+        code = run_up(_settings(ctx), scenario, speed, demo=demo)
     except ServiceError as error:
         raise click.ClickException(str(error)) from None
+    except RuleError as error:
+        raise click.ClickException(f"rules refused:\n{error}") from None
     sys.exit(code)
 
 
@@ -101,6 +108,15 @@ def dashboard(ctx: click.Context) -> None:
 
 
 @main.command()
+@click.pass_context
+def outreach(ctx: click.Context) -> None:
+    """Run outreach: passenger messages, cases, paging and inbound replies (docs/outreach.md)."""
+    from notifiers.process import run_outreach
+
+    run_outreach(_settings(ctx))
+
+
+@main.command()
 @click.argument("scenario", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--speed", default=1.0, show_default=True, help="Replay pace: 2 = twice as fast, 0 = at once.")
 @click.pass_context
@@ -119,6 +135,106 @@ def replay(ctx: click.Context, scenario: Path, speed: float) -> None:
 
 
 @main.command()
+@click.option("--trips", type=click.IntRange(1), default=100, show_default=True, help="How many trips.")
+@click.option("--seed", type=int, default=1, show_default=True, help="Same seed, same file, byte for byte.")
+@click.option(
+    "--rates",
+    help="Share of trips per case, `kind=p,...` (e.g. `sos=0.1,reroute=0.05`); `incidents=p` and "
+    "`negatives=p` set a whole group. Cases: the 12 incident kinds and the hard negatives "
+    "(see docs/scenarios.md); cases not listed get none. Default 0.04 each; the rest are normal trips.",
+)
+@click.option(
+    "--sim-config",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="JSON or TOML file of simulator settings (trips, seed, window_s, rates, timing, magnitudes); "
+    "the options above override it.",
+)
+@click.option("--window", type=float, help="Trips start spread over this many seconds (default 240).")
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the scenario file here."
+)
+@click.option("--live", is_flag=True, help="Produce to the broker at real pace instead of writing a file.")
+@click.option("--eps", type=click.FloatRange(min=0.1), default=200.0, show_default=True,
+              help="With --live: target events per second once trips are under way.")
+@click.pass_context
+def simulate(
+    ctx: click.Context,
+    trips: int,
+    seed: int,
+    rates: str | None,
+    sim_config: Path | None,
+    window: float | None,
+    output: Path | None,
+    live: bool,
+    eps: float,
+) -> None:
+    """Generate a synthetic city's trips, with labelled incidents and hard negatives.
+
+    Writes a scenario file (JSON Lines, docs/scenarios.md) for `tripwatch replay` and
+    `tripwatch evaluate`, or with --live produces the events to the broker now.
+    """
+    from monitor.simulator.command import build_config, run_simulate
+    from monitor.simulator.config import ConfigError
+
+    if not live and output is None:
+        raise click.UsageError("say where to write the scenario (--output FILE) or use --live")
+    try:
+        config = build_config(sim_config, trips, seed, rates, window, ctx.get_parameter_source)
+    except ConfigError as error:
+        raise click.ClickException(f"bad simulator setting: {error}") from None
+    click.echo(run_simulate(config, output, _settings(ctx) if live else None, eps))
+
+
+@main.command()
+@click.argument("scenario", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--settle", type=click.FloatRange(min=0), default=15.0, show_default=True,
+              help="Seconds to wait after the last event for deadlines to fire and the worker to catch up.")
+@click.option("--no-worker", is_flag=True,
+              help="Do not start a worker: one already consumes the configured broker.")
+@click.option("--rules", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Rule directory for the worker it starts (default: TRIPWATCH_RULES_DIR).")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the figures as JSON to this file.")
+@click.option("--require", type=click.FloatRange(0, 1),
+              help="Exit with status 1 if any kind's precision or recall is below this (e.g. 0.97).")
+@click.pass_context
+def evaluate(
+    ctx: click.Context,
+    scenario: Path,
+    settle: float,
+    no_worker: bool,
+    rules: Path | None,
+    json_path: Path | None,
+    require: float | None,
+) -> None:
+    """Run detection over a scenario through the real broker and score it against its labels.
+
+    Replays the scenario at real pace (rule thresholds are real seconds) with its ids
+    prefixed by a fresh run id, reads the incidents back from Redis, and prints per kind:
+    true and false positives, misses, precision, recall, and time to detect (median and
+    p95, event time from each label's onset); then what the hard negatives raised.
+    With no TRIPWATCH_KAFKA_URL / TRIPWATCH_REDIS_URL it starts its own embedded broker and
+    Redis on free ports; unless --no-worker it starts a worker with its own app id.
+    """
+    from monitor.evaluate import RunOptions, evaluate_file
+    from monitor.scenario import ScenarioError
+
+    settings = _settings(ctx)
+    if no_worker and (settings.embedded_kafka or settings.embedded_redis):
+        raise click.UsageError("--no-worker needs TRIPWATCH_KAFKA_URL and TRIPWATCH_REDIS_URL")
+    if rules is not None:
+        settings = settings.replace(**{"rules_dir": rules})
+    options = RunOptions(settle_s=settle, start_worker=not no_worker)
+    try:
+        text, report = evaluate_file(settings, scenario, options, json_path)
+    except ScenarioError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(text)
+    if require is not None and not report.meets(require):
+        sys.exit(1)
+
+
+@main.command()
 @click.pass_context
 def topics(ctx: click.Context) -> None:
     """Create Tripwatch's topics with the configured partition count (idempotent)."""
@@ -126,6 +242,11 @@ def topics(ctx: click.Context) -> None:
 
     asyncio.run(ensure_topics(_settings(ctx)))
     click.echo("topics ready")
+
+
+main.add_command(users_command)
+
+main.add_command(rules_group)  # `tripwatch rules ...` (rules/commands.py)
 
 
 if __name__ == "__main__":

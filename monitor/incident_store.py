@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+import msgspec
 import redis.asyncio as aioredis
 from redis.exceptions import WatchError
 
@@ -16,6 +17,7 @@ from monitor.incidents import (
     incident_id_for,
     transition,
 )
+from monitor.supervision import AuditEntry, SupervisorAction, audit_entry, supervise
 
 BeforeCommit = Callable[[Incident], Awaitable[None]]
 
@@ -64,6 +66,50 @@ class IncidentStore:
         else:
             pipe.zadd(names.INCIDENTS_OPEN, {incident.incident_id: incident.detected_at})
         pipe.publish(names.INCIDENT_CHANGES, encoded)
+        history = names.incident_history_key(incident.order_id)
+        pipe.rpush(history, encoded)
+        pipe.ltrim(history, -HISTORY_MAX, -1)
+        pipe.expire(history, HISTORY_RETENTION_S)
+
+    async def act(
+        self, action: SupervisorAction, now_ms: int, before_commit: BeforeCommit | None = None
+    ) -> Incident | None:
+        """Apply a supervisor's action atomically, with its board annotation and audit entry.
+
+        `before_commit` as in `apply` (the board publishes the change on the `incidents` topic).
+        Returns the new incident, or None when it changed nothing. Raises `KeyError` for an
+        unknown incident and `ActionRefused` when the action does not apply.
+        """
+        key = names.incident_key(action.incident_id)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    await pipe.watch(key)
+                    raw = await pipe.get(key)
+                    if raw is None:
+                        raise KeyError(action.incident_id)
+                    updated = supervise(decode_incident(raw), action, now_ms)
+                    if updated is None:
+                        await pipe.unwatch()
+                        return None
+                    if before_commit is not None:
+                        await before_commit(updated)
+                    pipe.multi()
+                    _queue_annotation(pipe, action, now_ms)
+                    queue_audit(pipe, audit_entry(action, updated.order_id, now_ms))
+                    self._queue_write(pipe, updated)
+                    await pipe.execute()
+                    return updated
+                except WatchError:
+                    continue
+
+    async def board_annotations(self, incident_ids: list[str]) -> list[dict[str, str]]:
+        """Owner, acknowledger and last note of each incident (empty dict when none)."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for incident_id in incident_ids:
+                pipe.hgetall(names.incident_board_key(incident_id))
+            rows = await pipe.execute()
+        return [{_text(k): _text(v) for k, v in row.items()} for row in rows]
 
     async def get(self, incident_id: str) -> Incident | None:
         raw = await self._redis.get(names.incident_key(incident_id))
@@ -75,6 +121,36 @@ class IncidentStore:
             return []
         raws = await self._redis.mget([names.incident_key(_text(i)) for i in ids])
         return [decode_incident(raw) for raw in raws if raw]
+
+
+AUDIT_MAX = 10_000
+HISTORY_MAX = 200  # incident changes kept per order, for the board's trip view
+HISTORY_RETENTION_S = 7 * 24 * 3600
+AUDIT_ORDER_MAX = 1_000
+
+
+def queue_audit(pipe: aioredis.client.Pipeline, entry: AuditEntry) -> None:
+    """Queue one audit entry: the global log (newest first) and the order's (oldest first)."""
+    encoded = msgspec.json.encode(entry)
+    pipe.lpush(names.AUDIT, encoded)
+    pipe.ltrim(names.AUDIT, 0, AUDIT_MAX - 1)
+    if entry.order_id:
+        key = names.audit_order_key(entry.order_id)
+        pipe.rpush(key, encoded)
+        pipe.ltrim(key, -AUDIT_ORDER_MAX, -1)
+
+
+def _queue_annotation(pipe: aioredis.client.Pipeline, action: SupervisorAction, now_ms: int) -> None:
+    key = names.incident_board_key(action.incident_id)
+    match action.action:
+        case "acknowledge":
+            pipe.hset(key, mapping={"acked_by": action.actor, "acked_at": str(now_ms)})
+        case "take":
+            pipe.hset(key, mapping={"owner": action.actor, "owned_at": str(now_ms)})
+        case "note":
+            pipe.hset(key, mapping={"note": action.text, "note_by": action.actor, "note_at": str(now_ms)})
+        case "reopen":
+            pipe.hdel(key, "acked_by", "acked_at")
 
 
 def _text(value: bytes | str) -> str:

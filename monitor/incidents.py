@@ -20,7 +20,7 @@ Status = Literal["open", "acknowledged", "resolved"]
 class IncidentChange(msgspec.Struct, kw_only=True, frozen=True):
     """What a detector decided about one (order, kind)."""
 
-    action: Literal["open", "resolve"]
+    action: Literal["open", "resolve", "subordinate"]
     kind: str
     order_id: str
     passenger_id: str | None = None
@@ -32,6 +32,7 @@ class IncidentChange(msgspec.Struct, kw_only=True, frozen=True):
     summary: str = ""
     details: dict[str, Any] = {}
     reason: str = ""
+    subordinate_to: str | None = None  # the critical incident of the same trip this one is under
 
 
 class Incident(msgspec.Struct, kw_only=True):
@@ -60,6 +61,7 @@ class Incident(msgspec.Struct, kw_only=True):
     updated_at: int = 0
     resolved_at: int | None = None
     resolution: str | None = None
+    subordinate_to: str | None = None  # shown under this (critical) incident; pages nobody
 
 
 def incident_id_for(order_id: str, kind: str) -> str:
@@ -70,6 +72,8 @@ def incident_id_for(order_id: str, kind: str) -> str:
 def transition(current: Incident | None, change: IncidentChange, now_ms: int) -> Incident | None:
     if change.action == "open":
         return _open(current, change, now_ms)
+    if change.action == "subordinate":
+        return _subordinate(current, change, now_ms)
     return _resolve(current, change, now_ms)
 
 
@@ -89,6 +93,7 @@ def _open(current: Incident | None, change: IncidentChange, now_ms: int) -> Inci
             summary=change.summary,
             details=change.details,
             city=change.city,
+            subordinate_to=change.subordinate_to,
             revision=current.revision + 1 if current else 1,
             opened_at=current.opened_at if current else now_ms,
             updated_at=now_ms,
@@ -99,6 +104,7 @@ def _open(current: Incident | None, change: IncidentChange, now_ms: int) -> Inci
         current,
         summary=change.summary,
         details=change.details,
+        subordinate_to=change.subordinate_to,
         revision=current.revision + 1,
         updated_at=now_ms,
     )
@@ -113,6 +119,16 @@ def _worse_or_new(current: Incident, change: IncidentChange) -> bool:
         SEVERITY_RANK[change.severity] > SEVERITY_RANK[current.severity]
         or change.summary != current.summary
         or change.details != current.details
+        or change.subordinate_to != current.subordinate_to
+    )
+
+
+def _subordinate(current: Incident | None, change: IncidentChange, now_ms: int) -> Incident | None:
+    """Put an open incident under a critical one of the same trip (or take it out again)."""
+    if current is None or current.status == "resolved" or current.subordinate_to == change.subordinate_to:
+        return None
+    return msgspec.structs.replace(
+        current, subordinate_to=change.subordinate_to, revision=current.revision + 1, updated_at=now_ms
     )
 
 

@@ -24,6 +24,44 @@ INCIDENTS_ALL = KEY_PREFIX + "incidents:all"  # ZSET incident_id -> detected_at 
 INCIDENT_CHANGES = KEY_PREFIX + "incident-changes"  # pub/sub channel, incident JSON
 PASSENGER = KEY_PREFIX + "passenger:"  # + passenger_id -> passenger JSON
 
+# The board (dashboard/): users, sessions, supervisors' actions, silences, trip log.
+USERS = KEY_PREFIX + "users"  # HASH username -> user JSON (argon2 hash, role)
+SESSION = KEY_PREFIX + "session:"  # + token -> session JSON, with a TTL
+SIGNIN_FAILURES = KEY_PREFIX + "signin-failures:"  # + "user:<name>" | "ip:<addr>" -> counter, TTL
+INCIDENT_BOARD = KEY_PREFIX + "incident-board:"  # + incident_id -> HASH owner, acked_by, acked_at, note
+AUDIT = KEY_PREFIX + "audit"  # LIST of audit JSON, newest first, capped
+AUDIT_ORDER = KEY_PREFIX + "audit:order:"  # + order_id -> LIST of audit JSON, oldest first, capped
+SILENCES = KEY_PREFIX + "silences"  # HASH silence_id -> silence JSON (kind, city, until_ms)
+
+# The rule set all workers run (rules/reload.py): published once, read by every worker.
+RULES_CURRENT = KEY_PREFIX + "rules:current"  # JSON {version, files: {name: text}, published_at, by}
+RULES_VERSION = KEY_PREFIX + "rules:version"  # the version of RULES_CURRENT (polled by workers)
+RULES_REFUSED = KEY_PREFIX + "rules:refused"  # JSON {version, problems, at, worker}: last refused set
+RULES_WORKERS = KEY_PREFIX + "rules:workers"  # HASH worker id -> JSON {version, loaded_at, seen_at}
+BOARD_CHANGES = KEY_PREFIX + "board-changes"  # pub/sub channel: silences changed
+TRIP_EVENTS_LOG = KEY_PREFIX + "trip-events:"  # + order_id -> LIST of non-telemetry event JSON, capped
+TRIP_TRACK = KEY_PREFIX + "trip-track:"  # + order_id -> LIST of [ts, lat, lon, speed], down-sampled
+INCIDENT_HISTORY = KEY_PREFIX + "incident-history:"  # + order_id -> LIST of incident JSON, every change
+
+# Outreach (notifiers/): conversations, outbox, budgets, cases, escalation.
+CONVERSATION = KEY_PREFIX + "conversation:"  # + incident_id -> conversation JSON
+CONVERSATIONS_DUE = KEY_PREFIX + "conversations:due"  # ZSET incident_id -> due ms (group_wait etc.)
+OUTBOX_MESSAGE = KEY_PREFIX + "outbox:msg:"  # + message_id -> outbound message JSON
+OUTBOX_CRITICAL = KEY_PREFIX + "outbox:critical"  # ZSET message_id -> next attempt ms
+OUTBOX_NORMAL = KEY_PREFIX + "outbox:normal"  # ZSET message_id -> next attempt ms
+OUTBOX_DEAD = KEY_PREFIX + "outbox:dead"  # ZSET message_id -> ms it was given up
+OUTBOX_SENT = KEY_PREFIX + "outbox:sent"  # ZSET message_id -> ms it was delivered
+OUTBOX_BY_ORDER = KEY_PREFIX + "outbox:order:"  # + order_id -> ZSET message_id -> created ms
+CASES_BY_ORDER = KEY_PREFIX + "cases:order:"  # + order_id -> ZSET case_id -> opened ms
+RATE = KEY_PREFIX + "rate:"  # + provider:second -> counter, TTL
+BUDGET_TRIP = KEY_PREFIX + "budget:trip:"  # + passenger_id:order_id -> counter
+BUDGET_DAY = KEY_PREFIX + "budget:day:"  # + passenger_id:yyyymmdd -> counter, TTL
+CASE = KEY_PREFIX + "case:"  # + case_id -> case JSON
+CASE_TIMELINE = KEY_PREFIX + "case-timeline:"  # + case_id -> LIST of entry JSON, oldest first
+CASES_OPEN = KEY_PREFIX + "cases:open"  # ZSET case_id -> SLA deadline ms
+ESCALATIONS_DUE = KEY_PREFIX + "escalations:due"  # ZSET incident_id -> next level due ms
+CHECKIN = KEY_PREFIX + "checkin:"  # + phone -> incident_id of the check-in awaiting a reply
+
 
 def incident_key(incident_id: str) -> str:
     return INCIDENT + incident_id
@@ -31,3 +69,23 @@ def incident_key(incident_id: str) -> str:
 
 def passenger_key(passenger_id: str) -> str:
     return PASSENGER + passenger_id
+
+
+def incident_board_key(incident_id: str) -> str:
+    return INCIDENT_BOARD + incident_id
+
+
+def audit_order_key(order_id: str) -> str:
+    return AUDIT_ORDER + order_id
+
+
+def trip_events_key(order_id: str) -> str:
+    return TRIP_EVENTS_LOG + order_id
+
+
+def trip_track_key(order_id: str) -> str:
+    return TRIP_TRACK + order_id
+
+
+def incident_history_key(order_id: str) -> str:
+    return INCIDENT_HISTORY + order_id

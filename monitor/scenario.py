@@ -8,6 +8,8 @@ A scenario is JSON Lines (see `docs/scenarios.md`). Each line is one of:
   scenario start (`ts` defaults to `at`; an earlier `ts` is an event that arrives late).
 - `{"expect": {"kind": "pickup_delay", "order_id": "demo-1", "onset": 150}}`: an incident
   the scenario must raise, with its true onset in scenario seconds.
+- `{"negative": {"case": "traffic_jam", "order_id": "sim-00042"}}`: a hard negative, a trip
+  that looks alarming but must raise nothing (an incident on it is a false positive).
 """
 
 from __future__ import annotations
@@ -47,12 +49,19 @@ class ExpectedIncident:
     onset_s: float | None = None
 
 
+@dataclass(frozen=True)
+class HardNegative:
+    case: str
+    order_id: str
+
+
 @dataclass
 class Scenario:
     name: str
     description: str = ""
     events: list[ScheduledEvent] = field(default_factory=list)
     expected: list[ExpectedIncident] = field(default_factory=list)
+    negatives: list[HardNegative] = field(default_factory=list)
 
     @property
     def duration_s(self) -> float:
@@ -83,14 +92,22 @@ def _read_line(scenario: Scenario, path: Path, number: int, text: str) -> None:
         scenario.expected.append(_expected(where, line["expect"]))
     elif "event" in line:
         scenario.events.append(_scheduled(where, number, line))
+    elif "negative" in line:
+        scenario.negatives.append(_negative(where, line["negative"]))
     else:
-        raise ScenarioError(f"{where}: expected one of the keys scenario, event, expect")
+        raise ScenarioError(f"{where}: expected one of the keys scenario, event, expect, negative")
 
 
 def _expected(where: str, item: Any) -> ExpectedIncident:
     if not isinstance(item, dict) or not {"kind", "order_id"} <= item.keys():
         raise ScenarioError(f"{where}: expect needs kind and order_id")
     return ExpectedIncident(str(item["kind"]), str(item["order_id"]), item.get("onset"))
+
+
+def _negative(where: str, item: Any) -> HardNegative:
+    if not isinstance(item, dict) or not {"case", "order_id"} <= item.keys():
+        raise ScenarioError(f"{where}: negative needs case and order_id")
+    return HardNegative(str(item["case"]), str(item["order_id"]))
 
 
 def _scheduled(where: str, number: int, line: dict[str, Any]) -> ScheduledEvent:

@@ -12,7 +12,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 ENV_PREFIX = "TRIPWATCH_"
 CONFIG_ENV = ENV_PREFIX + "CONFIG"
@@ -39,6 +39,10 @@ class Settings(BaseModel):
     app_id: str = Field("tripwatch", min_length=1, description="faust app id = consumer group")
     partitions: int = Field(8, ge=1, le=1024, description="partition count of every topic")
     rules_dir: Path = BUILTIN_RULES_DIR
+    rules_poll_s: float = Field(1.0, gt=0, le=5, description="how often a worker checks for a new rule set")
+    rules_from: Literal["published", "dir"] = Field(
+        "published", description="published: run the set in Redis (hot reload); dir: only rules_dir"
+    )
     fetch_max_wait_ms: int = Field(10, ge=1, le=5000)
     session_timeout_s: float = Field(10.0, ge=1, le=300)
     max_event_bytes: int = Field(65536, ge=256, le=10_000_000)
@@ -47,7 +51,64 @@ class Settings(BaseModel):
     deadline_tick_s: float = Field(0.2, gt=0, le=10)
     dedup_window: int = Field(256, ge=1, description="event ids remembered per trip")
     trip_retention_s: float = Field(3600.0, gt=0, description="state kept after a trip ends")
+    trip_idle_timeout_s: float = Field(86_400.0, gt=0, description="silent trips dropped after")
+    allowed_lateness_s: float = Field(1.0, ge=0, le=60, description="deadlines wait for late events")
+    partition_idle_s: float = Field(2.0, gt=0, le=60, description="quiet partition: deadlines on wall clock")
+    telemetry_checkpoint_s: float = Field(30.0, gt=0, description="ping time persisted this often")
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    # Outreach (notifiers/, docs/outreach.md): providers, conversation rules, budgets, cases.
+    fcm_base_url: str = "https://fcm.googleapis.com"
+    fcm_project: str = ""
+    fcm_access_token: SecretStr = Field(SecretStr(""), description="OAuth2 bearer token for FCM HTTP v1")
+    twilio_base_url: str = "https://api.twilio.com"
+    twilio_account_sid: str = ""
+    twilio_auth_token: SecretStr = SecretStr("")
+    twilio_from: str = Field("", description="sender number (E.164) of outbound SMS")
+    webhook_url: str = Field("", description="generic signed webhook for passengers' 'webhook' channel")
+    webhook_secret: SecretStr = SecretStr("")
+    helpdesk_webhook_url: str = Field("", description="case export (signed webhook); empty = off")
+    pagerduty_url: str = "https://events.pagerduty.com/v2/enqueue"
+    escalation_levels: str = Field(
+        "",
+        pattern=r"^$|^\s*[^,@\s]+@\d+(\.\d+)?(\s*,\s*[^,@\s]+@\d+(\.\d+)?)*\s*$",
+        description="routing_key@ack_deadline_s,...; empty = no paging",
+    )
+    rate_fcm_per_s: int = Field(50, ge=1)
+    rate_twilio_per_s: int = Field(10, ge=1)
+    rate_webhook_per_s: int = Field(50, ge=1)
+    rate_pagerduty_per_s: int = Field(10, ge=1)
+    outreach_group_wait_s: float = Field(30.0, ge=0, description="wait before a first message")
+    outreach_budget_per_trip: int = Field(4, ge=0, description="messages per passenger per trip")
+    outreach_budget_per_day: int = Field(10, ge=0, description="messages per passenger per UTC day")
+    outreach_max_attempts: int = Field(5, ge=1, description="tries per channel before falling back")
+    outreach_retry_base_s: float = Field(1.0, gt=0)
+    outreach_retry_max_s: float = Field(300.0, gt=0)
+    outreach_http_timeout_s: float = Field(10.0, gt=0)
+    outreach_lease_s: float = Field(30.0, gt=0, description="a claimed message is retried after this")
+    outreach_concurrency: int = Field(8, ge=1, le=256)
+    outreach_tick_s: float = Field(0.2, gt=0, le=10)
+    outreach_host: str = "127.0.0.1"
+    outreach_port: int = Field(8081, ge=0, le=65535, description="inbound webhook (Twilio replies)")
+    outreach_public_url: str = Field("", description="URL Twilio calls, for signature checks")
+    checkin_timeout_s: float = Field(120.0, gt=0, description="no reply to a check-in escalates")
+    case_sla_critical_s: int = Field(300, ge=1)
+    case_sla_high_s: int = Field(900, ge=1)
+    case_sla_medium_s: int = Field(3600, ge=1)
+    case_sla_low_s: int = Field(14400, ge=1)
+    # The board (dashboard/) and metrics.
+    session_ttl_s: int = Field(12 * 3600, ge=60, description="a board session lasts this long")
+    session_cookie_secure: bool = Field(True, description="Secure flag on the session cookie")
+    signin_max_failures: int = Field(5, ge=1, description="failed sign-ins per user or address...")
+    signin_window_s: int = Field(300, ge=1, description="...within this window, then refused")
+    ack_deadline_critical_s: int = Field(60, ge=1, description="acknowledge a critical incident within")
+    ack_deadline_high_s: int = Field(180, ge=1)
+    ack_deadline_medium_s: int = Field(600, ge=1)
+    ack_deadline_low_s: int = Field(1800, ge=1)
+    shift_hours: float = Field(8.0, gt=0, le=48, description="window of the board's shift figures")
+    ws_queue_size: int = Field(256, ge=8, description="updates queued per browser before it is dropped")
+    trip_log_max_events: int = Field(500, ge=10, description="trip events kept per order for the board")
+    trip_track_interval_s: float = Field(5.0, ge=0, description="one track point per order per interval")
+    worker_metrics_port: int = Field(0, ge=0, le=65535, description="worker /metrics port; 0 = off")
 
     @property
     def embedded_kafka(self) -> bool:
@@ -74,10 +135,19 @@ class Settings(BaseModel):
             return f"redis://{self.embedded_host}:{self.embedded_redis_port}/0"
         return self.redis_url
 
+    def replace(self, **changes: Any) -> Settings:
+        """A copy with `changes`, validated like everything else (model_copy would not)."""
+        try:
+            return Settings.model_validate(self.model_dump() | changes)
+        except ValidationError as error:
+            raise SettingsError(_describe(error)) from None
+
     def as_environment(self) -> dict[str, str]:
         """The settings as `TRIPWATCH_*` variables, to hand to a child process."""
         env = {}
         for name, value in self.model_dump(exclude_none=True).items():
+            if isinstance(value, SecretStr):
+                value = value.get_secret_value()
             env[ENV_PREFIX + name.upper()] = str(value)
         return env
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -15,31 +16,64 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
+import redis.asyncio as aioredis
+
+from dashboard.users import UserStore
 from monitor.embedded import EmbeddedService, ServiceError, broker_service, port_is_open, redis_service
 from monitor.settings import ENV_PREFIX, Settings
 from monitor.topics import ensure_topics
+from rules.loader import RuleSet, load_rule_dir
+from rules.reload import publish_rule_set
 
 log = logging.getLogger(__name__)
+DEMO_USER = "demo"
 
 
-def run_up(settings: Settings, scenario: Path | None, speed: float) -> int:
+def run_up(settings: Settings, scenario: Path | None, speed: float, demo: bool = False) -> int:
+    rules = load_rule_dir(settings.rules_dir)  # a broken rule set refuses to start, with its errors
     stop = _stop_on_signals()
     with ExitStack() as stack:
         children_env = _child_environment(settings, stack)
-        asyncio.run(ensure_topics(settings))
+        demo_password = asyncio.run(_prepare(settings, rules, demo))
         worker = stack.enter_context(_child("worker", ["worker"], children_env, settings))
         board = stack.enter_context(_child("dashboard", ["dashboard"], children_env, settings))
+        outreach = stack.enter_context(_child("outreach", ["outreach"], children_env, settings))
         _wait_for_board(settings, board, stop)
-        print(
-            f"Tripwatch is up: the board is at http://{settings.dashboard_host}:{settings.dashboard_port}"
-            " (Ctrl-C stops everything)",
-            flush=True,
-        )
+        announce(f"Tripwatch is up: the board is at http://{settings.dashboard_host}:{settings.dashboard_port}")
+        if demo_password:
+            announce(f"Sign in to the board as {DEMO_USER!r} with the password {demo_password!r}")
+        announce("Ctrl-C stops everything.")
         if scenario is not None:
             args = ["replay", str(scenario), "--speed", str(speed)]
             stack.enter_context(_child("replay", args, children_env, settings))
-        return _watch([worker, board], stop)
+        return _watch([worker, board, outreach], stop)
     return 0
+
+
+async def _prepare(settings: Settings, rules: RuleSet, demo: bool) -> str | None:
+    """Topics first (with our partition count); the rule set on disk becomes the one every
+    worker runs; with --demo, a fresh sign-in for the board (its password is returned)."""
+    await ensure_topics(settings)
+    redis = aioredis.from_url(settings.redis_dsn)
+    try:
+        await publish_rule_set(redis, rules, by="tripwatch up")
+        if demo:
+            password = secrets.token_urlsafe(9)
+            users = UserStore(redis)
+            if await users.get(DEMO_USER) is None:
+                await users.add(DEMO_USER, password, "supervisor")
+            else:
+                await users.set_password(DEMO_USER, password)
+            return password
+        return None
+    finally:
+        await redis.aclose()
+
+
+def announce(line: str) -> None:
+    """A line for the person who ran `tripwatch up` (not a log line)."""
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
 
 
 def _child_environment(settings: Settings, stack: ExitStack) -> dict[str, str]:

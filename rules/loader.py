@@ -1,22 +1,37 @@
-"""Load a rule directory: every file validated together, accepted or refused as a whole.
+"""Load a rule set: every file validated together, accepted or refused as a whole.
 
 Errors read `file:line:col: path.to.key: what is wrong`, the position taken from the
-YAML node the problem belongs to.
+YAML node the problem belongs to (inside a `when` expression: the spot in it).
+Conditions are compiled here, once; the detectors and the processor only run them.
 """
 
 from __future__ import annotations
 
-import difflib
 import hashlib
-from dataclasses import dataclass
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from rules.conditions import (
+    OBJECTS,
+    Condition,
+    ConditionError,
+    Environment,
+    check_by_trial,
+    closest,
+    compile_condition,
+)
+from rules.context import valid_zone
 from rules.model import Rule, RuleFile
 from rules.params import DETECTOR_PARAMS
+from rules.positions import duplicate_keys, in_expression, key_node, node_at, start
+from rules.problems import Problems
+from rules.templates import BUILTIN_KINDS, available_templates
 
 
 class RuleError(ValueError):
@@ -30,143 +45,341 @@ class RuleError(ValueError):
 @dataclass(frozen=True)
 class LoadedRule:
     rule: Rule
-    params: BaseModel
+    params: Any  # the detector's params model (see rules.params)
     source: str  # file:line of the rule
+    when: Condition | None = None
+    escalations: tuple[tuple[str, Condition], ...] = ()  # (severity, condition)
+    exceptions: tuple[tuple[str, Condition], ...] = ()  # (name, condition)
+
+    version: str = ""  # the rule's digest with the macros and lists it uses: stamped on incidents
 
     @property
     def id(self) -> str:
         return self.rule.id
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class RuleSet:
     rules: tuple[LoadedRule, ...]
-    version: str  # digest of all rule versions: equal sets have equal versions
+    version: str  # digest of the whole set: equal sets have equal versions
+    env: Environment = field(default_factory=Environment)
+    timezones: Mapping[str, str] = field(default_factory=dict)
+    files: Mapping[str, str] = field(default_factory=dict)  # file name -> text, as loaded
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_by_id", {r.id: r for r in self.rules})
 
     def for_detector(self, detector: str) -> list[LoadedRule]:
         return [r for r in self.rules if r.rule.enabled and r.rule.detector == detector]
 
+    def by_id(self, rule_id: str) -> LoadedRule | None:
+        return self._by_id.get(rule_id)  # type: ignore[attr-defined, no-any-return]
 
-def load_rule_dir(directory: Path) -> RuleSet:
+
+@dataclass
+class _File:
+    name: str
+    root: yaml.Node
+    lines: list[str]
+    content: RuleFile
+    rules: list[tuple[int, Rule]]  # (index in the file, rule)
+
+
+def load_rule_dir(directory: Path, templates: Iterable[str] | None = None) -> RuleSet:
+    """Every `*.yaml`/`*.yml` file of `directory`, named by path in errors."""
     if not directory.is_dir():
         raise RuleError([f"{directory}: not a directory of rule files"])
-    files = sorted(directory.glob("*.yaml")) + sorted(directory.glob("*.yml"))
-    problems: list[str] = []
-    loaded: list[LoadedRule] = []
-    for path in files:
-        loaded.extend(_load_file(path, problems))
-    _check_duplicates(loaded, problems)
-    if problems:
-        raise RuleError(problems)
-    digest = hashlib.sha256("".join(r.rule.version for r in loaded).encode()).hexdigest()[:10]
-    return RuleSet(tuple(loaded), digest)
+    paths = sorted(directory.glob("*.yaml")) + sorted(directory.glob("*.yml"))
+    return load_rules({str(path): path.read_text(encoding="utf-8") for path in paths}, templates)
 
 
-def _load_file(path: Path, problems: list[str]) -> list[LoadedRule]:
-    text = path.read_text(encoding="utf-8")
+def load_rules(files: Mapping[str, str], templates: Iterable[str] | None = None) -> RuleSet:
+    """A rule set from file name -> text; raises `RuleError` listing every problem."""
+    problems = Problems()
+    parsed = [p for p in (_parse(name, text, problems) for name, text in sorted(files.items())) if p]
+    env, timezones, kinds = _shared(parsed, problems)
+    known_templates = frozenset(templates) if templates is not None else available_templates()
+    loaded = _rules(parsed, env, kinds, known_templates, problems)
+    if problems.lines:
+        raise RuleError(problems.lines)
+    return RuleSet(tuple(loaded), _digest(loaded, env, timezones, kinds), env, timezones, dict(files))
+
+
+# --- one file ---------------------------------------------------------------------------
+
+
+def _parse(name: str, text: str, problems: Problems) -> _File | None:
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark
-        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
-        problems.append(f"{where}: not valid YAML: {error.problem}")
-        return []
+        where = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        problems.add(name, where, (), f"not valid YAML: {error.problem}")
+        return None
     if root is None:
-        return []
+        return None
+    for node, path, first in duplicate_keys(root):
+        problems.at_node(name, node, path, f"duplicate key {node.value!r}, first at line {first}")
+    if not isinstance(data, dict):
+        problems.at_node(name, root, (), "wrong type: a rule file is a mapping with a `rules:` list")
+        return None
+    raw_rules = data.get("rules") or []
     try:
-        rule_file = RuleFile.model_validate(data)
+        content = RuleFile.model_validate({**data, "rules": []})
     except ValidationError as error:
-        problems.extend(_describe(path, root, error))
-        return []
-    loaded = []
-    for index, rule in enumerate(rule_file.rules):
-        params = _validate_params(path, root, index, rule, problems)
-        if params is not None:
-            line = _node_at(root, ("rules", index)).start_mark.line + 1
-            loaded.append(LoadedRule(rule, params, f"{path}:{line}"))
+        problems.from_validation(name, root, error)
+        content = RuleFile()
+    if not isinstance(raw_rules, list):
+        problems.at_node(name, node_at(root, ("rules",)), ("rules",), "wrong type: expected a list of rules")
+        raw_rules = []
+    return _File(name, root, text.splitlines(), content, _validated_rules(name, root, raw_rules, problems))
+
+
+def _validated_rules(
+    name: str, root: yaml.Node, raw: list[Any], problems: Problems
+) -> list[tuple[int, Rule]]:
+    rules = []
+    for index, item in enumerate(raw):
+        try:
+            rules.append((index, Rule.model_validate(item)))
+        except ValidationError as error:
+            problems.from_validation(name, root, error, prefix=("rules", index))
+    return rules
+
+
+# --- shared pieces: lists, macros, kinds, timezones -------------------------------------------
+
+
+def _shared(parsed: list[_File], problems: Problems) -> tuple[Environment, dict[str, str], set[str]]:
+    env = Environment()
+    timezones: dict[str, str] = {}
+    kinds = set(BUILTIN_KINDS)
+    macro_sources: dict[str, tuple[_File, str]] = {}
+    for file in parsed:
+        kinds.update(file.content.kinds)
+        for city, zone in file.content.timezones.items():
+            if not valid_zone(zone):
+                node = node_at(file.root, ("timezones", city))
+                problems.at_node(file.name, node, ("timezones", city), f"unknown time zone {zone!r}")
+            timezones[city] = zone
+        for section in ("lists", "macros"):
+            for name, value in getattr(file.content, section).items():
+                if _clashes(file, section, name, env, macro_sources, problems):
+                    continue
+                if section == "lists":
+                    env.lists[name] = value
+                else:
+                    macro_sources[name] = (file, value)
+    _compile_macros(macro_sources, env, problems)
+    return env, timezones, kinds
+
+
+def _clashes(
+    file: _File, section: str, name: str, env: Environment, macros: dict[str, Any], problems: Problems
+) -> bool:
+    node = key_node(node_at(file.root, (section,)), name) or file.root
+    if name in OBJECTS:
+        problems.at_node(
+            file.name, node, (section, name), f"{name!r} is a built-in object; choose another name"
+        )
+        return True
+    if name in env.lists or name in macros:
+        problems.at_node(file.name, node, (section, name), f"{name!r} is defined twice (as a list or macro)")
+        return True
+    return False
+
+
+def _compile_macros(sources: dict[str, tuple[_File, str]], env: Environment, problems: Problems) -> None:
+    pending = {name: text for name, (_, text) in sources.items()}
+    for name, (file, text) in sources.items():
+        path = ("macros", name)
+        condition = _compile(file, path, text, env, problems, pending)
+        if condition is not None:
+            env.macros[name] = condition
+    for name in _cyclic(env):
+        file, _ = sources[name]
+        problems.at_node(
+            file.name,
+            node_at(file.root, ("macros", name)),
+            ("macros", name),
+            f"macro {name!r} uses itself (through other macros)",
+        )
+        env.macros.pop(name, None)
+    for name, (file, _) in sources.items():
+        if name in env.macros and all(dep in env.macros for dep in env.macros[name].macros):
+            _trial(file, ("macros", name), env.macros[name], env, problems)
+        elif name in env.macros:
+            env.macros.pop(name)  # uses a macro that did not compile: already reported
+
+
+def _cyclic(env: Environment) -> list[str]:
+    def reaches(start_name: str, name: str, seen: set[str]) -> bool:
+        for dep in env.macros[name].macros if name in env.macros else ():
+            if dep == start_name or (dep not in seen and reaches(start_name, dep, seen | {dep})):
+                return True
+        return False
+
+    return [name for name in env.macros if reaches(name, name, {name})]
+
+
+# --- rules --------------------------------------------------------------------------------
+
+
+def _rules(
+    parsed: list[_File], env: Environment, kinds: set[str], templates: frozenset[str], problems: Problems
+) -> list[LoadedRule]:
+    loaded: list[LoadedRule] = []
+    seen: dict[str, str] = {}
+    for file in parsed:
+        for index, rule in file.rules:
+            path = ("rules", index)
+            line, _ = start(node_at(file.root, path))
+            _check_duplicate(file, index, rule, seen, problems)
+            _check_names(file, index, rule, kinds, templates, problems)
+            params = _params(file, index, rule, problems)
+            conditions = _conditions(file, index, rule, env, problems)
+            if params is not None and conditions is not None:
+                version = _rule_version(rule, conditions, env)
+                loaded.append(LoadedRule(rule, params, f"{file.name}:{line}", *conditions, version=version))
     return loaded
 
 
-def _validate_params(
-    path: Path, root: yaml.Node, index: int, rule: Rule, problems: list[str]
-) -> BaseModel | None:
+def _check_duplicate(file: _File, index: int, rule: Rule, seen: dict[str, str], problems: Problems) -> None:
+    node = node_at(file.root, ("rules", index, "id"))
+    here = f"{file.name}:{start(node)[0]}"
+    if rule.id in seen:
+        problems.at_node(
+            file.name,
+            node,
+            ("rules", index, "id"),
+            f"duplicate rule id {rule.id!r}, first defined at {seen[rule.id]}",
+        )
+    seen.setdefault(rule.id, here)
+
+
+def _check_names(
+    file: _File, index: int, rule: Rule, kinds: set[str], templates: frozenset[str], problems: Problems
+) -> None:
+    if rule.kind not in kinds:
+        path = ("rules", index, "kind")
+        problems.at_node(
+            file.name,
+            node_at(file.root, path),
+            path,
+            f"unknown kind {rule.kind!r}{closest(rule.kind, kinds)}; declare a new kind under `kinds:`",
+        )
+    notify = rule.actions.notify
+    if notify is not None and notify.template is not None and notify.template not in templates:
+        path = ("rules", index, "actions", "notify", "template")
+        problems.at_node(
+            file.name,
+            node_at(file.root, path),
+            path,
+            f"unknown template {notify.template!r}{closest(notify.template, templates)}",
+        )
+
+
+def _params(file: _File, index: int, rule: Rule, problems: Problems) -> BaseModel | None:
     model = DETECTOR_PARAMS.get(rule.detector)
     if model is None:
-        node = _node_at(root, ("rules", index, "detector"))
-        problems.append(
-            f"{_where(path, node)}: rules.{index}.detector: unknown detector "
-            f"{rule.detector!r}{_closest(rule.detector, DETECTOR_PARAMS)}"
+        field_name = "detector" if key_node(node_at(file.root, ("rules", index)), "detector") else "kind"
+        path = ("rules", index, field_name)
+        problems.at_node(
+            file.name,
+            node_at(file.root, path),
+            path,
+            f"unknown detector {rule.detector!r}{closest(rule.detector, DETECTOR_PARAMS)}",
         )
         return None
     try:
         return model.model_validate(rule.params)
     except ValidationError as error:
-        problems.extend(_describe(path, root, error, prefix=("rules", index, "params")))
+        problems.from_validation(
+            file.name, file.root, error, prefix=("rules", index, "params"), params_model=model
+        )
         return None
 
 
-def _check_duplicates(loaded: list[LoadedRule], problems: list[str]) -> None:
-    seen: dict[str, str] = {}
-    for item in loaded:
-        if item.id in seen:
-            problems.append(f"{item.source}: id: duplicate rule id {item.id!r}, first at {seen[item.id]}")
-        seen.setdefault(item.id, item.source)
+def _conditions(
+    file: _File, index: int, rule: Rule, env: Environment, problems: Problems
+) -> tuple[Condition | None, tuple[tuple[str, Condition], ...], tuple[tuple[str, Condition], ...]] | None:
+    base = ("rules", index)
+    ok = True
 
+    def one(path: tuple[Any, ...], text: str) -> Condition | None:
+        nonlocal ok
+        condition = _compile(file, base + path, text, env, problems)
+        if condition is not None and not _trial(file, base + path, condition, env, problems):
+            condition = None
+        ok = ok and condition is not None
+        return condition
 
-def _describe(path: Path, root: yaml.Node, error: ValidationError, prefix: tuple[Any, ...] = ()) -> list[str]:
-    lines = []
-    for item in error.errors():
-        loc = prefix + tuple(item["loc"])
-        node = _node_at(root, loc, want_key=item["type"] == "extra_forbidden")
-        dotted = ".".join(str(part) for part in loc)
-        lines.append(f"{_where(path, node)}: {dotted}: {_message(item, loc, root)}")
-    return lines
-
-
-def _message(item: dict[str, Any], loc: tuple[Any, ...], root: yaml.Node) -> str:
-    if item["type"] == "extra_forbidden":
-        parent = _node_at(root, loc[:-1])
-        return f"unknown field {loc[-1]!r}{_closest(str(loc[-1]), _allowed_keys(parent, loc))}"
-    return f"{item['msg']} (got {item.get('input')!r})" if "input" in item else item["msg"]
-
-
-def _allowed_keys(_parent: yaml.Node, loc: tuple[Any, ...]) -> list[str]:
-    if len(loc) == 1:
-        return list(RuleFile.model_fields)
-    if len(loc) == 3 and loc[0] == "rules":
-        return list(Rule.model_fields)
-    return [name for model in DETECTOR_PARAMS.values() for name in model.model_fields]
-
-
-def _closest(word: str, choices: Any) -> str:
-    match = difflib.get_close_matches(word, list(choices), n=1)
-    return f" (did you mean {match[0]!r}?)" if match else ""
-
-
-def _node_at(root: yaml.Node, loc: tuple[Any, ...], want_key: bool = False) -> yaml.Node:
-    """The deepest YAML node along `loc`; with `want_key`, the last key itself."""
-    node = root
-    for depth, part in enumerate(loc):
-        last = depth == len(loc) - 1
-        child = _child(node, part, want_key and last)
-        if child is None:
-            return node
-        node = child
-    return node
-
-
-def _child(node: yaml.Node, part: Any, want_key: bool) -> yaml.Node | None:
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            if key.value == str(part):
-                return key if want_key else value
+    when = one(("when",), rule.when) if rule.when is not None else None
+    escalations = [(e.severity, one(("escalate", i, "when"), e.when)) for i, e in enumerate(rule.escalate)]
+    exceptions = [(x.name, one(("exceptions", i, "when"), x.when)) for i, x in enumerate(rule.exceptions)]
+    if not ok:
         return None
-    if isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-        return node.value[part]
-    return None
+    return when, tuple(escalations), tuple(exceptions)  # type: ignore[arg-type]
 
 
-def _where(path: Path, node: yaml.Node) -> str:
-    mark = node.start_mark
-    return f"{path}:{mark.line + 1}:{mark.column + 1}"
+def _compile(
+    file: _File,
+    path: tuple[Any, ...],
+    text: str,
+    env: Environment,
+    problems: Problems,
+    pending: Mapping[str, str] = {},
+) -> Condition | None:
+    try:
+        return compile_condition(text, env, pending)
+    except ConditionError as error:
+        _report(file, path, error, problems)
+        return None
+
+
+def _trial(
+    file: _File, path: tuple[Any, ...], condition: Condition, env: Environment, problems: Problems
+) -> bool:
+    try:
+        check_by_trial(condition, env)
+    except ConditionError as error:
+        _report(file, path, error, problems)
+        return False
+    return True
+
+
+def _report(file: _File, path: tuple[Any, ...], error: ConditionError, problems: Problems) -> None:
+    node = node_at(file.root, path)
+    position = in_expression(node, file.lines, error.line, error.column)
+    problems.add(file.name, position, path, error.message)
+
+
+def _digest(loaded: list[LoadedRule], env: Environment, timezones: dict[str, str], kinds: set[str]) -> str:
+    shared = {
+        "lists": env.lists,
+        "macros": {name: m.source for name, m in env.macros.items()},
+        "timezones": timezones,
+        "kinds": sorted(kinds),
+    }
+    text = "".join(r.rule.version for r in loaded) + json.dumps(shared, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:10]
+
+
+def _rule_version(rule: Rule, conditions: tuple[Any, ...], env: Environment) -> str:
+    """The rule's own digest, changed too when a macro or list it uses changes."""
+    when, escalations, exceptions = conditions
+    used = [c for c in (when, *(c for _, c in escalations), *(c for _, c in exceptions)) if c is not None]
+    shared: dict[str, Any] = {}
+    while used:
+        condition = used.pop()
+        for name in condition.lists:
+            shared[name] = env.lists[name]
+        for name in condition.macros:
+            if name not in shared:
+                shared[name] = env.macros[name].source
+                used.append(env.macros[name])
+    if not shared:
+        return rule.version
+    text = rule.version + json.dumps(shared, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:10]

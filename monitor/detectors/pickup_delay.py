@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from monitor import models
+from monitor.detectors.base import Detector, open_change
 from monitor.incidents import IncidentChange
 from monitor.trip_state import TripState
 from rules.loader import LoadedRule
-
-DETECTOR = "pickup_delay"
-DEADLINE = "pickup"
 
 
 def pickup_deadline(state: TripState, rule: LoadedRule) -> int | None:
@@ -15,6 +16,12 @@ def pickup_deadline(state: TripState, rule: LoadedRule) -> int | None:
     if state.promised_pickup_ts is None or state.arrived_ts is not None or state.ended:
         return None
     return state.promised_pickup_ts + int(rule.params.grace_s * 1000)
+
+
+def check_event(state: TripState, rule: LoadedRule, event: Any) -> IncidentChange | None:
+    if isinstance(event, models.DriverAssigned | models.DriverEtaUpdated):
+        return check_eta(state, rule, event.ts)
+    return None
 
 
 def check_eta(state: TripState, rule: LoadedRule, event_ts: int) -> IncidentChange | None:
@@ -44,7 +51,7 @@ def check_deadline(state: TripState, rule: LoadedRule, now_ms: int) -> IncidentC
     return _open(state, rule, due, summary, {"trigger": "deadline", "deadline_ts": due})
 
 
-def check_cleared(state: TripState) -> str | None:
+def check_cleared(state: TripState, rule: LoadedRule | None = None) -> str | None:
     """Why an open pickup delay is over, or None while it is not."""
     if state.arrived_ts is not None:
         return "driver arrived"
@@ -62,16 +69,14 @@ def _open(
         "driver": state.driver,
         **extra,
     }
-    return IncidentChange(
-        action="open",
-        kind=rule.rule.kind,
-        order_id=state.order_id,
-        passenger_id=state.passenger_id,
-        city=state.city,
-        rule_id=rule.id,
-        rule_version=rule.rule.version,
-        severity=rule.rule.severity,
-        trigger_ts=trigger_ts,
-        summary=summary,
-        details=details,
-    )
+    return open_change(state, rule, trigger_ts, summary, details)
+
+
+DETECTOR = Detector(
+    name="pickup_delay",
+    events=(models.DriverAssigned, models.DriverEtaUpdated),
+    check_event=check_event,
+    deadline=pickup_deadline,
+    check_deadline=check_deadline,
+    cleared=check_cleared,
+)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import http.client
+import json
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -49,29 +53,39 @@ def up_environment(tmp_path: Path) -> dict[str, str]:
         "TRIPWATCH_EMBEDDED_KAFKA_PORT": str(free_port()),
         "TRIPWATCH_EMBEDDED_REDIS_PORT": str(free_port()),
         "TRIPWATCH_DASHBOARD_PORT": str(free_port()),
+        "TRIPWATCH_OUTREACH_PORT": str(free_port()),
         "TRIPWATCH_DATA_DIR": str(tmp_path / "data"),
         "TRIPWATCH_SESSION_TIMEOUT_S": "6",
     }
 
 
-def board(env: dict[str, str], path: str = "/") -> str:
-    url = f"http://127.0.0.1:{env['TRIPWATCH_DASHBOARD_PORT']}{path}"
-    with urllib.request.urlopen(url, timeout=2) as response:
-        return response.read().decode()
+def healthy(env: dict[str, str]) -> bool:
+    url = f"http://127.0.0.1:{env['TRIPWATCH_DASHBOARD_PORT']}/healthz"
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False
 
 
 @pytest.mark.timeout(150)
 def test_up_shows_the_demo_incident_then_stops_leaving_no_process(up_environment: dict[str, str], tmp_path: Path):
-    log = (tmp_path / "up.log").open("wb")
-    up = subprocess.Popen(
-        [sys.executable, "-m", "monitor.cli", "up", "--demo"], env=up_environment, stdout=log, stderr=log
-    )
+    """The README's first command: a newcomer signs in with the printed password and sees
+    demo-1's pickup delay on the board; Ctrl-C (SIGTERM here) leaves nothing running."""
+    out_path = tmp_path / "up.out"
+    with out_path.open("wb") as out, (tmp_path / "up.log").open("wb") as log:
+        up = subprocess.Popen(
+            [sys.executable, "-m", "monitor.cli", "up", "--demo"], env=up_environment, stdout=out, stderr=log
+        )
     try:
-        page = wait_until(lambda: _board_mentions(up_environment, "demo-1"), timeout_s=60)
-        assert "pickup_delay" in page
+        sign_in = wait_until(lambda: re.search(r"as 'demo' with the password '([^']+)'", out_path.read_text()))
+        board = BoardClient(int(up_environment["TRIPWATCH_DASHBOARD_PORT"]))
+        board.sign_in("demo", sign_in.group(1))
+        row = wait_until(lambda: board.row("demo-1", "pickup_delay"), timeout_s=60)
+        assert row["status"] == "open" and row["severity"] == "medium"
         assert (tmp_path / "data" / "redis" / "appendonlydir").is_dir()  # Redis persists
         children = descendants(up.pid)
-        assert len(children) >= 4  # broker, redis, worker, dashboard (and the replay)
+        assert len(children) >= 5  # broker, redis, worker, outreach, dashboard (and the replay)
     finally:
         up.send_signal(signal.SIGTERM)
         code = up.wait(60)
@@ -82,12 +96,38 @@ def test_up_shows_the_demo_incident_then_stops_leaving_no_process(up_environment
         assert not port_is_open("127.0.0.1", int(up_environment[name]))
 
 
-def _board_mentions(env: dict[str, str], text: str, path: str = "/") -> str | None:
-    try:
-        page = board(env, path)
-    except OSError:
-        return None
-    return page if text in page else None
+class BoardClient:
+    """Signs in through the real form (CSRF token and cookies) and reads the board's snapshot."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.cookies: dict[str, str] = {}
+
+    def request(self, method: str, path: str, body: str | None = None) -> http.client.HTTPResponse:
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
+        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
+        if body is not None:
+            headers |= {"Content-Type": "application/x-www-form-urlencoded", "Origin": f"http://127.0.0.1:{self.port}"}
+        connection.request(method, path, body=body, headers=headers)
+        response = connection.getresponse()
+        for header in response.headers.get_all("Set-Cookie") or []:
+            name, _, rest = header.partition("=")
+            self.cookies[name] = rest.split(";", 1)[0]
+        return response
+
+    def sign_in(self, user: str, password: str) -> None:
+        page = self.request("GET", "/login").read().decode()
+        token = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+        form = urllib.parse.urlencode({"user": user, "password": password, "csrf": token})
+        response = self.request("POST", "/login", form)
+        assert response.status == 302, response.read()
+
+    def row(self, order_id: str, kind: str) -> dict | None:
+        try:
+            snapshot = json.loads(self.request("GET", "/api/board").read())
+        except OSError:
+            return None
+        return next((r for r in snapshot["rows"] if r["order_id"] == order_id and r["kind"] == kind), None)
 
 
 def test_port_taken_gives_a_one_line_error(up_environment: dict[str, str]):
@@ -122,7 +162,7 @@ def test_up_uses_configured_services_and_starts_none(up_environment: dict[str, s
     log = (tmp_path / "up.log").open("wb")
     up = subprocess.Popen([sys.executable, "-m", "monitor.cli", "up"], env=env, stdout=log, stderr=log)
     try:
-        wait_until(lambda: _board_mentions(env, "ok", path="/healthz"), timeout_s=45)
+        wait_until(lambda: healthy(env), timeout_s=45)
         commands = [Path(f"/proc/{pid}/cmdline").read_bytes() for pid in descendants(up.pid)]
         assert commands and all(b"monitor.cli" in command for command in commands), commands
         assert not port_is_open("127.0.0.1", int(env["TRIPWATCH_EMBEDDED_KAFKA_PORT"]))

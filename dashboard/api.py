@@ -1,0 +1,139 @@
+"""The board's actions (JSON over POST, CSRF-checked by the middleware) and its figures."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from aiohttp import web
+from aiokafka.errors import KafkaError
+
+from dashboard import outreach, silences
+from dashboard.figures import shift_figures
+from dashboard.keys import INCIDENT_STORE, METRICS, PUBLISHER, REDIS, ROWS, SETTINGS, session_of
+from dashboard.rows import masked
+from dashboard.views import audit
+from monitor.supervision import ACTIONS, ActionRefused, SupervisorAction
+
+log = logging.getLogger(__name__)
+routes = web.RouteTableDef()
+MAX_TEXT = 2000
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _require_actor(request: web.Request) -> None:
+    if not session_of(request).can_act:
+        raise web.HTTPForbidden(text="your role may only watch")
+
+
+async def _json(request: web.Request) -> dict[str, Any]:
+    try:
+        body = await request.json() if request.can_read_body else {}
+    except ValueError:
+        raise web.HTTPBadRequest(text="the body must be JSON") from None
+    if not isinstance(body, dict):
+        raise web.HTTPBadRequest(text="the body must be a JSON object")
+    return body
+
+
+@routes.post("/api/incidents/{incident_id}/{action}")
+async def act(request: web.Request) -> web.Response:
+    _require_actor(request)
+    name = request.match_info["action"]
+    if name not in ACTIONS:
+        raise web.HTTPNotFound(text=f"no action {name!r}")
+    session, body = session_of(request), await _json(request)
+    action = SupervisorAction(
+        action=name,  # type: ignore[arg-type]
+        incident_id=request.match_info["incident_id"],
+        actor=session.user,
+        role=session.role,
+        text=str(body.get("text", ""))[:MAX_TEXT],
+    )
+    try:
+        updated = await request.app[INCIDENT_STORE].act(
+            action, now_ms(), before_commit=request.app[PUBLISHER]
+        )
+    except KafkaError as error:
+        log.error("could not publish %s on %s: %s", name, action.incident_id, error)
+        raise web.HTTPServiceUnavailable(text="the change could not be published: try again") from None
+    except KeyError:
+        raise web.HTTPNotFound(text="no such incident") from None
+    except ActionRefused as error:
+        raise web.HTTPConflict(text=str(error)) from None
+    request.app[METRICS].actions.labels(name).inc()
+    log.info("%s by %s on %s", name, session.user, action.incident_id)
+    return web.json_response(
+        {"changed": updated is not None, "revision": updated.revision if updated else None}
+    )
+
+
+@routes.post("/api/silences")
+async def add_silence(request: web.Request) -> web.Response:
+    _require_actor(request)
+    session, body = session_of(request), await _json(request)
+    try:
+        minutes = float(body.get("minutes", 0))
+    except (TypeError, ValueError):
+        raise web.HTTPBadRequest(text="minutes must be a number") from None
+    if not 0 < minutes <= 7 * 24 * 60:
+        raise web.HTTPBadRequest(text="a silence lasts more than 0 minutes and at most a week")
+    now = now_ms()
+    silence = silences.new_silence(
+        str(body.get("kind", ""))[:64], str(body.get("city", ""))[:64], now + int(minutes * 60_000),
+        session.user, now, str(body.get("reason", ""))[:MAX_TEXT],
+    )  # fmt: skip
+    redis = request.app[REDIS]
+    await _audit(request, "silence", f"{silence.kind} in {silence.city} until {silence.until_ms}")
+    await silences.save(redis, silence)
+    return web.json_response({"silence_id": silence.silence_id})
+
+
+@routes.delete("/api/silences/{silence_id}")
+async def end_silence(request: web.Request) -> web.Response:
+    _require_actor(request)
+    removed = await silences.remove(request.app[REDIS], request.match_info["silence_id"])
+    if removed is None:
+        raise web.HTTPNotFound(text="no such silence")
+    await _audit(request, "unsilence", f"{removed.kind} in {removed.city}")
+    return web.json_response({"removed": removed.silence_id})
+
+
+@routes.get("/api/board")
+async def board(request: web.Request) -> web.Response:
+    """The snapshot the websocket sends first, for scripts and tests."""
+    return web.json_response(await snapshot(request))
+
+
+async def snapshot(request: web.Request) -> dict[str, Any]:
+    redis, now = request.app[REDIS], now_ms()
+    rows = await request.app[ROWS].shift_rows(now)
+    since = now - int(request.app[SETTINGS].shift_hours * 3600_000)
+    figures = shift_figures(rows, await outreach.shift_counts(redis, since))
+    if not session_of(request).can_see_phones:
+        rows = [masked(row) for row in rows]
+    return {
+        "type": "snapshot",
+        "now": now,
+        "rows": rows,
+        "figures": figures,
+        "silences": [silence_json(s) for s in await silences.in_force(redis, now)],
+    }
+
+
+async def silences_message(request_app: web.Application) -> dict[str, Any]:
+    in_force = await silences.in_force(request_app[REDIS], now_ms())
+    return {"type": "silences", "silences": [silence_json(s) for s in in_force]}
+
+
+def silence_json(silence: silences.Silence) -> dict[str, Any]:
+    return {f: getattr(silence, f) for f in silence.__struct_fields__}
+
+
+async def _audit(request: web.Request, action: str, text: str) -> None:
+    session = session_of(request)
+    await audit(request, action, session.user, session.role, text)

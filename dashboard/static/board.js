@@ -1,0 +1,303 @@
+// The live board: a snapshot over the websocket, then updates; the highest revision per incident wins.
+"use strict";
+
+const state = { rows: new Map(), offset: 0, seenSnapshot: false, silences: [], figures: null, retry: 0 };
+const me = document.querySelector('meta[name="tw-user"]').content;
+const canAct = ["supervisor", "admin"].includes(document.querySelector('meta[name="tw-role"]').content);
+const csrf = document.querySelector('meta[name="csrf-token"]').content;
+const FILTERS = ["kind", "severity", "city", "status", "owner"];
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === "class") node.className = v; else if (k.startsWith("data-")) node.setAttribute(k, v); else node[k] = v;
+  }
+  for (const child of children) node.append(child ?? "");  // strings become text nodes, never HTML
+  return node;
+}
+
+function now() { return Date.now() + state.offset; }
+
+function fmtDuration(ms) {
+  const s = Math.max(0, Math.round(ms / 1000));
+  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), r = s % 60;
+  return (h ? `${h}:${String(m).padStart(2, "0")}` : `${m}`) + `:${String(r).padStart(2, "0")}`;
+}
+
+// --- live connection --------------------------------------------------------------------
+function connect() {
+  const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+  const ws = new WebSocket(`${scheme}//${location.host}/ws`);
+  setConnection("connecting");
+  ws.onmessage = (event) => receive(JSON.parse(event.data));
+  ws.onclose = () => {
+    setConnection("reconnecting");
+    const delay = Math.min(5000, 300 * 2 ** state.retry++);
+    setTimeout(connect, delay);
+  };
+  window.twSocket = ws;
+}
+
+function setConnection(what) {
+  const node = document.getElementById("connection");
+  node.dataset.state = what;
+  node.textContent = what === "live" ? "live" : `${what}…`;
+}
+
+function receive(message) {
+  if (message.type === "snapshot") return applySnapshot(message);
+  if (message.type === "incident") { applyRow(message.row, true); render(); return renderFigures(); }
+  if (message.type === "silences") { state.silences = message.silences; return renderSilences(); }
+}
+
+function applySnapshot(message) {
+  state.offset = message.now - Date.now();
+  const fresh = new Map(message.rows.map((row) => [row.incident_id, row]));
+  for (const [id, row] of state.rows) {  // keep what we saw newer than the snapshot
+    const incoming = fresh.get(id);
+    if (incoming && incoming.revision < row.revision) fresh.set(id, row);
+  }
+  const firstTime = !state.seenSnapshot;
+  for (const row of fresh.values()) {
+    if (!firstTime && !state.rows.has(row.incident_id)) alertIfCritical(row);
+  }
+  state.rows = fresh;
+  state.seenSnapshot = true;
+  state.figures = message.figures;
+  state.silences = message.silences;
+  state.retry = 0;
+  setConnection("live");
+  render(); renderFigures(); renderSilences();
+}
+
+function applyRow(row, live) {
+  const known = state.rows.get(row.incident_id);
+  if (known && known.revision >= row.revision) return;  // a repeat or an older change
+  if (!known && live) alertIfCritical(row);
+  state.rows.set(row.incident_id, row);
+}
+
+function alertIfCritical(row) {
+  if (row.severity !== "critical" || row.status !== "open") return;
+  const box = document.getElementById("alert");
+  box.hidden = false;
+  box.textContent = `New critical incident: ${row.kind} on order ${row.order_id}`;
+  box.dataset.incidentId = row.incident_id;
+  document.title = "(!) " + document.title.replace(/^\(!\) /, "");
+  beep();
+  setTimeout(() => { box.hidden = true; document.title = document.title.replace(/^\(!\) /, ""); }, 15000);
+}
+
+function beep() {
+  try {
+    const audio = new (window.AudioContext || window.webkitAudioContext)();
+    const tone = audio.createOscillator();
+    tone.frequency.value = 880;
+    tone.connect(audio.destination);
+    tone.start(); tone.stop(audio.currentTime + 0.4);
+    window.twBeeps = (window.twBeeps || 0) + 1;
+  } catch (error) { /* no audio device: the visual alert remains */ }
+}
+
+// --- filters (kept in the URL) ---------------------------------------------------------
+function filters() {
+  const params = new URLSearchParams(location.search);
+  return Object.fromEntries(FILTERS.map((f) => [f, params.get(f) || ""]));
+}
+
+function matches(row, f) {
+  const status = f.status || "active";
+  if (status === "active" && row.status === "resolved") return false;
+  if (!["active", "all"].includes(status) && row.status !== status) return false;
+  if (f.kind && row.kind !== f.kind) return false;
+  if (f.severity && row.severity !== f.severity) return false;
+  if (f.city && (row.city || "") !== f.city) return false;
+  if (f.owner && (row.owner || "") !== (f.owner === "me" ? me : f.owner)) return false;
+  return true;
+}
+
+function initFilters() {
+  const form = document.getElementById("filters");
+  const current = filters();
+  for (const f of FILTERS) form.elements[f].value = current[f] || (f === "status" ? "active" : "");
+  const update = () => {
+    const params = new URLSearchParams();
+    for (const f of FILTERS) {
+      const value = form.elements[f].value.trim();
+      if (value && !(f === "status" && value === "active")) params.set(f, value);
+    }
+    history.replaceState(null, "", params.toString() ? `?${params}` : location.pathname);
+    render();
+  };
+  form.addEventListener("input", update);
+  form.addEventListener("reset", () => setTimeout(update));
+  form.addEventListener("submit", (e) => { e.preventDefault(); update(); });
+}
+
+// --- rendering -------------------------------------------------------------------------
+function order(a, b) {
+  const key = (r) => [r.status === "resolved", !r.safety, r.status !== "open", r.ack_deadline];
+  const ka = key(a), kb = key(b);
+  for (let i = 0; i < ka.length; i++) if (ka[i] !== kb[i]) return ka[i] < kb[i] ? -1 : 1;
+  return 0;
+}
+
+function render() {
+  const table = document.getElementById("incidents");
+  for (const body of table.querySelectorAll("tbody")) body.remove();
+  const f = filters();
+  const visible = [...state.rows.values()].filter((r) => matches(r, f)).sort(order);
+  const ids = new Set(visible.map((r) => r.incident_id));
+  const children = new Map();
+  for (const r of visible) {
+    if (r.subordinate_to && ids.has(r.subordinate_to)) {
+      if (!children.has(r.subordinate_to)) children.set(r.subordinate_to, []);
+      children.get(r.subordinate_to).push(r);
+    }
+  }
+  for (const r of visible) {
+    if (r.subordinate_to && ids.has(r.subordinate_to)) continue;
+    const group = el("tbody", { class: "group" });
+    const subs = children.get(r.incident_id) || [];
+    group.append(rowNode(r, subs.length));
+    for (const s of subs) group.append(rowNode(s, 0, true));
+    table.append(group);
+  }
+  document.getElementById("empty").hidden = visible.length > 0;
+  tick();
+}
+
+function rowNode(r, subordinates, folded = false) {
+  const tr = el("tr", { class: `incident status-${r.status}${r.safety ? " safety" : ""}${folded ? " subordinate" : ""}`,
+    "data-incident-id": r.incident_id, "data-revision": String(r.revision) });
+  if (folded) tr.hidden = !openGroups.has(r.subordinate_to);
+  const kind = el("td", { class: "kind" }, r.kind);
+  if (subordinates) {
+    const toggle = el("button", { class: "fold", type: "button" }, `+${subordinates} related`);
+    toggle.onclick = () => { openGroups.has(r.incident_id) ? openGroups.delete(r.incident_id) : openGroups.add(r.incident_id); render(); };
+    kind.append(" ", toggle);
+  }
+  const msg = r.last_message ? `${r.last_message.channel || ""} ${r.last_message.status || ""}` : "—";
+  tr.append(
+    kind,
+    el("td", {}, el("span", { class: `sev sev-${r.severity}` }, r.severity)),
+    el("td", {}, el("a", { href: `/trips/${encodeURIComponent(r.order_id)}` }, r.order_id)),
+    el("td", { class: "city" }, r.city || ""),
+    el("td", { class: "summary" }, r.summary || ""),
+    el("td", { class: "age", "data-since": String(r.opened_at || r.detected_at) }),
+    el("td", { class: "countdown", "data-deadline": String(r.ack_deadline) }, statusText(r)),
+    el("td", { class: "owner" }, r.owner || ""),
+    el("td", { class: "last-message" }, msg),
+    el("td", { class: "note" }, r.note ? `${r.note} — ${r.note_by}` : ""),
+    el("td", { class: "actions" }, ...(canAct ? actionButtons(r) : [])),
+  );
+  tr.dataset.status = r.status;
+  return tr;
+}
+const openGroups = new Set();
+
+function statusText(r) {
+  if (r.status === "acknowledged") return `acknowledged by ${r.acked_by || "?"}`;
+  if (r.status === "resolved") return `resolved${r.resolution ? ": " + r.resolution : ""}`;
+  return "";
+}
+
+function actionButtons(r) {
+  const button = (name, label) => {
+    const b = el("button", { type: "button", class: `act act-${name}` }, label);
+    b.onclick = () => act(r, name);
+    return b;
+  };
+  if (r.status === "resolved") return [button("reopen", "Reopen"), button("note", "Note")];
+  const buttons = [];
+  if (r.status === "open") buttons.push(button("acknowledge", "Ack"));
+  if (r.owner !== me) buttons.push(button("take", "Take"));
+  buttons.push(button("note", "Note"), button("resolve", "Resolve"));
+  return buttons;
+}
+
+async function act(r, name) {
+  let text = "";
+  if (name === "note" || name === "resolve") {
+    text = prompt(name === "note" ? "Note" : "Resolve: the reason") || "";
+    if (!text.trim()) return;
+  }
+  const response = await post(`/api/incidents/${encodeURIComponent(r.incident_id)}/${name}`, { text });
+  if (!response.ok) flash(`${name} refused: ${await response.text()}`);
+}
+
+function post(url, body, method = "POST") {
+  return fetch(url, { method, credentials: "same-origin",
+    headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf }, body: JSON.stringify(body) });
+}
+
+function flash(text) {
+  const box = document.getElementById("alert");
+  box.hidden = false; box.textContent = text;
+}
+
+function tick() {
+  const t = now();
+  for (const cell of document.querySelectorAll("td.age")) cell.textContent = fmtDuration(t - Number(cell.dataset.since));
+  for (const cell of document.querySelectorAll("tr.status-open td.countdown")) {
+    const left = Number(cell.dataset.deadline) - t;
+    cell.textContent = left >= 0 ? fmtDuration(left) : `overdue ${fmtDuration(-left)}`;
+    cell.classList.toggle("overdue", left < 0);
+  }
+}
+
+function renderFigures() {
+  const f = state.figures; if (!f) return;
+  const box = document.getElementById("figures");
+  const show = (v, unit = "") => (v === null || v === undefined ? "—" : `${v}${unit}`);
+  const open = [...state.rows.values()].filter((r) => r.status !== "resolved");  // live, not as of the snapshot
+  const byKind = {};
+  for (const r of open) byKind[r.kind] = (byKind[r.kind] || 0) + 1;
+  const kinds = Object.keys(byKind).sort().map((k) => `${k} ${byKind[k]}`).join(", ") || "none";
+  box.replaceChildren(
+    el("div", { class: "figure", id: "open-total" }, el("b", {}, String(open.length)), ` open (${kinds})`),
+    el("div", { class: "figure" }, "mean time to acknowledge ", el("b", {}, show(f.mean_ack_s, " s"))),
+    el("div", { class: "figure" }, "mean time to resolve ", el("b", {}, show(f.mean_resolve_s, " s"))),
+    el("div", { class: "figure" }, "told first ",
+      el("b", {}, f.contacted_first_share === null ? "—" : `${Math.round(f.contacted_first_share * 100)} %`)),
+    el("div", { class: "figure" }, "messages sent ", el("b", {}, show(f.messages_sent)), " failed ",
+      el("b", {}, show(f.messages_failed))),
+  );
+}
+
+function renderSilences() {
+  const box = document.getElementById("silences");
+  const items = state.silences.map((s) => {
+    const li = el("li", { class: "silence", "data-silence-id": s.silence_id },
+      `${s.kind} in ${s.city} until ${new Date(s.until_ms).toLocaleTimeString()} (${s.created_by}) `);
+    if (canAct) {
+      const end = el("button", { type: "button" }, "End");
+      end.onclick = () => post(`/api/silences/${encodeURIComponent(s.silence_id)}`, {}, "DELETE");
+      li.append(end);
+    }
+    return li;
+  });
+  box.replaceChildren(el("strong", {}, `Silences in force: ${items.length}`), el("ul", {}, ...items));
+}
+
+async function refreshFigures() {
+  const response = await fetch("/api/board", { credentials: "same-origin" });
+  if (response.ok) { state.figures = (await response.json()).figures; renderFigures(); }
+}
+
+function initSilenceForm() {
+  const form = document.getElementById("silence-form");
+  if (!form) return;
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const data = Object.fromEntries(new FormData(form));
+    const response = await post("/api/silences", data);
+    if (!response.ok) flash(`silence refused: ${await response.text()}`);
+  });
+}
+
+initFilters();
+initSilenceForm();
+connect();
+setInterval(tick, 1000);
+setInterval(refreshFigures, 30000);

@@ -1,0 +1,104 @@
+"""Long stop: the car stationary mid-trip, away from the drop-off, for longer than the rule allows.
+
+Stationary means at most `max_speed_kmh` and within `radius_m` (beyond the GPS accuracy)
+of where the stop began: a red light is shorter than the threshold, a slow jam creeps
+out of the radius or above the speed. A stop on the planned route (a standing jam) must
+last `on_route_duration_s`. The decision is a deadline: it fires on the clock even if
+no further ping arrives.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from monitor import geo, models
+from monitor.detectors.base import Detector, minutes, open_change
+from monitor.incidents import IncidentChange
+from monitor.trip_state import Ping, Stop, TripState
+from rules.loader import LoadedRule
+
+
+def check_event(state: TripState, rule: LoadedRule, event: Any) -> IncidentChange | None:
+    """Track the stop; the incident itself is decided by the deadline."""
+    if not isinstance(event, models.TelemetryPing) or not state.mid_trip:
+        return None
+    if event.ts < (state.started_ts or 0):
+        return None
+    ping = Ping(event.ts, event.lat, event.lon, event.speed_kmh, event.accuracy_m)
+    stop = state.stops.get(rule.id)
+    if event.ts >= (state.last_ping_ts or 0):
+        _latest(state, rule, ping, stop)
+    elif stop is not None and ping.ts > stop.since_ts and not _stationary(ping, stop, rule):
+        stop.since_ts = ping.ts + 1  # a late moving ping: the stop began after it
+    return None
+
+
+def _latest(state: TripState, rule: LoadedRule, ping: Ping, stop: Stop | None) -> None:
+    if stop is not None and _stationary(ping, stop, rule):
+        stop.last_ts = ping.ts
+        return
+    if ping.speed_kmh <= rule.params.max_speed_kmh:
+        on_route = geo.distance_to_route_m(ping.point, state.route) <= rule.params.on_route_m
+        state.stops[rule.id] = Stop(since_ts=ping.ts, anchor=ping.point, last_ts=ping.ts, on_route=on_route)
+    else:
+        state.stops.pop(rule.id, None)
+
+
+def _stationary(ping: Ping, stop: Stop, rule: LoadedRule) -> bool:
+    if ping.speed_kmh > rule.params.max_speed_kmh:
+        return False
+    return geo.distance_m(ping.point, stop.anchor) - (ping.accuracy_m or 0.0) <= rule.params.radius_m
+
+
+def stop_deadline(state: TripState, rule: LoadedRule) -> int | None:
+    stop = state.stops.get(rule.id)
+    if stop is None or not state.mid_trip or _near_dropoff(state, stop, rule):
+        return None
+    return stop.since_ts + int(_threshold_s(stop, rule) * 1000)
+
+
+def check_deadline(state: TripState, rule: LoadedRule, watermark: int) -> IncidentChange | None:
+    due = stop_deadline(state, rule)
+    if due is None or watermark < due:
+        return None
+    stop = state.stops[rule.id]
+    threshold_ms = int(_threshold_s(stop, rule) * 1000)
+    to_dropoff = round(geo.distance_m(stop.anchor, state.dropoff)) if state.dropoff else None
+    summary = f"car stationary mid-trip for {minutes(threshold_ms)} min"
+    if to_dropoff is not None:
+        summary += f", {to_dropoff} m from the drop-off"
+    details = {
+        "stopped_since_ts": stop.since_ts,
+        "lat": stop.anchor[0],
+        "lon": stop.anchor[1],
+        "on_route": stop.on_route,
+        "dropoff_m": to_dropoff,
+        "driver": state.driver,
+    }
+    return open_change(state, rule, due, summary, details)
+
+
+def cleared(state: TripState, rule: LoadedRule) -> str | None:
+    if state.ended:
+        return f"trip ended ({state.end_reason})"
+    return None if rule.id in state.stops else "the car is moving again"
+
+
+def _threshold_s(stop: Stop, rule: LoadedRule) -> float:
+    return rule.params.on_route_duration_s if stop.on_route else rule.params.min_duration_s
+
+
+def _near_dropoff(state: TripState, stop: Stop, rule: LoadedRule) -> bool:
+    if state.dropoff is None:
+        return False
+    return geo.distance_m(stop.anchor, state.dropoff) <= rule.params.dropoff_radius_m
+
+
+DETECTOR = Detector(
+    name="long_stop",
+    events=(models.TelemetryPing,),
+    check_event=check_event,
+    deadline=stop_deadline,
+    check_deadline=check_deadline,
+    cleared=cleared,
+)

@@ -1,0 +1,84 @@
+"""The small base every provider module builds on: one `send`, one HTTP outcome rule.
+
+Outcomes: `sent`; `retry` for timeouts, connection errors, 429 and 5xx; `rejected` for
+any other 4xx, which is never retried on the same channel (the provider's error is kept).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
+
+import aiohttp
+
+from monitor.settings import Settings
+from notifiers.model import OutboundMessage
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SendResult:
+    outcome: Literal["sent", "retry", "rejected"]
+    detail: str = ""
+    provider_id: str | None = None
+
+
+class Notifier:
+    """One provider. Subclasses set `channel` and `required_options` and implement `send`."""
+
+    channel: ClassVar[str]
+    required_options: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, settings: Settings, session: aiohttp.ClientSession) -> None:
+        self.settings = settings
+        self.session = session
+
+    def missing_options(self) -> list[str]:
+        return [name for name in self.required_options if not getattr(self.settings, name)]
+
+    async def send(self, message: OutboundMessage) -> SendResult:
+        raise NotImplementedError
+
+    async def was_sent(self, message: OutboundMessage) -> bool | None:
+        """After a crash mid-send: did the provider take it? None = it cannot tell."""
+        return None
+
+    async def request(self, method: str, url: str, **kwargs: Any) -> tuple[int, Any]:
+        """(status, parsed body); raises `ProviderUnreachable` for timeouts and connection errors."""
+        timeout = aiohttp.ClientTimeout(total=self.settings.outreach_http_timeout_s)
+        try:
+            async with self.session.request(method, url, timeout=timeout, **kwargs) as response:
+                return response.status, await _body(response)
+        except (TimeoutError, aiohttp.ClientError) as error:
+            raise ProviderUnreachable(f"{type(error).__name__}: {error}".rstrip(": ")) from None
+
+    async def deliver(self, method: str, url: str, read_id: str, **kwargs: Any) -> SendResult:
+        """Send one request and classify the answer."""
+        try:
+            status, body = await self.request(method, url, **kwargs)
+        except ProviderUnreachable as error:
+            return SendResult("retry", str(error))
+        if 200 <= status < 300:
+            provider_id = body.get(read_id) if isinstance(body, dict) else None
+            return SendResult("sent", f"HTTP {status}", str(provider_id) if provider_id else None)
+        detail = f"HTTP {status}: {self.describe_error(body)}"
+        if status == 429 or status >= 500:
+            return SendResult("retry", detail)
+        return SendResult("rejected", detail)
+
+    def describe_error(self, body: Any) -> str:
+        return str(body)[:300]
+
+
+class ProviderUnreachable(ConnectionError):
+    """No answer from the provider (timeout, refused connection, reset)."""
+
+
+async def _body(response: aiohttp.ClientResponse) -> Any:
+    text = await response.text()
+    try:
+        return await response.json(content_type=None) if text else {}
+    except ValueError:
+        return text[:300]

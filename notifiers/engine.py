@@ -1,0 +1,373 @@
+"""Outreach's decisions made durable: conversation, case, budget and outbox change together.
+
+Every incident revision (and every conversation whose wait is over) is handled in one
+Redis transaction (WATCH/MULTI): the conversation's new state, the case and its timeline,
+the budget spent and the messages queued are written all at once or not at all. A
+redelivered revision finds `last_revision` already there and changes nothing, so the
+consumer may commit its offsets after the fact (at least once, idempotent effects).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import msgspec
+import redis.asyncio as aioredis
+from redis.exceptions import WatchError
+
+from monitor import names
+from monitor.models import Passenger
+from monitor.settings import Settings
+from notifiers import budget, cases, conversation, escalation
+from notifiers.conversation import Decision
+from notifiers.facts import context
+from notifiers.model import (
+    Case,
+    Conversation,
+    IncidentView,
+    OutboundMessage,
+    TimelineEntry,
+    decode_case,
+    decode_conversation,
+    encode,
+)
+from notifiers.outbox import add_timeline, queue_message
+from notifiers.policy import Policy, PolicyFn, SilenceCheck, default_policy_for, never_silenced, silenced
+from notifiers.registry import configured_channels
+from notifiers.render import Templates
+from notifiers.sms import fit
+
+log = logging.getLogger(__name__)
+
+CONTACT_FIELDS = {"push": "push_token", "sms": "phone"}
+
+
+def conversation_key(incident_id: str) -> str:
+    return names.CONVERSATION + incident_id
+
+
+@dataclass
+class Plan:
+    """What one transaction writes besides the conversation."""
+
+    case: Case | None = None
+    case_changed: bool = False
+    messages: list[OutboundMessage] = field(default_factory=list)
+    entries: list[TimelineEntry] = field(default_factory=list)
+    spent: int = 0
+    escalation_due: int | None = None  # ms of the next escalation step; -1 = no more
+
+
+class Outreach:
+    def __init__(
+        self,
+        settings: Settings,
+        redis: aioredis.Redis,
+        templates: Templates,
+        clock: Callable[[], int],
+        policy: PolicyFn | None = None,
+        is_silenced: SilenceCheck = never_silenced,
+    ) -> None:
+        self.settings = settings
+        self.redis = redis
+        self.templates = templates
+        self.clock = clock
+        self.policy = policy or default_policy_for(templates)
+        self.is_silenced = is_silenced
+        self.ready_channels = configured_channels(settings)
+        self.wait_ms = int(settings.outreach_group_wait_s * 1000)
+        self.escalation = escalation.Escalation(settings)
+
+    async def on_incident(self, incident: IncidentView) -> None:
+        now = self.clock()
+        muted = await self._muted(incident, now)
+
+        def decide(conv: Conversation | None) -> Decision:
+            return conversation.on_incident(conv, incident, now, self.wait_ms, muted)
+
+        await self._transact(incident.incident_id, incident, decide, now)
+
+    async def tick(self, limit: int = 100) -> int:
+        """Let every conversation whose wait is over speak; returns how many were due."""
+        now = self.clock()
+        due = await self.redis.zrangebyscore(names.CONVERSATIONS_DUE, "-inf", now, start=0, num=limit)
+        for raw_id in due:
+            incident_id = raw_id.decode()
+            await self._transact(incident_id, None, lambda conv: conversation.on_due(conv, now), now)
+        return len(due)
+
+    async def _muted(self, incident: IncidentView, now: int) -> bool:
+        if incident.subordinate_to or not self.policy(incident).notify_passenger:
+            return True
+        return await silenced(self.is_silenced, incident, now)
+
+    async def _transact(
+        self,
+        incident_id: str,
+        incident: IncidentView | None,
+        decide: Callable[[Conversation | None], Decision],
+        now: int,
+    ) -> None:
+        conv_key = conversation_key(incident_id)
+        case_key = cases.case_key(incident_id)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    await pipe.watch(conv_key, case_key)
+                    raw = await pipe.get(conv_key)
+                    current = decode_conversation(raw) if raw else None
+                    if incident is None and current is None:
+                        await pipe.unwatch()
+                        await self.redis.zrem(names.CONVERSATIONS_DUE, incident_id)
+                        return
+                    await self._write(pipe, current, incident, decide, now)
+                    return
+                except WatchError:
+                    continue
+
+    async def _write(
+        self,
+        pipe: aioredis.client.Pipeline,
+        current: Conversation | None,
+        incident: IncidentView | None,
+        decide: Callable[[Conversation | None], Decision],
+        now: int,
+    ) -> None:
+        subject = incident or current.incident  # type: ignore[union-attr]
+        policy = self.policy(subject)
+        passenger = await self._passenger(subject.passenger_id)
+        spend = await self._budget(pipe, subject, now)
+        decision = decide(None if current is None else msgspec.structs.replace(current))
+        if not decision.changed:
+            await pipe.unwatch()
+            return
+        conv = decision.conversation
+        if decision.steps and incident is None and await self._muted(conv.incident, now):
+            decision.steps = []  # silenced while it waited
+            conv.state = "quiet" if conv.state == "told" else conv.state
+        plan = Plan()
+        raw_case = await pipe.get(cases.case_key(subject.incident_id))
+        plan.case = decode_case(raw_case) if raw_case else None
+        if incident is not None:
+            self._follow_incident(plan, incident, policy, now)
+        for step in decision.steps:
+            self._add_message(plan, conv, step, policy, passenger, spend, now)
+        if incident is not None:
+            self.escalation.on_incident(plan, incident, now, policy.page)
+        if "open" in decision.steps and conv.checkin_phone and plan.escalation_due:
+            checkin_due = now + int(self.settings.checkin_timeout_s * 1000)  # no answer escalates
+            plan.escalation_due = min(plan.escalation_due, checkin_due)
+        pipe.multi()
+        self._queue(pipe, conv, plan, spend)
+        await pipe.execute()
+
+    def _follow_incident(self, plan: Plan, incident: IncidentView, policy: Policy, now: int) -> None:
+        if plan.case is None and not (policy.open_case or policy.page or incident.severity == "critical"):
+            return  # a page always has a case, so that someone can acknowledge it
+        plan.case = cases.on_incident(plan.case, incident, now, self.settings)
+        plan.case_changed = True
+        plan.entries.append(cases.incident_entry(incident, now))
+
+    def _add_message(
+        self,
+        plan: Plan,
+        conv: Conversation,
+        step: str,
+        policy: Policy,
+        passenger: Passenger | None,
+        spend: budget.Budget | None,
+        now: int,
+    ) -> None:
+        steps = [step, "survey"] if step == "close" and policy.survey else [step]
+        for one in steps:
+            template = "survey" if one == "survey" else policy.template
+            if not self.templates.has_step(template, one):
+                continue  # this template says nothing at this step (e.g. no update)
+            channels = self.channels_for(passenger, policy.channels)
+            if not channels:
+                self._note(plan, now, f"{one} message not sent: the passenger has no usable channel")
+                if plan.case is not None:
+                    plan.case.no_contact = True
+                    plan.case_changed = True
+                continue
+            if spend is None or not spend.take():
+                self._note(plan, now, f"{one} message not sent: passenger's message budget is spent")
+                continue
+            plan.spent += 1
+            conv.seq += 1
+            message = self._message(conv, one, template, channels, passenger, plan, now)  # type: ignore[arg-type]
+            plan.messages.append(message)
+            if one == "survey" and plan.case is not None:
+                plan.case.survey_requested, plan.case_changed = True, True
+            text = f"{one} message queued for {'/'.join(channels)}: {message.body}"
+            plan.entries.append(
+                TimelineEntry(at=now, what="message", text=text, data={"message_id": message.message_id})
+            )
+            if passenger.phone and (one == "survey" or (one == "open" and conv.incident.is_safety)):
+                conv.checkin_phone = passenger.phone  # its replies are for this case
+
+    def _message(
+        self,
+        conv: Conversation,
+        step: str,
+        template: str,
+        channels: list[str],
+        passenger: Passenger,
+        plan: Plan,
+        now: int,
+    ) -> OutboundMessage:
+        incident = conv.incident
+        rendered = self.templates.render(template, step, passenger.locale, context(incident, passenger, now))
+        body = fit(rendered.body) if "sms" in channels else rendered.body
+        return OutboundMessage(
+            message_id=f"{incident.incident_id}:{conv.seq}:{step}",
+            incident_id=incident.incident_id,
+            order_id=incident.order_id,
+            case_id=plan.case.case_id if plan.case else None,
+            step=step,
+            priority="critical" if incident.is_safety else "normal",
+            channels=channels,
+            recipients=self._recipients(passenger, channels),
+            title=rendered.title,
+            body=body,
+            created_at=now,
+        )
+
+    def channels_for(self, passenger: Passenger | None, allowed: tuple[str, ...] | None = None) -> list[str]:
+        """The passenger's preference order, less opted-out, disallowed, unconfigured, unreachable."""
+        if passenger is None:
+            return []
+        usable: list[str] = []
+        for channel in passenger.channels:
+            if channel in passenger.opted_out or channel not in self.ready_channels or channel in usable:
+                continue
+            if allowed is not None and channel not in allowed:
+                continue
+            if self._recipients(passenger, [channel]).get(channel):
+                usable.append(channel)
+        return usable
+
+    def _recipients(self, passenger: Passenger, channels: list[str]) -> dict[str, str]:
+        found = {}
+        for channel in channels:
+            if channel == "webhook":
+                found[channel] = self.settings.webhook_url
+            elif channel in CONTACT_FIELDS:
+                found[channel] = getattr(passenger, CONTACT_FIELDS[channel]) or ""
+        return {channel: value for channel, value in found.items() if value}
+
+    @staticmethod
+    def _note(plan: Plan, now: int, text: str) -> None:
+        plan.entries.append(TimelineEntry(at=now, what="note", text=text))
+
+    def _queue(
+        self, pipe: aioredis.client.Pipeline, conv: Conversation, plan: Plan, spend: budget.Budget | None
+    ) -> None:
+        key = conversation_key(conv.incident_id)
+        pipe.set(key, encode(conv))
+        if conv.due_at is None:
+            pipe.zrem(names.CONVERSATIONS_DUE, conv.incident_id)
+        else:
+            pipe.zadd(names.CONVERSATIONS_DUE, {conv.incident_id: conv.due_at})
+        if conv.checkin_phone:
+            pipe.set(names.CHECKIN + conv.checkin_phone, conv.incident_id, ex=86_400)
+        if spend is not None:
+            budget.spend(pipe, spend, plan.spent)
+        case_id = plan.case.case_id if plan.case else None
+        if plan.case is not None and plan.case_changed:
+            cases.queue_case(pipe, plan.case)
+        for entry in plan.entries:
+            add_timeline(pipe, case_id, entry)
+        for message in plan.messages:
+            queue_message(pipe, message, message.created_at)
+        if plan.escalation_due is not None and case_id is not None:
+            if plan.escalation_due < 0:
+                pipe.zrem(names.ESCALATIONS_DUE, case_id)
+            else:
+                pipe.zadd(names.ESCALATIONS_DUE, {case_id: plan.escalation_due})
+        if plan.case is not None and plan.case_changed and self.settings.helpdesk_webhook_url:
+            export = _export_message(plan.case, plan.entries, self.settings.helpdesk_webhook_url)
+            queue_message(pipe, export, export.created_at)
+
+    async def _passenger(self, passenger_id: str | None) -> Passenger | None:
+        if not passenger_id:
+            return None
+        raw = await self.redis.get(names.passenger_key(passenger_id))
+        return msgspec.json.decode(raw, type=Passenger) if raw else None
+
+    async def _budget(
+        self, pipe: aioredis.client.Pipeline, incident: IncidentView, now: int
+    ) -> budget.Budget | None:
+        if not incident.passenger_id:
+            return None
+        trip_key, day_key = budget.keys(incident.passenger_id, incident.order_id, now)
+        await pipe.watch(trip_key, day_key)
+        return await budget.read(pipe, self.settings, trip_key, day_key)
+
+
+def _export_message(case: Case, entries: list[TimelineEntry], url: str) -> OutboundMessage:
+    """One JSON document per case change, to the helpdesk through the signed webhook."""
+    payload = {
+        "type": "case",
+        "case": msgspec.to_builtins(case),
+        "new_entries": [msgspec.to_builtins(entry) for entry in entries],
+    }
+    return OutboundMessage(
+        message_id=f"case:{case.case_id}:v{case.version}",
+        incident_id=case.incident_id,
+        order_id=case.order_id,
+        case_id=None,
+        step="export",
+        priority="normal",
+        channels=["webhook"],
+        recipients={"webhook": url},
+        payload=payload,
+        created_at=entries[0].at if entries else case.opened_at,
+    )
+
+
+async def escalate_due(outreach: Outreach, limit: int = 100) -> int:
+    """Cases whose acknowledgement deadline passed: page the next level."""
+    now = outreach.clock()
+    redis = outreach.redis
+    due = await redis.zrangebyscore(names.ESCALATIONS_DUE, "-inf", now, start=0, num=limit)
+    for raw_id in due:
+        await escalate_case(outreach, raw_id.decode(), now, "no acknowledgement or check-in reply in time")
+    return len(due)
+
+
+async def escalate_case(outreach: Outreach, case_id: str, now: int, why: str) -> None:
+    """One step up the escalation ladder for `case_id`, unless a person has it already."""
+    key = cases.case_key(case_id)
+    async with outreach.redis.pipeline(transaction=True) as pipe:
+        while True:
+            try:
+                await pipe.watch(key, conversation_key(case_id))
+                raw_case, raw_conv = await pipe.mget(key, conversation_key(case_id))
+                plan = Plan(case=decode_case(raw_case) if raw_case else None)
+                if plan.case is None or raw_conv is None or plan.case.state != "open":
+                    plan.escalation_due = -1
+                else:
+                    incident = decode_conversation(raw_conv).incident
+                    outreach.escalation.escalate(plan, plan.case, incident, now, why)
+                pipe.multi()
+                _queue_escalation(pipe, plan, case_id)
+                await pipe.execute()
+                return
+            except WatchError:
+                continue
+
+
+def _queue_escalation(pipe: aioredis.client.Pipeline, plan: Plan, case_id: str) -> None:
+    if plan.case is not None and plan.case_changed:
+        cases.queue_case(pipe, plan.case)
+    for entry in plan.entries:
+        add_timeline(pipe, case_id, entry)
+    for message in plan.messages:
+        queue_message(pipe, message, message.created_at)
+    if plan.escalation_due is not None and plan.escalation_due >= 0:
+        pipe.zadd(names.ESCALATIONS_DUE, {case_id: plan.escalation_due})
+    else:
+        pipe.zrem(names.ESCALATIONS_DUE, case_id)

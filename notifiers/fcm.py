@@ -1,0 +1,53 @@
+"""Push through Firebase Cloud Messaging HTTP v1 (`messages:send`, OAuth2 bearer token).
+
+FCM has no idempotency key; a message re-sent after a crash carries the same collapse
+key (Android) and `apns-collapse-id` (iOS), so the device shows it once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any, ClassVar
+
+from notifiers.base import Notifier, SendResult
+from notifiers.model import OutboundMessage
+
+CHECKIN_CHOICES = "ok,help,report,share"
+
+
+class FcmNotifier(Notifier):
+    channel: ClassVar[str] = "push"
+    required_options = ("fcm_project", "fcm_access_token")
+
+    @property
+    def send_url(self) -> str:
+        s = self.settings
+        return f"{s.fcm_base_url.rstrip('/')}/v1/projects/{s.fcm_project}/messages:send"
+
+    async def send(self, message: OutboundMessage) -> SendResult:
+        headers = {"Authorization": f"Bearer {self.settings.fcm_access_token.get_secret_value()}"}
+        body = {"message": fcm_message(message)}
+        return await self.deliver("POST", self.send_url, "name", json=body, headers=headers)
+
+    def describe_error(self, body: Any) -> str:
+        error = body.get("error") if isinstance(body, dict) else None
+        if not isinstance(error, dict):
+            return super().describe_error(body)
+        codes = [d.get("errorCode") for d in error.get("details", []) if isinstance(d, dict)]
+        code = next((c for c in codes if c), error.get("status", ""))
+        return f"FCM {code}: {error.get('message', '')}"
+
+
+def fcm_message(message: OutboundMessage) -> dict[str, Any]:
+    collapse = hashlib.sha1(message.message_id.encode()).hexdigest()[:32]
+    urgent = message.priority == "critical"
+    data = {"message_id": message.message_id, "incident_id": message.incident_id, "step": message.step}
+    if urgent and message.step == "open":
+        data["checkin_choices"] = CHECKIN_CHOICES  # the app shows them as action buttons
+    return {
+        "token": message.recipients["push"],
+        "notification": {"title": message.title, "body": message.body},
+        "data": data,
+        "android": {"collapse_key": collapse, "priority": "high" if urgent else "normal"},
+        "apns": {"headers": {"apns-collapse-id": collapse, "apns-priority": "10" if urgent else "5"}},
+    }

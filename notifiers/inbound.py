@@ -1,0 +1,140 @@
+"""Replies from passengers, as Twilio posts them (form-encoded, `X-Twilio-Signature`).
+
+The signature is Twilio's: base64(HMAC-SHA1(auth token, full URL + each POST parameter's
+name and value, sorted by name)). An open case reads digits as check-in choices (1 I'm OK,
+2 help, 3 report a problem, 4 share my trip); a resolved one as the survey score (1-5).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import logging
+
+import orjson
+from aiohttp import web
+
+from monitor import names
+from monitor.settings import Settings
+from notifiers import cases, webhook
+from notifiers.engine import Outreach, escalate_case
+from notifiers.model import TimelineEntry
+from notifiers.outbox import add_timeline
+
+log = logging.getLogger(__name__)
+
+INBOUND_PATH = "/twilio/sms"
+APP_CHECKIN_PATH = "/app/checkin"
+OUTREACH_KEY = web.AppKey("outreach", Outreach)
+SETTINGS_KEY = web.AppKey("settings", Settings)
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+CHOICES = {
+    "ok": ("1", "ok", "ок", "i'm ok", "im ok", "я в порядке", "всё хорошо", "我没事", "没事"),
+    "help": ("2", "help", "sos", "помощь", "помогите", "帮助", "救命"),
+    "report": ("3", "report", "проблема", "报告问题"),
+    "share": ("4", "share", "поделиться", "分享行程"),
+}
+
+
+def twilio_signature(auth_token: str, url: str, params: dict[str, str]) -> str:
+    payload = url + "".join(name + params[name] for name in sorted(params))
+    digest = hmac.new(auth_token.encode(), payload.encode(), hashlib.sha1).digest()
+    return base64.b64encode(digest).decode()
+
+
+def choice_of(text: str) -> str | None:
+    said = " ".join(text.lower().split()).strip(".!")
+    return next((choice for choice, words in CHOICES.items() if said in words), None)
+
+
+def create_app(settings: Settings, outreach: Outreach) -> web.Application:
+    app = web.Application()
+    app[SETTINGS_KEY] = settings
+    app[OUTREACH_KEY] = outreach
+    app.router.add_post(INBOUND_PATH, receive_sms)
+    app.router.add_post(APP_CHECKIN_PATH, receive_app_checkin)
+    return app
+
+
+async def receive_app_checkin(request: web.Request) -> web.Response:
+    """A push action from the passenger app, relayed by its backend: JSON `{incident_id, choice}`,
+    signed like our webhooks (HMAC-SHA256 over `<timestamp>.<body>` with `webhook_secret`)."""
+    settings = request.app[SETTINGS_KEY]
+    body = await request.read()
+    headers = request.headers
+    timestamp, signature = headers.get("X-Tripwatch-Timestamp", ""), headers.get("X-Tripwatch-Signature", "")
+    secret = settings.webhook_secret.get_secret_value()
+    if not secret or not webhook.verify(secret, timestamp, body, signature):
+        raise web.HTTPForbidden(text="bad signature")
+    try:
+        reply = orjson.loads(body)
+        incident_id, choice = str(reply["incident_id"]), str(reply["choice"])
+    except (ValueError, KeyError, TypeError):
+        raise web.HTTPBadRequest(text="expected JSON {incident_id, choice}") from None
+    if choice not in CHOICES:
+        raise web.HTTPBadRequest(text=f"choice must be one of {', '.join(CHOICES)}")
+    taken = await apply_choice(request.app[OUTREACH_KEY], incident_id, choice, f"app action {choice!r}")
+    return web.json_response({"taken_as": taken})
+
+
+async def receive_sms(request: web.Request) -> web.Response:
+    settings = request.app[SETTINGS_KEY]
+    params = {name: str(value) for name, value in (await request.post()).items()}
+    url = (
+        settings.outreach_public_url.rstrip("/") + INBOUND_PATH
+        if settings.outreach_public_url
+        else str(request.url)
+    )
+    expected = twilio_signature(settings.twilio_auth_token.get_secret_value(), url, params)
+    if not hmac.compare_digest(expected, request.headers.get("X-Twilio-Signature", "")):
+        log.warning("inbound SMS refused: bad X-Twilio-Signature")
+        raise web.HTTPForbidden(text="bad signature")
+    await handle_reply(request.app[OUTREACH_KEY], params.get("From", ""), params.get("Body", ""))
+    return web.Response(text=EMPTY_TWIML, content_type="text/xml")
+
+
+async def handle_reply(outreach: Outreach, phone: str, text: str) -> str:
+    """Apply one reply to the case it answers; returns what it was taken as."""
+    redis = outreach.redis
+    incident_id = await redis.get(names.CHECKIN + phone)
+    if incident_id is None:
+        log.info("reply from a number with nothing awaiting a reply; ignored")
+        return "ignored"
+    case_id = incident_id.decode()
+    store = cases.CaseStore(redis)
+    case = await store.get(case_id)
+    if case is None:
+        return "ignored"
+    now = outreach.clock()
+    if case.state in ("resolved", "closed") and case.survey_requested:
+        return await _survey(store, case_id, text, now)
+    return await apply_choice(outreach, case_id, choice_of(text), f"SMS {text.strip()!r}")
+
+
+async def apply_choice(outreach: Outreach, case_id: str, choice: str | None, said: str) -> str:
+    """I'm OK stops escalation; help escalates now; report and share are noted for a person."""
+    now = outreach.clock()
+    if await cases.CaseStore(outreach.redis).get(case_id) is None:
+        return "ignored"
+    await _note(outreach, case_id, now, f"passenger replied {said}: {choice or 'not understood'}")
+    if choice == "ok":
+        await outreach.redis.zrem(names.ESCALATIONS_DUE, case_id)
+        await _note(outreach, case_id, now, "passenger is OK: escalation stopped")
+    elif choice == "help":
+        await escalate_case(outreach, case_id, now, "passenger asked for emergency help")
+    return choice or "unknown"
+
+
+async def _survey(store: cases.CaseStore, case_id: str, text: str, now: int) -> str:
+    score = text.strip()
+    if score in {"1", "2", "3", "4", "5"}:
+        await store.record_survey(case_id, int(score), now)
+        return "survey"
+    return "unknown"
+
+
+async def _note(outreach: Outreach, case_id: str, now: int, text: str) -> None:
+    async with outreach.redis.pipeline(transaction=True) as pipe:
+        add_timeline(pipe, case_id, TimelineEntry(at=now, what="reply", text=text))
+        await pipe.execute()

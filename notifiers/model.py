@@ -1,0 +1,139 @@
+"""What outreach stores: the incident as it reads it, conversations, outbound messages, cases."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import msgspec
+
+Priority = Literal["critical", "normal"]
+MessageStatus = Literal["queued", "sending", "sent", "dead"]
+ConversationState = Literal["pending", "told", "closing", "closed", "quiet"]
+CaseState = Literal["open", "acknowledged", "resolved", "closed"]
+SAFETY_KINDS = frozenset({"sos", "crash_suspected", "long_stop", "signal_lost", "early_end"})
+
+
+class IncidentView(msgspec.Struct, kw_only=True):
+    """An incident from the `incidents` topic; unknown fields are ignored (forward compatible)."""
+
+    incident_id: str
+    kind: str
+    severity: str
+    status: str
+    order_id: str
+    passenger_id: str | None = None
+    rule_id: str = ""
+    summary: str = ""
+    details: dict[str, Any] = {}
+    city: str | None = None
+    revision: int = 1
+    detected_at: int = 0
+    resolution: str | None = None
+    subordinate_to: str | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.status != "resolved"
+
+    @property
+    def is_safety(self) -> bool:
+        return self.severity == "critical" or self.kind in SAFETY_KINDS
+
+
+class Conversation(msgspec.Struct, kw_only=True):
+    """One conversation per incident: what the passenger was told, and what is due next."""
+
+    incident_id: str
+    state: ConversationState
+    incident: IncidentView
+    last_revision: int
+    due_at: int | None = None
+    seq: int = 0  # messages enqueued so far: part of each message's idempotency key
+    told_facts: str = ""  # fingerprint of the facts in the last message sent
+    checkin_phone: str | None = None
+
+
+class Attempt(msgspec.Struct, kw_only=True):
+    at: int
+    channel: str
+    outcome: Literal["sent", "retry", "rejected", "reconciled"]
+    detail: str = ""
+
+
+class OutboundMessage(msgspec.Struct, kw_only=True):
+    """One message in the durable outbox. `message_id` is its idempotency key."""
+
+    message_id: str
+    incident_id: str
+    case_id: str | None
+    step: str
+    priority: Priority
+    channels: list[str]  # the plan, in preference order; `channel_index` is the current one
+    recipients: dict[str, str]  # channel -> phone / push token / URL / routing key
+    title: str = ""
+    body: str = ""
+    payload: dict[str, Any] = {}  # webhook / PagerDuty body
+    order_id: str = ""
+    channel_index: int = 0
+    attempts: int = 0  # on the current channel
+    status: MessageStatus = "queued"
+    created_at: int = 0
+    attempt_started_at: int | None = None
+    provider_id: str | None = None
+    history: list[Attempt] = []
+
+    @property
+    def channel(self) -> str:
+        return self.channels[self.channel_index]
+
+
+class TimelineEntry(msgspec.Struct, kw_only=True):
+    at: int
+    what: str  # incident, message, delivery, action, reply, escalation, note
+    text: str
+    data: dict[str, Any] = {}
+
+
+class Case(msgspec.Struct, kw_only=True):
+    case_id: str
+    incident_id: str
+    order_id: str
+    passenger_id: str | None
+    kind: str
+    severity: str
+    state: CaseState
+    opened_at: int
+    sla_due_at: int
+    version: int = 1
+    acknowledged_at: int | None = None
+    acknowledged_by: str | None = None
+    resolved_at: int | None = None
+    closed_at: int | None = None
+    survey_score: int | None = None
+    survey_requested: bool = False
+    no_contact: bool = False  # the passenger had no usable channel
+    escalation_level: int = -1  # -1: nobody paged yet
+
+
+def encode(value: msgspec.Struct) -> bytes:
+    return msgspec.json.encode(value)
+
+
+def decode_incident(raw: bytes) -> IncidentView:
+    return msgspec.json.decode(raw, type=IncidentView)
+
+
+def decode_message(raw: bytes) -> OutboundMessage:
+    return msgspec.json.decode(raw, type=OutboundMessage)
+
+
+def decode_conversation(raw: bytes) -> Conversation:
+    return msgspec.json.decode(raw, type=Conversation)
+
+
+def decode_case(raw: bytes) -> Case:
+    return msgspec.json.decode(raw, type=Case)
+
+
+def decode_entry(raw: bytes) -> TimelineEntry:
+    return msgspec.json.decode(raw, type=TimelineEntry)

@@ -1,0 +1,83 @@
+"""What outreach does for an incident: template, channels, case, survey, paging.
+
+A rule that says `actions:` is followed exactly (`notify` absent = no passenger message;
+`notify.template`, `notify.channels`, `open_case`, `page`). A rule that says nothing about
+actions, or an incident whose rule is unknown here, gets the defaults: the kind's template
+(else `generic`), a case, push/SMS/webhook in the passenger's order, a survey after
+cancellations and double charges. Critical incidents always page. The engine also takes
+any silence check (`is_silenced(incident, now_ms)`, plain or async).
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from notifiers.model import IncidentView
+from notifiers.render import Templates
+
+if TYPE_CHECKING:
+    from rules.loader import RuleSet
+
+GENERIC_TEMPLATE = "generic"
+SURVEY_KINDS = frozenset({"driver_cancellation", "system_cancellation", "double_charge"})
+
+
+@dataclass(frozen=True)
+class Policy:
+    template: str
+    open_case: bool = True
+    survey: bool = False
+    notify_passenger: bool = True
+    channels: tuple[str, ...] | None = None  # allowed channels; None = any
+    page: bool = False  # page on-call (critical incidents always do)
+
+
+PolicyFn = Callable[[IncidentView], Policy]
+SilenceCheck = Callable[[IncidentView, int], bool | Awaitable[bool]]
+
+
+def default_policy_for(templates: Templates) -> PolicyFn:
+    known = set(templates.names())
+
+    def policy(incident: IncidentView) -> Policy:
+        template = incident.kind if incident.kind in known else GENERIC_TEMPLATE
+        return Policy(template=template, survey=incident.kind in SURVEY_KINDS)
+
+    return policy
+
+
+def rule_policy_for(rules: Callable[[], RuleSet | None], fallback: PolicyFn) -> PolicyFn:
+    """Follow the incident's rule (from the rule set in force) when it says `actions:`."""
+
+    def policy(incident: IncidentView) -> Policy:
+        rule_set = rules()
+        loaded = rule_set.by_id(incident.rule_id) if rule_set is not None else None
+        if loaded is None or "actions" not in loaded.rule.model_fields_set:
+            return fallback(incident)
+        default = fallback(incident)
+        actions = loaded.rule.actions
+        notify = actions.notify
+        return replace(
+            default,
+            template=(notify.template if notify and notify.template else default.template),
+            open_case=actions.open_case,
+            notify_passenger=notify is not None,
+            channels=tuple(notify.channels) if notify else None,
+            page=actions.page is not None,
+        )
+
+    return policy
+
+
+def never_silenced(incident: IncidentView, now_ms: int) -> bool:
+    return False
+
+
+async def silenced(check: SilenceCheck, incident: IncidentView, now_ms: int) -> bool:
+    result = check(incident, now_ms)
+    if inspect.isawaitable(result):
+        result = await result
+    return bool(result)

@@ -1,0 +1,201 @@
+"""`tripwatch rules ...`: check, test, publish rule sets; show what runs; manage silences."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+import redis.asyncio as aioredis
+
+from rules.loader import RuleError, RuleSet, load_rule_dir
+from rules.model import parse_duration
+
+T = TypeVar("T")
+DIR = click.Path(exists=True, file_okay=False, path_type=Path)
+
+
+@click.group("rules")
+def rules_group() -> None:
+    """Rule sets: check and test them before they ship, publish them to every worker, silence outreach."""
+
+
+@rules_group.command("check")
+@click.argument("directory", required=False, type=DIR)
+@click.pass_context
+def check(ctx: click.Context, directory: Path | None) -> None:
+    """Validate every rule file of DIRECTORY (default: TRIPWATCH_RULES_DIR); exit 1 on any problem."""
+    rule_set = _load(directory or _settings(ctx).rules_dir)
+    click.echo(f"ok: {len(rule_set.rules)} rules, rule set version {rule_set.version}")
+
+
+@rules_group.command("test")
+@click.argument("directory", required=False, type=DIR)
+@click.option(
+    "--scenario",
+    "scenarios",
+    multiple=True,
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Scenario file (repeatable).",
+)
+@click.option("--against", type=DIR, help="Baseline rule directory: show what DIRECTORY adds and removes.")
+@click.option(
+    "--start",
+    type=click.DateTime(["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S"]),
+    help="Wall-clock start of the scenarios (time conditions depend on it); default now, UTC.",
+)
+@click.pass_context
+def test(
+    ctx: click.Context,
+    directory: Path | None,
+    scenarios: tuple[Path, ...],
+    against: Path | None,
+    start: datetime | None,
+) -> None:
+    """Run scenarios through the rule set: per rule, the incidents raised against those expected.
+
+    Exit 1 when an expected incident is not raised or one is raised that no scenario expects
+    (without --against); with --against, only the differences are shown.
+    """
+    from monitor.scenario import ScenarioError, load_scenario
+    from rules import dry_run, report
+
+    rule_set = _load(directory or _settings(ctx).rules_dir)
+    baseline = _load(against) if against else None
+    start_ms = int((start.timestamp() if start else time.time()) * 1000)
+    failed = False
+    for path in scenarios:
+        try:
+            scenario = load_scenario(path)
+        except ScenarioError as error:
+            raise click.ClickException(str(error)) from None
+        run = dry_run.run(rule_set, scenario, start_ms)
+        if baseline is None:
+            click.echo("\n".join(report.expectations(run, str(path))))
+            failed = failed or bool(run.missing() or run.unexpected())
+            continue
+        before = dry_run.run(baseline, scenario, start_ms)
+        comparison = dry_run.compare(before, run)
+        click.echo("\n".join(report.differences(comparison, run, baseline.version, str(path))))
+    sys.exit(1 if failed else 0)
+
+
+@rules_group.command("publish")
+@click.argument("directory", required=False, type=DIR)
+@click.option("--by", default="", help="Who publishes (kept with the set).")
+@click.pass_context
+def publish(ctx: click.Context, directory: Path | None, by: str) -> None:
+    """Validate DIRECTORY and make it the rule set every worker runs (within seconds)."""
+    from rules import reload
+
+    settings = _settings(ctx)
+    rule_set = _load(directory or settings.rules_dir)
+    _with_redis(settings.redis_dsn, lambda redis: reload.publish_rule_set(redis, rule_set, by))
+    click.echo(f"published rule set {rule_set.version} ({len(rule_set.rules)} rules)")
+
+
+@rules_group.command("status")
+@click.pass_context
+def status(ctx: click.Context) -> None:
+    """The published rule set, the version each worker runs, and the last refused set."""
+    from rules import reload
+
+    async def read(redis: aioredis.Redis) -> tuple[Any, ...]:
+        return (
+            await reload.published(redis),
+            await reload.worker_versions(redis),
+            await reload.last_refused(redis),
+        )
+
+    document, workers, refused = _with_redis(_settings(ctx).redis_dsn, read)
+    click.echo(f"published: {document['version'] if document else 'none'}")
+    for worker, state in sorted(workers.items()):
+        click.echo(f"  worker {worker}: {state['version']}")
+    if refused:
+        click.echo(f"last refused: {refused['version']} (by worker {refused['worker']}):")
+        click.echo("\n".join(f"  {line}" for line in refused["problems"]))
+
+
+@rules_group.group("silence")
+def silence() -> None:
+    """Silence outreach by kind, city and rule, for a while or every day in a window."""
+
+
+@silence.command("add")
+@click.option("--kind", default="*", show_default=True)
+@click.option("--city", default="*", show_default=True)
+@click.option("--rule", "rule_id", default="*", show_default=True)
+@click.option("--for", "duration", default="2h", show_default=True, help="How long: 90m, 2h, 7d.")
+@click.option("--daily", default="", help="Only in this local window each day, e.g. 02:00-05:00.")
+@click.option("--timezone", default="UTC", show_default=True, help="Zone of --daily.")
+@click.option("--reason", default="")
+@click.option("--by", default="")
+@click.pass_context
+def silence_add(ctx: click.Context, duration: str, by: str, **fields: str) -> None:
+    from rules import silences
+
+    try:
+        seconds = float(parse_duration(duration))
+        now = int(time.time() * 1000)
+        item = silences.new_silence(until_ms=now + int(seconds * 1000), now_ms=now, created_by=by, **fields)
+    except ValueError as error:
+        raise click.ClickException(str(error)) from None
+    _with_redis(_settings(ctx).redis_dsn, lambda redis: silences.save(redis, item))
+    click.echo(f"silence {item.silence_id} added")
+
+
+@silence.command("list")
+@click.pass_context
+def silence_list(ctx: click.Context) -> None:
+    from rules import silences
+
+    now = int(time.time() * 1000)
+    for item in _with_redis(_settings(ctx).redis_dsn, lambda redis: silences.in_force(redis, now)):
+        window = f" daily {item.daily} {item.timezone}" if item.daily else ""
+        until = datetime.fromtimestamp(item.until_ms / 1000).isoformat(timespec="minutes")
+        click.echo(
+            f"{item.silence_id}: kind={item.kind} city={item.city} rule={item.rule_id}{window} "
+            f"until {until} {item.reason}"
+        )
+
+
+@silence.command("remove")
+@click.argument("silence_id")
+@click.pass_context
+def silence_remove(ctx: click.Context, silence_id: str) -> None:
+    from rules import silences
+
+    if not _with_redis(_settings(ctx).redis_dsn, lambda redis: silences.remove(redis, silence_id)):
+        raise click.ClickException(f"no silence {silence_id}")
+    click.echo(f"silence {silence_id} removed")
+
+
+def _load(directory: Path) -> RuleSet:
+    try:
+        return load_rule_dir(directory)
+    except RuleError as error:
+        click.echo(str(error), err=True)
+        raise click.ClickException(f"rule set refused: {len(error.problems)} problem(s)") from None
+
+
+def _settings(ctx: click.Context) -> Any:
+    from monitor.cli import _settings as load
+
+    return load(ctx)
+
+
+def _with_redis(dsn: str, use: Callable[[aioredis.Redis], Awaitable[T]]) -> T:
+    async def run() -> T:
+        client = aioredis.from_url(dsn)
+        try:
+            return await use(client)
+        finally:
+            await client.aclose()
+
+    return asyncio.run(run())

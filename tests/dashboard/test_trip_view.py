@@ -1,0 +1,102 @@
+"""The trip view: the worker's trip log, the map with the deviation, people by role, the timeline."""
+
+from __future__ import annotations
+
+import re
+
+import msgspec
+import pytest
+import redis.asyncio as aioredis
+
+from dashboard.trip_map import DEVIATION_M, distance_to_route_m, draw
+from monitor import models
+from monitor.incidents import IncidentChange
+from monitor.trip_log import TripLog, read_events, read_track
+from tests.dashboard.test_access import sign_in
+
+ROUTE = [(52.520, 13.400), (52.520, 13.420), (52.520, 13.440)]  # due east along one parallel
+
+
+def test_distance_to_route():
+    assert distance_to_route_m((52.520, 13.410), ROUTE) < 1
+    # 0.003 degrees of latitude north of the route is about 332 m
+    assert 320 < distance_to_route_m((52.523, 13.430), ROUTE) < 345
+    # beyond the end: the distance to the last point
+    assert 1300 < distance_to_route_m((52.520, 13.460), ROUTE) < 1400
+
+
+def test_draw_marks_only_the_points_off_the_route():
+    track = [(52.520, 13.401), (52.5205, 13.410), (52.523, 13.420), (52.520, 13.430)]
+    drawn = draw([ROUTE], track, {"pickup": ROUTE[0]})
+    assert len(drawn.off_route) == 1 and drawn.off_route[0][2] > DEVIATION_M
+    assert drawn.route.count(",") == 3 and drawn.track.count(",") == 4
+    xs = [float(p.split(",")[0]) for p in drawn.route.split()]
+    assert xs == sorted(xs)  # east is to the right
+
+
+@pytest.fixture
+async def redis(settings):
+    client = aioredis.from_url(settings.redis_dsn)
+    yield client
+    await client.aclose()
+
+
+async def test_trip_log_keeps_events_once_and_samples_the_track(redis, order_id):
+    log = TripLog(redis, max_events=50, track_interval_ms=5_000)
+    started = models.TripStarted(
+        event_id="e-1", order_id=order_id, ts=1_000, eta_dropoff_ts=9_000, route=ROUTE
+    )
+    await log.record(started)
+    await log.record(started)  # a redelivery
+    for second in range(0, 20):
+        ping = models.TelemetryPing(order_id=order_id, driver_id="d", ts=1_000 + second * 1000,
+                                    lat=52.52, lon=13.40 + second / 1000, speed_kmh=30)  # fmt: skip
+        await log.record(ping)
+    events = await read_events(redis, order_id)
+    assert [e["event_id"] for e in events] == ["e-1"]
+    track = await read_track(redis, order_id)
+    assert [p[0] for p in track] == [1_000, 6_000, 11_000, 16_000]
+
+
+async def test_trip_page_by_role(board, users, redis, order_id):
+    log = TripLog(redis, max_events=50, track_interval_ms=0)
+    events = [
+        models.OrderCreated(event_id="c", order_id=order_id, ts=1_000, passenger_id="p-trip",
+                            pickup=models.Place(52.52, 13.40), dropoff=models.Place(52.52, 13.44),
+                            promised_pickup_ts=2_000),
+        models.DriverAssigned(event_id="a", order_id=order_id, ts=1_500, eta_pickup_ts=2_000,
+                              driver=models.Driver(id="d", name="Jonas", plate="B-1",
+                                                   phone="+4915199999999")),
+        models.TripStarted(event_id="s", order_id=order_id, ts=3_000, eta_dropoff_ts=9_000, route=ROUTE),
+    ]  # fmt: skip
+    for event in events:
+        await log.record(event)
+    for n, lat in enumerate((52.520, 52.522, 52.5235, 52.521)):
+        await log.record(models.TelemetryPing(order_id=order_id, driver_id="d", ts=4_000 + n * 1000,
+                                              lat=lat, lon=13.41 + n / 200, speed_kmh=30))  # fmt: skip
+    passenger = models.Passenger(passenger_id="p-trip", name="Anna", locale="en", phone="+4915112345678")
+    await redis.set("tw:passenger:p-trip", msgspec.json.encode(passenger))
+    from dashboard.keys import INCIDENT_STORE
+
+    change = IncidentChange(action="open", kind="route_deviation", order_id=order_id, severity="medium")
+    await board.app[INCIDENT_STORE].apply(change, 5_000)
+
+    client, _, _ = await sign_in(board, users.supervisor)
+    async with client, client.get(f"/trips/{order_id}") as response:
+        supervisor_page = await response.text()
+    client, _, _ = await sign_in(board, users.viewer)
+    async with client, client.get(f"/trips/{order_id}") as response:
+        viewer_page = await response.text()
+
+    assert 'id="planned-route"' in supervisor_page and 'id="actual-track"' in supervisor_page
+    assert len(re.findall(r'class="off-route"', supervisor_page)) == 2
+    assert "+4915112345678" in supervisor_page and "+4915199999999" in supervisor_page
+    assert "+4915112345678" not in viewer_page and "+4915199999999" not in viewer_page
+    for text in ("order.created", "trip.started", "route_deviation medium open"):
+        assert text in viewer_page
+
+
+async def test_unknown_order_is_not_found(board, users):
+    client, _, _ = await sign_in(board, users.viewer)
+    async with client, client.get("/trips/no-such-order-xyz") as response:
+        assert response.status == 404

@@ -1,0 +1,185 @@
+"""Local HTTP servers that speak the providers' wire formats (Twilio, FCM v1, PagerDuty, webhook).
+
+They check what the real services check (path, method, auth, body shape), answer with the
+real services' success and error bodies, and count what they accepted. Knobs: `fail`
+(statuses to answer next, per channel), `down` (always 503), `delay_s` (answer slowly; the
+message is accepted when the request arrives, as a provider that is slow to reply does).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import email.utils
+import itertools
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from monitor.embedded import free_port
+from notifiers import webhook
+
+SID = "AC" + "0" * 32
+TOKEN = "twilio-test-token"
+FCM_PROJECT = "tripwatch-test"
+FCM_TOKEN = "ya29.test-access-token"
+WEBHOOK_SECRET = "webhook-test-secret"
+ROUTING_KEYS = ("a" * 32, "b" * 32, "c" * 32)
+
+
+@dataclass
+class Providers:
+    sms: list[dict[str, str]] = field(default_factory=list)
+    push: list[dict[str, Any]] = field(default_factory=list)
+    hooks: list[dict[str, Any]] = field(default_factory=list)
+    pages: list[dict[str, Any]] = field(default_factory=list)
+    fail: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+    down: set[str] = field(default_factory=set)
+    delay_s: dict[str, float] = field(default_factory=dict)
+    unregistered: set[str] = field(default_factory=set)
+    port: int = 0
+    ids: itertools.count = field(default_factory=itertools.count)
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def reset(self) -> None:
+        for seen in (self.sms, self.push, self.hooks, self.pages):
+            seen.clear()
+        self.fail.clear()
+        self.down.clear()
+        self.delay_s.clear()
+        self.unregistered.clear()
+
+    async def _outage(self, channel: str) -> web.Response | None:
+        if channel in self.down:
+            return _json({"message": "Service Unavailable"}, 503)
+        if self.fail[channel]:
+            status = self.fail[channel].pop(0)
+            return _json({"code": 20500, "message": "Internal Server Error", "status": status}, status)
+        return None
+
+    async def _slow(self, channel: str) -> None:
+        if self.delay_s.get(channel):
+            await asyncio.sleep(self.delay_s[channel])
+
+    # --- Twilio ------------------------------------------------------------------------
+    async def twilio_send(self, request: web.Request) -> web.Response:
+        if request.match_info["sid"] != SID or not _basic_auth_ok(request, SID, TOKEN):
+            return _json({"code": 20003, "message": "Authenticate", "status": 401}, 401)
+        outage = await self._outage("sms")
+        if outage is not None:
+            return outage
+        form = await request.post()
+        to, body = str(form.get("To", "")), str(form.get("Body", ""))
+        if not to.startswith("+") or not to[1:].isdigit():
+            message = f"The 'To' number {to} is not a valid phone number."
+            return _json({"code": 21211, "message": message, "status": 400}, 400)
+        sid = f"SM{next(self.ids):032d}"
+        created = email.utils.formatdate(usegmt=True)
+        record = {"sid": sid, "to": to, "from": str(form.get("From")), "body": body, "date_created": created}
+        self.sms.append(record)
+        await self._slow("sms")
+        return _json({**record, "status": "queued", "account_sid": SID}, 201)
+
+    async def twilio_list(self, request: web.Request) -> web.Response:
+        if not _basic_auth_ok(request, SID, TOKEN):
+            return _json({"code": 20003, "message": "Authenticate", "status": 401}, 401)
+        to = request.query.get("To")
+        found = [m for m in reversed(self.sms) if to is None or m["to"] == to]
+        return _json({"messages": found[: int(request.query.get("PageSize", 50))]}, 200)
+
+    # --- FCM HTTP v1 ---------------------------------------------------------------------
+    async def fcm_send(self, request: web.Request) -> web.Response:
+        if request.headers.get("Authorization") != f"Bearer {FCM_TOKEN}":
+            return _fcm_error(401, "UNAUTHENTICATED", "Request had invalid authentication credentials.")
+        if request.match_info["project"] != FCM_PROJECT:
+            return _fcm_error(404, "NOT_FOUND", "Requested entity was not found.")
+        outage = await self._outage("push")
+        if outage is not None:
+            return outage
+        message = (await request.json()).get("message", {})
+        if not message.get("token") or "notification" not in message:
+            return _fcm_error(400, "INVALID_ARGUMENT", "Request contains an invalid argument.")
+        if message["token"] in self.unregistered:
+            return _fcm_error(404, "NOT_FOUND", "Requested entity was not found.", "UNREGISTERED")
+        self.push.append(message)
+        await self._slow("push")
+        return _json({"name": f"projects/{FCM_PROJECT}/messages/0:{next(self.ids)}"}, 200)
+
+    # --- PagerDuty Events v2 -------------------------------------------------------------
+    async def pagerduty(self, request: web.Request) -> web.Response:
+        event = await request.json()
+        if len(event.get("routing_key", "")) != 32 or event.get("event_action") not in (
+            "trigger",
+            "acknowledge",
+            "resolve",
+        ):
+            return _json(
+                {"status": "invalid event", "message": "Event object is invalid", "errors": ["routing_key"]},
+                400,
+            )
+        outage = await self._outage("pagerduty")
+        if outage is not None:
+            return outage
+        self.pages.append(event)
+        return _json(
+            {"status": "success", "message": "Event processed", "dedup_key": event["dedup_key"]}, 202
+        )
+
+    # --- signed webhook ---------------------------------------------------------------------
+    async def hook(self, request: web.Request) -> web.Response:
+        body = await request.read()
+        headers = request.headers
+        ok = webhook.verify(
+            WEBHOOK_SECRET,
+            headers.get("X-Tripwatch-Timestamp", ""),
+            body,
+            headers.get("X-Tripwatch-Signature", ""),
+        )
+        if not ok:
+            return _json({"error": "bad signature"}, 401)
+        outage = await self._outage("webhook")
+        if outage is not None:
+            return outage
+        self.hooks.append({"delivery": headers["X-Tripwatch-Delivery"], **orjson.loads(body)})
+        return _json({"id": headers["X-Tripwatch-Delivery"]}, 200)
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_post("/2010-04-01/Accounts/{sid}/Messages.json", self.twilio_send)
+        app.router.add_get("/2010-04-01/Accounts/{sid}/Messages.json", self.twilio_list)
+        app.router.add_post("/v1/projects/{project}/messages:send", self.fcm_send)
+        app.router.add_post("/v2/enqueue", self.pagerduty)
+        app.router.add_post("/hooks/{name}", self.hook)
+        return app
+
+
+async def start(providers: Providers) -> web.AppRunner:
+    runner = web.AppRunner(providers.app())
+    await runner.setup()
+    providers.port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", providers.port).start()
+    return runner
+
+
+def _json(body: dict[str, Any], status: int) -> web.Response:
+    return web.Response(body=orjson.dumps(body), status=status, content_type="application/json")
+
+
+def _fcm_error(code: int, status: str, message: str, error_code: str | None = None) -> web.Response:
+    error: dict[str, Any] = {"code": code, "message": message, "status": status}
+    if error_code:
+        error["details"] = [
+            {"@type": "type.googleapis.com/google.firebase.fcm.v1.FcmError", "errorCode": error_code}
+        ]
+    return _json({"error": error}, code)
+
+
+def _basic_auth_ok(request: web.Request, user: str, password: str) -> bool:
+    expected = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+    return request.headers.get("Authorization") == expected

@@ -1,0 +1,42 @@
+"""Fixtures of the rule tests: an asyncio Redis client on a database of its own."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+import redis.asyncio as aioredis
+
+from monitor.settings import Settings
+
+
+@pytest.fixture
+async def private_redis(redis_server, settings: Settings) -> AsyncIterator[aioredis.Redis]:
+    """Redis database 7, emptied: rule-set keys here never reach the session worker (database 0)."""
+    client = aioredis.from_url(settings.redis_dsn.rsplit("/", 1)[0] + "/7")
+    await client.flushdb()
+    yield client
+    await client.flushdb()
+    await client.aclose()
+
+
+PASSWORD = "rules page test password"
+
+
+@pytest.fixture
+async def rules_board(private_redis: aioredis.Redis, settings: Settings) -> AsyncIterator[tuple[str, str]]:
+    """The board in-process on its own Redis database, with a signed-up viewer: (url, user)."""
+    from aiohttp import web
+
+    from dashboard.main import init_app
+    from dashboard.users import UserStore
+    from monitor.embedded import free_port
+
+    board_settings = settings.replace(**{"redis_url": settings.redis_dsn.rsplit("/", 1)[0] + "/7"})
+    await UserStore(private_redis).add("rules-viewer", PASSWORD, "viewer")
+    runner = web.AppRunner(init_app(board_settings))
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    yield f"http://localhost:{port}", "rules-viewer"
+    await runner.cleanup()

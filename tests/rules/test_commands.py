@@ -1,0 +1,104 @@
+"""`tripwatch rules check` and `tripwatch rules test` (with and without --against)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from monitor.cli import main
+
+HERE = Path(__file__).resolve().parent
+BASELINE, CHANGE = HERE / "packs" / "baseline", HERE / "packs" / "change"
+SCENARIO = HERE / "scenarios" / "grace_change.jsonl"
+START = "2026-01-10T12:00:00+0000"
+
+
+def tripwatch(*args: str):
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def test_check_passes_a_good_set_and_fails_a_bad_one_with_its_line():
+    good = tripwatch("rules", "check", CHANGE)
+    assert good.exit_code == 0 and good.output.startswith("ok: 1 rules, rule set version ")
+    bad_dir = HERE / "fixtures" / "unknown_macro"
+    bad = tripwatch("rules", "check", bad_dir)
+    assert bad.exit_code == 1
+    assert f"{bad_dir / 'rules.yaml'}:6:36: rules.0.when: unknown macro or list 'nigth'" in bad.output
+    assert "rule set refused: 1 problem(s)" in bad.output
+
+
+def test_scenario_results_per_rule_against_expectations():
+    passing = tripwatch("rules", "test", CHANGE, "--scenario", SCENARIO, "--start", START)
+    assert passing.exit_code == 0, passing.output
+    lines = passing.output.splitlines()
+    assert lines[0].endswith("2 incident(s) raised, 2 expected")
+    assert lines[1] == "  rule pickup-delay (pickup_delay):"
+    assert lines[2].startswith("    ✓ pickup_delay on late at 90 s, high, by rule pickup-delay: ")
+    assert lines[3].startswith("    ✓ pickup_delay on quick at 90 s, high, by rule pickup-delay: ")
+
+    failing = tripwatch("rules", "test", BASELINE, "--scenario", SCENARIO, "--start", START)
+    assert failing.exit_code == 1
+    assert "    + pickup_delay on hh at 180 s, medium, by rule pickup-delay: " in failing.output
+    assert failing.output.endswith("    ✗ pickup_delay on quick: expected at 90 s, not raised\n")
+
+
+def test_against_shows_what_a_change_adds_and_removes():
+    result = tripwatch(
+        "rules", "test", CHANGE, "--against", BASELINE, "--scenario", SCENARIO, "--start", START
+    )
+    assert result.exit_code == 0, result.output
+    header, *diff = result.output.splitlines()
+    assert header.endswith(": 1 added, 1 removed, 1 changed")
+    assert [line.split(":")[0] for line in diff] == [
+        "  + pickup_delay on quick at 90 s, high, by rule pickup-delay",
+        "  - pickup_delay on hh at 180 s, medium, by rule pickup-delay",
+        "  ~ pickup_delay on late",
+    ]
+    assert diff[2] == "  ~ pickup_delay on late: rule pickup-delay medium -> rule pickup-delay high"
+
+
+def test_time_conditions_follow_the_scenario_start(tmp_path: Path):
+    night_only = tmp_path / "night"
+    night_only.mkdir()
+    (night_only / "r.yaml").write_text(
+        "timezones: {berlin: Europe/Berlin}\n"
+        "rules:\n  - id: pickup-delay\n    kind: pickup_delay\n    params: {grace_s: 30}\n"
+        "    when: time.hour >= 22 || time.hour < 5\n"
+    )
+    day = tripwatch(
+        "rules", "test", night_only, "--scenario", SCENARIO, "--start", "2026-01-10T12:00:00+0100"
+    )
+    night = tripwatch(
+        "rules", "test", night_only, "--scenario", SCENARIO, "--start", "2026-01-10T23:00:00+0100"
+    )
+    assert "0 incident(s) raised" in day.output.splitlines()[0]
+    assert "3 incident(s) raised" in night.output.splitlines()[0]
+
+
+def test_publish_status_and_silences_from_the_command_line(private_redis, settings):
+    """Against Redis database 7 (emptied by `private_redis`), as an operator would run them."""
+    env = {"TRIPWATCH_REDIS_URL": settings.redis_dsn.rsplit("/", 1)[0] + "/7"}
+
+    def run(*args: str):
+        return CliRunner().invoke(main, [str(a) for a in args], env=env)
+
+    published = run("rules", "publish", CHANGE, "--by", "anna")
+    assert published.exit_code == 0, published.output
+    version = published.output.split()[3]
+    assert run("rules", "status").output.startswith(f"published: {version}\n")
+    refused = run("rules", "publish", HERE / "fixtures" / "unknown_kind")
+    assert refused.exit_code == 1 and run("rules", "status").output.startswith(f"published: {version}\n")
+
+    added = run("rules", "silence", "add", "--city", "berlin", "--daily", "02:00-05:00",
+                "--timezone", "Europe/Berlin", "--for", "7d", "--reason", "night")  # fmt: skip
+    assert added.exit_code == 0, added.output
+    silence_id = added.output.split()[1]
+    listed = run("rules", "silence", "list").output
+    assert listed.startswith(
+        f"{silence_id}: kind=* city=berlin rule=* daily 02:00-05:00 Europe/Berlin until "
+    )
+    assert run("rules", "silence", "add", "--daily", "2-5").exit_code == 1
+    assert run("rules", "silence", "remove", silence_id).exit_code == 0
+    assert run("rules", "silence", "list").output == ""
+    assert run("rules", "silence", "remove", silence_id).exit_code == 1
