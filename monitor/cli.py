@@ -223,7 +223,7 @@ def evaluate(
     if no_worker and (settings.embedded_kafka or settings.embedded_redis):
         raise click.UsageError("--no-worker needs TRIPWATCH_KAFKA_URL and TRIPWATCH_REDIS_URL")
     if rules is not None:
-        settings = settings.replace(**{"rules_dir": rules})
+        settings = settings.replace(rules_dir=rules)
     options = RunOptions(settle_s=settle, start_worker=not no_worker)
     try:
         text, report = evaluate_file(settings, scenario, options, json_path)
@@ -232,6 +232,17 @@ def evaluate(
     click.echo(text)
     if require is not None and not report.meets(require):
         sys.exit(1)
+
+
+@main.command()
+@click.pass_context
+def sandbox(ctx: click.Context) -> None:
+    """Demo only: a local stand-in for the phone network (Twilio and FCM wire formats) with an
+    inbox page of what passengers received, on TRIPWATCH_SANDBOX_PORT. `up --demo` starts it."""
+    from notifiers.sandbox import run_sandbox
+
+    settings = _settings(ctx)
+    run_sandbox(settings.embedded_host, settings.sandbox_port)
 
 
 @main.command()

@@ -313,7 +313,7 @@ def _with_services(settings: Settings, folder: Path, stack: ExitStack) -> Settin
         redis = redis_service(host, free_port(host), folder / "redis")
         stack.enter_context(_running(redis))
         updates["redis_url"] = f"redis://{host}:{redis.port}/0"
-    return settings.model_copy(update=updates)
+    return settings.replace(**updates)
 
 
 @contextmanager
@@ -328,7 +328,7 @@ def _running(service: Any) -> Iterator[Any]:
 @contextmanager
 def _worker(settings: Settings, folder: Path) -> Iterator[subprocess.Popen[bytes]]:
     """A `tripwatch worker` with its own app id (consumer group), ready to consume."""
-    isolated = settings.model_copy(update={"app_id": f"tripwatch-eval-{uuid.uuid4().hex[:8]}"})
+    isolated = settings.replace(app_id=f"tripwatch-eval-{uuid.uuid4().hex[:8]}")
     env = dict(os.environ) | isolated.as_environment()
     if "worker_metrics_port" in Settings.model_fields:
         env["TRIPWATCH_WORKER_METRICS_PORT"] = "0"

@@ -22,6 +22,7 @@ from dashboard.users import UserStore
 from monitor.embedded import EmbeddedService, ServiceError, broker_service, port_is_open, redis_service
 from monitor.settings import ENV_PREFIX, Settings
 from monitor.topics import ensure_topics
+from notifiers.sandbox import sandbox_settings
 from rules.loader import RuleSet, load_rule_dir
 from rules.reload import publish_rule_set
 
@@ -35,11 +36,15 @@ def run_up(settings: Settings, scenario: Path | None, speed: float, demo: bool =
     with ExitStack() as stack:
         children_env = _child_environment(settings, stack)
         demo_password = asyncio.run(_prepare(settings, rules, demo))
+        if demo and not settings.twilio_account_sid and not settings.fcm_project:
+            children_env |= _start_sandbox(settings, stack, children_env)
         worker = stack.enter_context(_child("worker", ["worker"], children_env, settings))
         board = stack.enter_context(_child("dashboard", ["dashboard"], children_env, settings))
         outreach = stack.enter_context(_child("outreach", ["outreach"], children_env, settings))
         _wait_for_board(settings, board, stop)
         announce(f"Tripwatch is up: the board is at http://{settings.dashboard_host}:{settings.dashboard_port}")
+        if demo and ENV_PREFIX + "FCM_PROJECT" in children_env:
+            announce(f"What passengers receive (demo stand-in for the phone network): {_sandbox_url(settings)}")
         if demo_password:
             announce(f"Sign in to the board as {DEMO_USER!r} with the password {demo_password!r}")
         announce("Ctrl-C stops everything.")
@@ -68,6 +73,28 @@ async def _prepare(settings: Settings, rules: RuleSet, demo: bool) -> str | None
         return None
     finally:
         await redis.aclose()
+
+
+def _sandbox_url(settings: Settings) -> str:
+    return f"http://{settings.embedded_host}:{settings.sandbox_port}"
+
+
+def _start_sandbox(settings: Settings, stack: ExitStack, env: dict[str, str]) -> dict[str, str]:
+    """The demo has no phone network: outreach delivers to a local stand-in that speaks the
+    providers' formats (notifiers/sandbox.py). Returns the settings that point at it."""
+    if port_is_open(settings.embedded_host, settings.sandbox_port):
+        raise ServiceError(
+            f"sandbox: port {settings.embedded_host}:{settings.sandbox_port} is already taken; "
+            "choose another with TRIPWATCH_SANDBOX_PORT"
+        )
+    stack.enter_context(_child("sandbox", ["sandbox"], env, settings))
+    deadline = time.monotonic() + 30
+    while not port_is_open(settings.embedded_host, settings.sandbox_port):
+        if time.monotonic() > deadline:
+            raise ServiceError("the demo sandbox did not come up within 30 s")
+        time.sleep(0.1)
+    values = sandbox_settings(_sandbox_url(settings))
+    return {ENV_PREFIX + name.upper(): value for name, value in values.items()}
 
 
 def announce(line: str) -> None:

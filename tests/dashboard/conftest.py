@@ -49,7 +49,7 @@ class Users:
 
 @pytest.fixture(scope="session")
 def board_settings(settings: Settings) -> Settings:
-    return settings.replace(**{"signin_max_failures": 3, "signin_window_s": 60})
+    return settings.replace(signin_max_failures=3, signin_window_s=60)
 
 
 @pytest.fixture(scope="session")

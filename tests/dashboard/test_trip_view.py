@@ -48,7 +48,7 @@ async def test_trip_log_keeps_events_once_and_samples_the_track(redis, order_id)
     )
     await log.record(started)
     await log.record(started)  # a redelivery
-    for second in range(0, 20):
+    for second in range(20):
         ping = models.TelemetryPing(order_id=order_id, driver_id="d", ts=1_000 + second * 1000,
                                     lat=52.52, lon=13.40 + second / 1000, speed_kmh=30)  # fmt: skip
         await log.record(ping)

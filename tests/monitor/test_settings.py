@@ -83,3 +83,10 @@ def test_environment_round_trip_for_child_processes(monkeypatch: pytest.MonkeyPa
     for name, value in settings.as_environment().items():
         monkeypatch.setenv(name, value)
     assert load_settings() == settings
+
+
+def test_docs_list_every_setting_as_the_code_says() -> None:
+    from monitor.settings_doc import render
+
+    documented = (Path(__file__).resolve().parents[2] / "docs" / "settings.md").read_text()
+    assert documented == render(), "docs/settings.md is stale: python -m monitor.settings_doc > docs/settings.md"

@@ -54,6 +54,7 @@ def up_environment(tmp_path: Path) -> dict[str, str]:
         "TRIPWATCH_EMBEDDED_REDIS_PORT": str(free_port()),
         "TRIPWATCH_DASHBOARD_PORT": str(free_port()),
         "TRIPWATCH_OUTREACH_PORT": str(free_port()),
+        "TRIPWATCH_SANDBOX_PORT": str(free_port()),
         "TRIPWATCH_DATA_DIR": str(tmp_path / "data"),
         "TRIPWATCH_SESSION_TIMEOUT_S": "6",
     }
@@ -68,7 +69,7 @@ def healthy(env: dict[str, str]) -> bool:
         return False
 
 
-@pytest.mark.timeout(150)
+@pytest.mark.timeout(180)
 def test_up_shows_the_demo_incident_then_stops_leaving_no_process(up_environment: dict[str, str], tmp_path: Path):
     """The README's first command: a newcomer signs in with the printed password and sees
     demo-1's pickup delay on the board; Ctrl-C (SIGTERM here) leaves nothing running."""
@@ -83,6 +84,10 @@ def test_up_shows_the_demo_incident_then_stops_leaving_no_process(up_environment
         board.sign_in("demo", sign_in.group(1))
         row = wait_until(lambda: board.row("demo-1", "pickup_delay"), timeout_s=60)
         assert row["status"] == "open" and row["severity"] == "medium"
+        # after the group wait, Anna's phone (the demo's stand-in network) gets the facts
+        inbox = f"http://127.0.0.1:{up_environment['TRIPWATCH_SANDBOX_PORT']}/"
+        page = wait_until(lambda: _page_with(inbox, "B-TW 1234"), timeout_s=60)
+        assert "Jonas" in page and "tok-p-anna" in page
         assert (tmp_path / "data" / "redis" / "appendonlydir").is_dir()  # Redis persists
         children = descendants(up.pid)
         assert len(children) >= 5  # broker, redis, worker, outreach, dashboard (and the replay)
@@ -94,6 +99,15 @@ def test_up_shows_the_demo_incident_then_stops_leaving_no_process(up_environment
     assert [pid for pid in children if alive(pid)] == []
     for name in ("TRIPWATCH_EMBEDDED_KAFKA_PORT", "TRIPWATCH_EMBEDDED_REDIS_PORT", "TRIPWATCH_DASHBOARD_PORT"):
         assert not port_is_open("127.0.0.1", int(up_environment[name]))
+
+
+def _page_with(url: str, text: str) -> str | None:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            page = response.read().decode()
+    except OSError:
+        return None
+    return page if text in page else None
 
 
 class BoardClient:

@@ -33,7 +33,7 @@ def sos(order: str, revision: int = 1, status: str = "open") -> IncidentView:
 async def test_critical_incident_pages_and_escalates_until_acknowledged(
     outreach_settings, redis, http, clock, providers
 ) -> None:
-    settings = outreach_settings.replace(**{"escalation_levels": LEVELS, "checkin_timeout_s": 300.0})
+    settings = outreach_settings.replace(escalation_levels=LEVELS, checkin_timeout_s=300.0)
     outreach, dispatcher = parts(settings, redis, http, clock)
     await add_passenger(redis, Passenger(passenger_id="p-e1", name="Anna", locale="en", phone="+15550000201"))
     await outreach.on_incident(sos("e1"))
@@ -63,7 +63,7 @@ async def test_critical_incident_pages_and_escalates_until_acknowledged(
 async def test_signed_reply_ok_stops_escalation_and_help_escalates(
     outreach_settings, redis, http, clock, providers
 ) -> None:
-    settings = outreach_settings.replace(**{"escalation_levels": LEVELS})
+    settings = outreach_settings.replace(escalation_levels=LEVELS)
     outreach, dispatcher = parts(settings, redis, http, clock)
     for n in (2, 3):
         await add_passenger(
@@ -135,7 +135,7 @@ async def test_unanswered_check_in_escalates_and_app_action_is_taken(
     from notifiers.inbound import APP_CHECKIN_PATH
     from notifiers.webhook import sign
 
-    settings = outreach_settings.replace(**{"escalation_levels": LEVELS, "checkin_timeout_s": 10.0})
+    settings = outreach_settings.replace(escalation_levels=LEVELS, checkin_timeout_s=10.0)
     outreach, dispatcher = parts(settings, redis, http, clock)
     person = Passenger(
         passenger_id="p-e5", name="A", locale="zh", phone="+8613800000005", push_token="tok-e5"

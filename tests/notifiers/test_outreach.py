@@ -254,7 +254,7 @@ async def test_slow_provider_does_not_hold_up_the_others(outreach_settings, redi
 
 
 async def test_budget_caps_messages_per_trip(outreach_settings, redis, http, clock, providers) -> None:
-    settings = outreach_settings.replace(**{"outreach_budget_per_trip": 2})
+    settings = outreach_settings.replace(outreach_budget_per_trip=2)
     outreach, dispatcher = parts(settings, redis, http, clock)
     await add_passenger(redis, Passenger(passenger_id="p-b1", name="A", locale="en", phone="+15550000011"))
     await outreach.on_incident(incident("b1", 1))
@@ -270,7 +270,7 @@ async def test_budget_caps_messages_per_trip(outreach_settings, redis, http, clo
 
 
 async def test_critical_messages_overtake_the_queue(outreach_settings, redis, http, clock, providers) -> None:
-    settings = outreach_settings.replace(**{"outreach_group_wait_s": 0.0})
+    settings = outreach_settings.replace(outreach_group_wait_s=0.0)
     outreach, dispatcher = parts(settings, redis, http, clock)
     for n in range(4):
         await add_passenger(

@@ -76,7 +76,7 @@ async def test_webhook_is_signed_with_timestamp(outreach_settings, http, provide
     assert verify("secret", str(now), b"{}", good)
     assert not verify("secret", str(now), b"{ }", good)  # body tampered
     assert not verify("secret", str(now - 3600), b"{}", sign("secret", now - 3600, b"{}"))  # replayed
-    wrong = outreach_settings.replace(**{"webhook_secret": "other"})
+    wrong = outreach_settings.replace(webhook_secret="other")
     refused = await WebhookNotifier(wrong, http).send(message("webhook", providers.base + "/hooks/x"))
     assert refused.outcome == "rejected" and "401" in refused.detail
 

@@ -32,7 +32,7 @@ async def rules_board(private_redis: aioredis.Redis, settings: Settings) -> Asyn
     from dashboard.users import UserStore
     from monitor.embedded import free_port
 
-    board_settings = settings.replace(**{"redis_url": settings.redis_dsn.rsplit("/", 1)[0] + "/7"})
+    board_settings = settings.replace(redis_url=settings.redis_dsn.rsplit("/", 1)[0] + "/7")
     await UserStore(private_redis).add("rules-viewer", PASSWORD, "viewer")
     runner = web.AppRunner(init_app(board_settings))
     await runner.setup()
