@@ -51,6 +51,13 @@ class EmbeddedService:
         self._wait_until_ready(timeout_s)
         log.info("%s listening on %s:%d (pid %d)", self.name, self.host, self.port, self.pid)
 
+    def __enter__(self) -> EmbeddedService:
+        self.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
     @property
     def pid(self) -> int:
         return self.process.pid if self.process else 0

@@ -307,22 +307,13 @@ def _with_services(settings: Settings, folder: Path, stack: ExitStack) -> Settin
     host, updates = settings.embedded_host, {}
     if settings.embedded_kafka:
         broker = broker_service(host, free_port(host), folder / "logs")
-        stack.enter_context(_running(broker))
+        stack.enter_context(broker)
         updates["kafka_url"] = f"kafka://{host}:{broker.port}"
     if settings.embedded_redis:
         redis = redis_service(host, free_port(host), folder / "redis")
-        stack.enter_context(_running(redis))
+        stack.enter_context(redis)
         updates["redis_url"] = f"redis://{host}:{redis.port}/0"
     return settings.replace(**updates)
-
-
-@contextmanager
-def _running(service: Any) -> Iterator[Any]:
-    service.start()
-    try:
-        yield service
-    finally:
-        service.stop()
 
 
 @contextmanager

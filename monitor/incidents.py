@@ -12,6 +12,21 @@ from typing import Any, Literal
 
 import msgspec
 
+# The incident catalogue of ../shared/PRODUCT.md; rule authors may add kinds of their own.
+BUILTIN_KINDS: tuple[str, ...] = (
+    "pickup_delay",
+    "trip_delay",
+    "driver_cancellation",
+    "system_cancellation",
+    "route_deviation",
+    "payment_failure",
+    "double_charge",
+    "sos",
+    "crash_suspected",
+    "long_stop",
+    "signal_lost",
+    "early_end",
+)
 SEVERITY_RANK = {"low": 0, "medium": 1, "high": 2, "critical": 3}
 Severity = Literal["critical", "high", "medium", "low"]
 Status = Literal["open", "acknowledged", "resolved"]

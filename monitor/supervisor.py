@@ -19,7 +19,7 @@ from pathlib import Path
 import redis.asyncio as aioredis
 
 from dashboard.users import UserStore
-from monitor.embedded import EmbeddedService, ServiceError, broker_service, port_is_open, redis_service
+from monitor.embedded import ServiceError, broker_service, port_is_open, redis_service
 from monitor.settings import ENV_PREFIX, Settings
 from monitor.topics import ensure_topics
 from notifiers.sandbox import sandbox_settings
@@ -109,22 +109,13 @@ def _child_environment(settings: Settings, stack: ExitStack) -> dict[str, str]:
     data_dir = settings.data_dir
     if settings.embedded_kafka:
         broker = broker_service(settings.embedded_host, settings.embedded_kafka_port, data_dir / "logs")
-        stack.enter_context(_running(broker))
+        stack.enter_context(broker)
         env[ENV_PREFIX + "KAFKA_URL"] = "kafka://" + settings.kafka_bootstrap
     if settings.embedded_redis:
         redis = redis_service(settings.embedded_host, settings.embedded_redis_port, data_dir / "redis")
-        stack.enter_context(_running(redis))
+        stack.enter_context(redis)
         env[ENV_PREFIX + "REDIS_URL"] = settings.redis_dsn
     return env
-
-
-@contextmanager
-def _running(service: EmbeddedService) -> Iterator[EmbeddedService]:
-    service.start()
-    try:
-        yield service
-    finally:
-        service.stop()
 
 
 @contextmanager

@@ -14,23 +14,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from monitor.incidents import BUILTIN_KINDS
+
 _LOCALE = re.compile(r"[a-z]{2,3}(?:-[A-Za-z]{2,4})?")
 TEMPLATE_ROOT = Path(__file__).resolve().parent.parent / "notifiers" / "templates"
 
-BUILTIN_KINDS: tuple[str, ...] = (
-    "pickup_delay",
-    "trip_delay",
-    "driver_cancellation",
-    "system_cancellation",
-    "route_deviation",
-    "payment_failure",
-    "double_charge",
-    "sos",
-    "crash_suspected",
-    "long_stop",
-    "signal_lost",
-    "early_end",
-)
 
 
 def available_templates(root: Path | None = None) -> frozenset[str]:

@@ -14,20 +14,9 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-INCIDENT_KINDS = (
-    "pickup_delay",
-    "trip_delay",
-    "driver_cancellation",
-    "system_cancellation",
-    "route_deviation",
-    "payment_failure",
-    "double_charge",
-    "sos",
-    "crash_suspected",
-    "long_stop",
-    "signal_lost",
-    "early_end",
-)
+from monitor.incidents import BUILTIN_KINDS
+
+INCIDENT_KINDS = BUILTIN_KINDS
 NEGATIVES = (
     "traffic_jam",  # a slow crawl with short stops along the planned route
     "reroute",  # an accepted trip.rerouted, then the car follows the new route
