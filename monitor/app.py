@@ -189,7 +189,20 @@ class Monitor:
         # GPS pings mostly change nothing a restart needs: the processor says when the
         # table must be written (see TripProcessor._on_ping), so most pings cost no write.
         state = self._state(event.order_id, partition)
+        await self._fire_passed_deadlines(state, event.ts)
         await self._apply(state, self.processor.on_event(state, event))
+
+    async def _fire_passed_deadlines(self, state: TripState, event_ts: int) -> None:
+        """An event from beyond a deadline shows, once its partition is read that far, that the
+        deadline passed in event time: judge it first, so the event (the ping that ends a long
+        stop, say) cannot clear a condition that had already lasted too long."""
+        due = self.processor.next_deadline(state)
+        if due is None or due > event_ts:
+            return
+        now = now_ms()
+        event_time = self.clocks.event_time(state.partition, now, self._highwater)
+        if due <= event_time:
+            await self._apply(state, self.processor.on_clock(state, now, event_time))
 
     async def _apply(self, state: TripState, outcome: Outcome) -> None:
         for change in outcome.changes:

@@ -53,7 +53,7 @@ class Settings(BaseModel):
     trip_retention_s: float = Field(3600.0, gt=0, description="state kept after a trip ends")
     trip_idle_timeout_s: float = Field(86_400.0, gt=0, description="silent trips dropped after")
     allowed_lateness_s: float = Field(1.0, ge=0, le=60, description="deadlines wait for late events")
-    partition_idle_s: float = Field(2.0, gt=0, le=60, description="quiet partition: deadlines on wall clock")
+    partition_idle_s: float = Field(2.0, gt=0, le=60, description="silence that counts as idle where the high-water mark is unknown")
     telemetry_checkpoint_s: float = Field(30.0, gt=0, description="ping time persisted this often")
     log_level: Literal["debug", "info", "warning", "error"] = Field("info", description='debug, info, warning or error')
     # Outreach (notifiers/, docs/outreach.md): providers, conversation rules, budgets, cases.

@@ -81,7 +81,7 @@ async def test_each_bad_input_is_dead_lettered_and_the_stream_goes_on(
         assert letter["offset"] >= 0
         assert base64.b64decode(letter["key_b64"]).decode() == order_id
         # the stream went on: the good order behind it was judged (its deadline passed)
-        wait_until(lambda good=good_order: incident_of(redis_client, good), timeout_s=10)
+        wait_until(lambda good=good_order: incident_of(redis_client, good), timeout_s=30)
 
 
 async def test_bad_passenger_record_is_dead_lettered(producer, settings, redis_client, order_id):
@@ -92,5 +92,5 @@ async def test_bad_passenger_record_is_dead_lettered(producer, settings, redis_c
     assert "Expected `str`, got `int`" in letter["reason"]
     good = {"passenger_id": f"{order_id}-p", "name": "Anna", "locale": "en", "vip": True}
     await producer.send(names.PASSENGERS, f"{order_id}-p", good)
-    stored = wait_until(lambda: redis_client.get(names.passenger_key(f"{order_id}-p")), timeout_s=10)
+    stored = wait_until(lambda: redis_client.get(names.passenger_key(f"{order_id}-p")), timeout_s=30)
     assert orjson.loads(stored)["vip"] is True

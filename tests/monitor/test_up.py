@@ -172,6 +172,8 @@ def test_up_uses_configured_services_and_starts_none(up_environment: dict[str, s
         "TRIPWATCH_KAFKA_URL": settings.kafka_url,
         "TRIPWATCH_REDIS_URL": settings.redis_url,
         "TRIPWATCH_APP_ID": "tripwatch-up-configured",
+        # `up` publishes its rule set to the shared Redis: keep the session's test rules
+        "TRIPWATCH_RULES_DIR": str(settings.rules_dir),
     }
     log = (tmp_path / "up.log").open("wb")
     up = subprocess.Popen([sys.executable, "-m", "monitor.cli", "up"], env=env, stdout=log, stderr=log)
