@@ -132,6 +132,7 @@ class Monitor:
             try:
                 decoded = decode_event(message.topic, event.value, self.limits)
             except BadEvent as error:
+                self.clocks.skip(message.topic, message.partition, now_ms(), message.offset)
                 await self._dead_letter(message, event.value, str(error))
                 continue
             metrics.EVENTS.labels(message.topic).inc()

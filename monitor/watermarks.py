@@ -55,6 +55,16 @@ class PartitionClocks:
         if offset is not None:
             clock.offset = offset if clock.offset is None else max(clock.offset, offset)
 
+    def skip(self, topic: str, partition: int, now_ms: int, offset: int) -> None:
+        """A message with no usable event time (a dead letter) was read: its offset counts as
+        read, or the topic-partition would look behind its high-water mark for ever."""
+        clock = self._clocks.setdefault(partition, {}).get(topic)
+        if clock is None:
+            self._clocks[partition][topic] = _Clock(0, now_ms, offset)
+            return
+        clock.last_read_ms = now_ms
+        clock.offset = offset if clock.offset is None else max(clock.offset, offset)
+
     def restart(self, topics: Iterable[str], partitions: set[int], now_ms: int) -> None:
         """Newly assigned partitions: read what is there before trusting the wall clock.
 

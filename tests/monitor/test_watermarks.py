@@ -87,3 +87,16 @@ def test_a_rebalance_forgets_offsets_of_kept_partitions_until_they_are_read_agai
     assert clocks.event_time(1, now_ms=90_000, highwater=marks) == 80_000  # 50 still unread
     clocks.observe("telemetry", 1, ts=80_000, now_ms=90_100, offset=500)
     assert clocks.event_time(1, now_ms=90_200, highwater=marks) == 90_200
+
+
+def test_a_dead_letter_read_counts_as_read_so_a_caught_up_topic_is_idle() -> None:
+    from monitor.watermarks import PartitionClocks
+
+    clocks = PartitionClocks(idle_ms=2_000)
+    clocks.observe("telemetry", 0, ts=1_000, now_ms=1_000, offset=4)
+    clocks.skip("telemetry", 0, now_ms=1_100, offset=5)  # a bad message after the last good one
+    highwater = {("telemetry", 0): 6}
+    # read up to the high-water mark: idle at once, the partition follows the wall clock
+    assert clocks.event_time(0, now_ms=1_200, highwater=lambda t, p: highwater[(t, p)]) == 1_200
+    highwater[("telemetry", 0)] = 7  # one more unread message: behind, held at its last event time
+    assert clocks.event_time(0, now_ms=1_200, highwater=lambda t, p: highwater[(t, p)]) == 1_000
