@@ -11,10 +11,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-import os
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -319,37 +317,11 @@ def _with_services(settings: Settings, folder: Path, stack: ExitStack) -> Settin
 @contextmanager
 def _worker(settings: Settings, folder: Path) -> Iterator[subprocess.Popen[bytes]]:
     """A `tripwatch worker` with its own app id (consumer group), ready to consume."""
-    isolated = settings.replace(app_id=f"tripwatch-eval-{uuid.uuid4().hex[:8]}")
-    env = dict(os.environ) | isolated.as_environment()
-    if "worker_metrics_port" in Settings.model_fields:
-        env["TRIPWATCH_WORKER_METRICS_PORT"] = "0"
-    log_path = folder / "worker.log"
-    with log_path.open("wb") as sink:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "monitor.cli", "worker"], env=env, stdout=sink, stderr=subprocess.STDOUT
-        )
-    try:
-        _wait_ready(log_path, process)
+    from monitor.worker import worker_process
+
+    isolated = settings.replace(app_id=f"tripwatch-eval-{uuid.uuid4().hex[:8]}", worker_metrics_port=0)
+    with worker_process(isolated, folder / "worker.log") as process:
         yield process
-    finally:
-        process.terminate()
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def _wait_ready(log_path: Path, process: subprocess.Popen[bytes], timeout_s: float = 90.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if "Worker]: Ready" in log_path.read_text(errors="replace"):
-            return
-        if process.poll() is not None:
-            tail = log_path.read_text(errors="replace")[-2000:]
-            raise RuntimeError(f"the worker exited with code {process.returncode}:\n{tail}")
-        time.sleep(0.2)
-    raise RuntimeError(f"the worker was not ready within {timeout_s:.0f} s; see {log_path}")
 
 
 def evaluate_file(

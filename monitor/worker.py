@@ -4,6 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import faust
 
@@ -23,3 +30,41 @@ def run_worker(settings: Settings) -> None:
     monitor = Monitor(settings, rules)
     worker = faust.Worker(monitor.app, loglevel=settings.log_level.upper(), quiet=True)
     worker.execute_from_commandline()
+
+
+READY_LINE = "Worker]: Ready"  # what faust logs once the worker consumes
+
+
+@contextmanager
+def worker_process(
+    settings: Settings, log_path: Path, timeout_s: float = 90.0
+) -> Iterator[subprocess.Popen[bytes]]:
+    """A `tripwatch worker` subprocess with these settings, yielded once it consumes; stopped
+    (SIGTERM, then SIGKILL after 20 s) on exit. For tools and tests that need a worker."""
+    env = dict(os.environ) | settings.as_environment()
+    with log_path.open("wb") as sink:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "monitor.cli", "worker"], env=env, stdout=sink, stderr=subprocess.STDOUT
+        )
+    try:
+        _wait_ready(log_path, process, timeout_s)
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _wait_ready(log_path: Path, process: subprocess.Popen[bytes], timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if READY_LINE in log_path.read_text(errors="replace"):
+            return
+        if process.poll() is not None:
+            tail = log_path.read_text(errors="replace")[-2000:]
+            raise RuntimeError(f"the worker exited with code {process.returncode}:\n{tail}")
+        time.sleep(0.1)
+    raise RuntimeError(f"the worker was not ready within {timeout_s:.0f} s; see {log_path}")

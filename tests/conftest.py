@@ -7,9 +7,7 @@ so tests share the services without seeing each other's trips.
 from __future__ import annotations
 
 import asyncio
-import os
 import subprocess
-import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -21,7 +19,8 @@ from aiokafka import AIOKafkaProducer
 from monitor.embedded import EmbeddedService, broker_service, free_port, redis_service
 from monitor.settings import Settings
 from monitor.topics import ensure_topics
-from tests.helpers import Producer, wait_for_log
+from monitor.worker import worker_process
+from tests.helpers import Producer
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_RULES = Path(__file__).resolve().parent / "rules"
@@ -68,20 +67,8 @@ def settings(broker: EmbeddedService, redis_server: EmbeddedService, service_dir
 def worker(settings: Settings, service_dir: Path) -> Iterator[subprocess.Popen[bytes]]:
     """One `tripwatch worker` subprocess for the whole session, ready to consume."""
     asyncio.run(ensure_topics(settings))
-    log_path = service_dir / "worker.log"
-    env = dict(os.environ) | settings.as_environment()
-    with log_path.open("wb") as sink:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "monitor.cli", "worker"], env=env, stdout=sink, stderr=subprocess.STDOUT
-        )
-    wait_for_log(log_path, "Worker]: Ready", process, timeout_s=60)
-    yield process
-    process.terminate()
-    try:
-        process.wait(20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+    with worker_process(settings, service_dir / "worker.log", timeout_s=60) as process:
+        yield process
 
 
 @pytest.fixture
