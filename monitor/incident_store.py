@@ -37,24 +37,39 @@ class IncidentStore:
         first, so that a crash in between repeats the publication rather than losing it).
         """
         key = names.incident_key(incident_id_for(change.order_id, change.kind))
+
+        def compute(raw: bytes | None) -> Incident | None:
+            return transition(decode_incident(raw) if raw else None, change, now_ms)
+
+        return await self._update(key, compute, before_commit)
+
+    async def _update(
+        self,
+        key: str,
+        compute: Callable[[bytes | None], Incident | None],
+        before_commit: BeforeCommit | None,
+        queue_extra: Callable[[aioredis.client.Pipeline, Incident], None] | None = None,
+    ) -> Incident | None:
+        """Optimistic read-modify-write of one incident (WATCH/MULTI, redone when someone else
+        changed it meanwhile); `compute` returns None when there is nothing to write."""
         async with self._redis.pipeline(transaction=True) as pipe:
             while True:
                 try:
                     await pipe.watch(key)
-                    raw = await pipe.get(key)
-                    current = decode_incident(raw) if raw else None
-                    updated = transition(current, change, now_ms)
+                    updated = compute(await pipe.get(key))
                     if updated is None:
                         await pipe.unwatch()
                         return None
                     if before_commit is not None:
                         await before_commit(updated)
                     pipe.multi()
+                    if queue_extra is not None:
+                        queue_extra(pipe, updated)
                     self._queue_write(pipe, updated)
                     await pipe.execute()
                     return updated
                 except WatchError:
-                    continue  # someone (a supervisor's action) changed it meanwhile: redo
+                    continue  # a supervisor's action or the worker changed it meanwhile: redo
 
     @staticmethod
     def _queue_write(pipe: aioredis.client.Pipeline, incident: Incident) -> None:
@@ -80,28 +95,16 @@ class IncidentStore:
         Returns the new incident, or None when it changed nothing. Raises `KeyError` for an
         unknown incident and `ActionRefused` when the action does not apply.
         """
-        key = names.incident_key(action.incident_id)
-        async with self._redis.pipeline(transaction=True) as pipe:
-            while True:
-                try:
-                    await pipe.watch(key)
-                    raw = await pipe.get(key)
-                    if raw is None:
-                        raise KeyError(action.incident_id)
-                    updated = supervise(decode_incident(raw), action, now_ms)
-                    if updated is None:
-                        await pipe.unwatch()
-                        return None
-                    if before_commit is not None:
-                        await before_commit(updated)
-                    pipe.multi()
-                    _queue_annotation(pipe, action, now_ms)
-                    queue_audit(pipe, audit_entry(action, updated.order_id, now_ms))
-                    self._queue_write(pipe, updated)
-                    await pipe.execute()
-                    return updated
-                except WatchError:
-                    continue
+        def compute(raw: bytes | None) -> Incident | None:
+            if raw is None:
+                raise KeyError(action.incident_id)
+            return supervise(decode_incident(raw), action, now_ms)
+
+        def queue_extra(pipe: aioredis.client.Pipeline, updated: Incident) -> None:
+            _queue_annotation(pipe, action, now_ms)
+            queue_audit(pipe, audit_entry(action, updated.order_id, now_ms))
+
+        return await self._update(names.incident_key(action.incident_id), compute, before_commit, queue_extra)
 
     async def board_annotations(self, incident_ids: list[str]) -> list[dict[str, str]]:
         """Owner, acknowledger and last note of each incident (empty dict when none)."""
