@@ -15,6 +15,7 @@ from dashboard.keys import INCIDENT_STORE, METRICS, PUBLISHER, REDIS, ROWS, SETT
 from dashboard.rows import masked
 from dashboard.views import audit
 from monitor.supervision import ACTIONS, ActionRefused, SupervisorAction
+from rules.silences import SilenceError, describe, in_force, save
 
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
@@ -74,32 +75,32 @@ async def act(request: web.Request) -> web.Response:
 
 @routes.post("/api/silences")
 async def add_silence(request: web.Request) -> web.Response:
+    """A silence from the board's form (see dashboard.silences.from_form); 400 with the reason."""
     _require_actor(request)
     session, body = session_of(request), await _json(request)
-    try:
-        minutes = float(body.get("minutes", 0))
-    except (TypeError, ValueError):
-        raise web.HTTPBadRequest(text="minutes must be a number") from None
-    if not 0 < minutes <= 7 * 24 * 60:
-        raise web.HTTPBadRequest(text="a silence lasts more than 0 minutes and at most a week")
     now = now_ms()
-    silence = silences.new_silence(
-        str(body.get("kind", ""))[:64], str(body.get("city", ""))[:64], now + int(minutes * 60_000),
-        session.user, now, str(body.get("reason", ""))[:MAX_TEXT],
-    )  # fmt: skip
-    redis = request.app[REDIS]
-    await _audit(request, "silence", f"{silence.kind} in {silence.city} until {silence.until_ms}")
-    await silences.save(redis, silence)
-    return web.json_response({"silence_id": silence.silence_id})
+    try:
+        silence = silences.from_form(body, session.user, now)
+    except SilenceError as error:
+        raise web.HTTPBadRequest(text=str(error)) from None
+    await _audit(request, "silence", describe(silence, now))
+    await save(request.app[REDIS], silence)
+    return web.json_response({"silence_id": silence.silence_id, "text": describe(silence, now)})
+
+
+@routes.get("/api/silences")
+async def list_silences(request: web.Request) -> web.Response:
+    """The silences in force, in words, and which incidents they hold now (the live message)."""
+    return web.json_response(await silences_message(request.app))
 
 
 @routes.delete("/api/silences/{silence_id}")
 async def end_silence(request: web.Request) -> web.Response:
     _require_actor(request)
-    removed = await silences.remove(request.app[REDIS], request.match_info["silence_id"])
+    removed = await silences.withdraw(request.app[REDIS], request.match_info["silence_id"])
     if removed is None:
         raise web.HTTPNotFound(text="no such silence")
-    await _audit(request, "unsilence", f"{removed.kind} in {removed.city}")
+    await _audit(request, "unsilence", describe(removed, now_ms()))
     return web.json_response({"removed": removed.silence_id})
 
 
@@ -116,22 +117,32 @@ async def snapshot(request: web.Request) -> dict[str, Any]:
     figures = shift_figures(rows, await outreach.shift_counts(redis, since))
     if not session_of(request).can_see_phones:
         rows = [masked(row) for row in rows]
+    held = silences.message(await in_force(redis, now), rows, now)
+    for row in rows:
+        row["silenced_by"] = held["silenced"].get(row["incident_id"])
     return {
         "type": "snapshot",
         "now": now,
         "rows": rows,
         "figures": figures,
-        "silences": [silence_json(s) for s in await silences.in_force(redis, now)],
+        "silences": held["silences"],
+        "next_change": held["next_change"],
     }
 
 
-async def silences_message(request_app: web.Application) -> dict[str, Any]:
-    in_force = await silences.in_force(request_app[REDIS], now_ms())
-    return {"type": "silences", "silences": [silence_json(s) for s in in_force]}
+async def silences_message(app: web.Application) -> dict[str, Any]:
+    """The silences in force and the incidents on the board they hold now."""
+    now = now_ms()
+    rows = await app[ROWS].shift_rows(now)
+    return silences.message(await in_force(app[REDIS], now), rows, now)
 
 
-def silence_json(silence: silences.Silence) -> dict[str, Any]:
-    return {f: getattr(silence, f) for f in silence.__struct_fields__}
+async def live_row(app: web.Application, raw_incident: bytes) -> dict[str, Any]:
+    """A changed incident's board row, marked as outreach sees it (`silenced_by`)."""
+    row = await app[ROWS].row_for(raw_incident)
+    now = now_ms()
+    row["silenced_by"] = silences.silenced_by(row, now, await in_force(app[REDIS], now))
+    return row
 
 
 async def _audit(request: web.Request, action: str, text: str) -> None:

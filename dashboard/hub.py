@@ -99,6 +99,7 @@ async def relay(redis: aioredis.Redis, hub: Hub, row_for: RowFor, silences: Sile
             continue
         hub.subscribed.set()
         try:
+            stop_if_cancelled()
             await forward_all(pubsub, hub, row_for, silences)
         except (aioredis.ConnectionError, OSError) as error:
             log.warning("board subscription lost (%s): resubscribing", error)
@@ -127,6 +128,20 @@ async def forward_all(
             raise
         except Exception:
             log.exception("could not forward a board update")
+        stop_if_cancelled()
+
+
+def stop_if_cancelled() -> None:
+    """Stop a relay that was asked to stop even if its cancellation got lost.
+
+    redis-py can swallow a cancellation that lands while a command is in flight (redis-py
+    issues #2028 and #2551; seen here with redis 8.1 on Python 3.11, where a cancelled task's
+    `await redis.get(...)` simply returned): the relay then listened on for ever and the
+    dashboard never finished shutting down.
+    """
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
 
 
 async def _forward(message: dict[str, Any], hub: Hub, row_for: RowFor, silences: SilencesMessage) -> None:

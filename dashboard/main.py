@@ -76,7 +76,7 @@ async def _redis(app: web.Application) -> AsyncIterator[None]:
 async def _relay(app: web.Application) -> AsyncIterator[None]:
     """Redis pub/sub -> every browser of this process (see dashboard.hub)."""
     task = asyncio.create_task(
-        relay(app[REDIS], app[HUB], app[ROWS].row_for, lambda: api.silences_message(app))
+        relay(app[REDIS], app[HUB], lambda raw: api.live_row(app, raw), lambda: api.silences_message(app))
     )
     yield
     app[HUB].drop_all()

@@ -1,85 +1,127 @@
-"""Silences: supervisors mute outreach for a kind in a city until a time; incidents are still recorded.
+"""The board's side of silences: the form's input, the list in words, the "silenced" marks.
 
-Outreach asks `is_silenced(redis, kind, city, now_ms)` before it sends.
+There is one silence model, `rules.silences` (kind, city, rule, start and end, a daily
+window in a time zone), the one outreach obeys. The board adds no rule of its own: an
+incident is marked silenced exactly when `rules.silences.is_silenced` says so for the
+silences `in_force` now, which is what outreach's `silence_for` decides.
 """
 
 from __future__ import annotations
 
-import secrets
-from collections.abc import Awaitable, Callable
-from typing import Protocol
+import math
+from collections.abc import Iterable, Mapping
+from typing import Any
 
-import msgspec
 import redis.asyncio as aioredis
 
 from monitor import names
+from rules.silences import (
+    Silence,
+    SilenceError,
+    decode,
+    describe,
+    is_silenced,
+    new_silence,
+    next_change_ms,
+    remove,
+)
+
+MAX_FIELD = 64
+MAX_REASON = 2000
+MAX_DAYS = 90  # the board's limit on one silence; the CLI has none
+_DAY_MS = 86_400_000
 
 
-class Silence(msgspec.Struct, kw_only=True, frozen=True):
-    silence_id: str
-    kind: str  # "*" = every kind
-    city: str  # "*" = every city
-    until_ms: int
-    created_by: str
-    created_at: int
-    reason: str = ""
+def from_form(body: Mapping[str, Any], actor: str, now_ms: int) -> Silence:
+    """A checked silence from the board's form (JSON); raises `SilenceError` naming the field.
 
-    def covers(self, kind: str, city: str | None, now_ms: int) -> bool:
-        return now_ms < self.until_ms and self.kind in ("*", kind) and self.city in ("*", city or "")
-
-
-def new_silence(kind: str, city: str, until_ms: int, actor: str, now_ms: int, reason: str = "") -> Silence:
-    return Silence(
-        silence_id=secrets.token_hex(6),
-        kind=kind.strip() or "*",
-        city=city.strip() or "*",
-        until_ms=until_ms,
+    Fields: `kind`, `city`, `rule_id` (empty or `*` = any), `starts_ms` (empty = now),
+    `until_ms` or else `minutes` from the start, `daily` ("HH:MM-HH:MM"), `timezone`, `reason`.
+    """
+    starts = _optional_int(body, "starts_ms")
+    until = _optional_int(body, "until_ms")
+    if until is None:
+        minutes = _number(body, "minutes")
+        if minutes is None or minutes <= 0:
+            raise SilenceError("until: give an end, or a number of minutes above 0")
+        until = (now_ms if starts is None else starts) + int(minutes * 60_000)
+    if until - max(now_ms, starts or now_ms) > MAX_DAYS * _DAY_MS:
+        raise SilenceError(f"until: a silence from the board lasts at most {MAX_DAYS} days")
+    return new_silence(
+        until_ms=until,
+        now_ms=now_ms,
+        starts_ms=starts,
+        kind=_text(body, "kind"),
+        city=_text(body, "city"),
+        rule_id=_text(body, "rule_id"),
+        daily=_text(body, "daily"),
+        timezone=_text(body, "timezone") or "UTC",
         created_by=actor,
-        created_at=now_ms,
-        reason=reason,
+        reason=_text(body, "reason", MAX_REASON),
     )
 
 
-async def save(redis: aioredis.Redis, silence: Silence) -> None:
-    async with redis.pipeline(transaction=True) as pipe:
-        pipe.hset(names.SILENCES, silence.silence_id, msgspec.json.encode(silence))
-        pipe.publish(names.BOARD_CHANGES, b"silences")
-        await pipe.execute()
+def silenced_by(incident: Mapping[str, Any], now_ms: int, silences: Iterable[Silence]) -> str | None:
+    """The id of the silence holding this incident's outreach now, as outreach decides it."""
+    silence = is_silenced(dict(incident), now_ms, silences)
+    return silence.silence_id if silence is not None else None
 
 
-async def remove(redis: aioredis.Redis, silence_id: str) -> Silence | None:
+def silenced_map(rows: Iterable[Mapping[str, Any]], now_ms: int, silences: list[Silence]) -> dict[str, str]:
+    """incident_id -> silence_id for every row whose outreach is held now."""
+    marks = {row["incident_id"]: silenced_by(row, now_ms, silences) for row in rows}
+    return {incident_id: silence_id for incident_id, silence_id in marks.items() if silence_id}
+
+
+def silence_json(silence: Silence, now_ms: int) -> dict[str, Any]:
+    """The stored fields, plus `text` (the silence in words) and `active` (holding right now)."""
+    fields = {f: getattr(silence, f) for f in silence.__struct_fields__}
+    return {**fields, "text": describe(silence, now_ms), "active": silence.active(now_ms)}
+
+
+def message(silences: list[Silence], rows: Iterable[Mapping[str, Any]], now_ms: int) -> dict[str, Any]:
+    """What the board's browsers get: the silences, the marks, and when to ask again."""
+    return {
+        "type": "silences",
+        "now": now_ms,
+        "silences": [silence_json(s, now_ms) for s in silences],
+        "silenced": silenced_map(rows, now_ms, silences),
+        "next_change": next_change_ms(silences, now_ms),
+    }
+
+
+async def withdraw(redis: aioredis.Redis, silence_id: str) -> Silence | None:
+    """End a silence; the silence that was removed, or None if there was none."""
     raw = await redis.hget(names.SILENCES, silence_id)
-    if raw is None:
+    if raw is None or not await remove(redis, silence_id):
         return None
-    async with redis.pipeline(transaction=True) as pipe:
-        pipe.hdel(names.SILENCES, silence_id)
-        pipe.publish(names.BOARD_CHANGES, b"silences")
-        await pipe.execute()
-    return msgspec.json.decode(raw, type=Silence)
+    return decode(raw)
 
 
-async def in_force(redis: aioredis.Redis, now_ms: int) -> list[Silence]:
-    """Silences still running, soonest end first (expired ones are dropped on the way)."""
-    silences = [msgspec.json.decode(raw, type=Silence) for raw in await redis.hvals(names.SILENCES)]
-    expired = [s.silence_id for s in silences if s.until_ms <= now_ms]
-    if expired:
-        await redis.hdel(names.SILENCES, *expired)
-    return sorted((s for s in silences if s.until_ms > now_ms), key=lambda s: s.until_ms)
+def _text(body: Mapping[str, Any], name: str, limit: int = MAX_FIELD) -> str:
+    value = body.get(name)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise SilenceError(f"{name}: expected text")
+    if len(value) > limit:
+        raise SilenceError(f"{name}: at most {limit} characters")
+    return value.strip()
 
 
-async def is_silenced(redis: aioredis.Redis, kind: str, city: str | None, now_ms: int) -> bool:
-    return any(s.covers(kind, city, now_ms) for s in await in_force(redis, now_ms))
+def _number(body: Mapping[str, Any], name: str) -> float | None:
+    value = body.get(name)
+    if value is None or value == "":
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = math.nan
+    if isinstance(value, bool) or not math.isfinite(number):
+        raise SilenceError(f"{name}: expected a number (got {value!r})")
+    return number
 
 
-class _HasKindAndCity(Protocol):
-    kind: str
-    city: str | None
-
-
-def checker(redis: aioredis.Redis) -> Callable[[_HasKindAndCity, int], Awaitable[bool]]:
-    """An `is_silenced(incident, now_ms)` for outreach's engine (notifiers.policy.SilenceCheck)."""
-
-    async def is_incident_silenced(incident: _HasKindAndCity, now_ms: int) -> bool:
-        return await is_silenced(redis, incident.kind, incident.city, now_ms)
-
-    return is_incident_silenced
+def _optional_int(body: Mapping[str, Any], name: str) -> int | None:
+    value = _number(body, name)
+    return None if value is None else int(value)

@@ -4,9 +4,11 @@ A silenced incident is still detected and recorded; only sending is held back. O
 asks `is_silenced(incident, now_ms, silences)` (pure) or `silence_for(redis, incident,
 now_ms)` (reads Redis) before it sends.
 
-Stored in the Redis hash `names.SILENCES` (silence_id -> JSON), the one the board's
-silences use: the fields here are a superset of the board's record (`kind`, `city`,
-`until_ms`, `created_by`, `created_at`, `reason`), so either side reads the other's.
+Stored in the Redis hash `names.SILENCES` (silence_id -> JSON). This is the only silence
+model: `tripwatch rules silence` and the board (dashboard/silences.py, which only turns its
+form into a silence and a silence into words with `describe`) write it, and the board marks an
+incident silenced with `is_silenced`, as outreach decides. Records written by older boards
+(`kind`, `city`, `until_ms`, `created_by`, `created_at`, `reason`) still decode.
 A recurring silence (`daily: "02:00-05:00"` in `timezone`) holds inside that local
 window each day from `starts_ms` until `until_ms`; a window may cross midnight.
 """
@@ -16,7 +18,7 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import msgspec
@@ -147,3 +149,47 @@ def _in_daily_window(daily: str, timezone: str, now_ms: int) -> bool:
     moment = datetime.fromtimestamp(now_ms / 1000, zone_info(timezone))
     minute = moment.hour * 60 + moment.minute
     return start <= minute < end if start <= end else minute >= start or minute < end
+
+
+def describe(silence: Silence, now_ms: int) -> str:
+    """The silence in words, e.g. "pickup_delay in berlin, daily 22:00-06:00 Europe/Berlin,
+    until 30 Nov 06:00, by anna" (times in the silence's own time zone)."""
+    zone = "" if silence.daily else f" {silence.timezone}"
+    parts = [
+        (silence.kind if silence.kind != ANY else "every kind")
+        + (f" in {silence.city}" if silence.city != ANY else " everywhere"),
+        f"rule {silence.rule_id}" if silence.rule_id != ANY else "",
+        f"daily {silence.daily} {silence.timezone}" if silence.daily else "",
+        f"from {_local(silence.starts_ms, silence.timezone)}{zone}" if silence.starts_ms > now_ms else "",
+        f"until {_local(silence.until_ms, silence.timezone)}{zone}",
+        f"by {silence.created_by}" if silence.created_by else "",
+    ]
+    text = ", ".join(part for part in parts if part)
+    return f"{text}: {silence.reason}" if silence.reason else text
+
+
+def next_change_ms(silences: Iterable[Silence], now_ms: int) -> int | None:
+    """The first moment after `now_ms` when one of `silences` starts or stops holding
+    (its start, its end, or an edge of its daily window); None if there is none."""
+    moments = [moment for silence in silences for moment in _edges(silence, now_ms)]
+    return min((m for m in moments if m > now_ms), default=None)
+
+
+def _edges(silence: Silence, now_ms: int) -> list[int]:
+    edges = [silence.starts_ms, silence.until_ms]
+    match = _DAILY.match(silence.daily)
+    if match is None:
+        return edges
+    zone = zone_info(silence.timezone)
+    today = datetime.fromtimestamp(max(now_ms, silence.starts_ms) / 1000, zone).date()
+    for days in (-1, 0, 1, 2):
+        day = today + timedelta(days=days)
+        for hour, minute in ((match.group(1), match.group(2)), (match.group(3), match.group(4))):
+            local = datetime(day.year, day.month, day.day, int(hour), int(minute), tzinfo=zone)
+            edges.append(int(local.timestamp() * 1000))
+    return [edge for edge in edges if edge <= silence.until_ms]
+
+
+def _local(ms: int, timezone: str) -> str:
+    moment = datetime.fromtimestamp(ms / 1000, zone_info(timezone))
+    return f"{moment.day} {moment:%b %H:%M}"

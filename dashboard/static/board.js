@@ -1,7 +1,7 @@
 // The live board: a snapshot over the websocket, then updates; the highest revision per incident wins.
 "use strict";
 
-const state = { rows: new Map(), offset: 0, seenSnapshot: false, silences: [], figures: null, retry: 0 };
+const state = { rows: new Map(), offset: 0, seenSnapshot: false, silences: [], figures: null, retry: 0, silenceTimer: 0 };
 const me = document.querySelector('meta[name="tw-user"]').content;
 const canAct = ["supervisor", "admin"].includes(document.querySelector('meta[name="tw-role"]').content);
 const csrf = document.querySelector('meta[name="csrf-token"]').content;
@@ -47,7 +47,26 @@ function setConnection(what) {
 function receive(message) {
   if (message.type === "snapshot") return applySnapshot(message);
   if (message.type === "incident") { applyRow(message.row, true); render(); return renderFigures(); }
-  if (message.type === "silences") { state.silences = message.silences; return renderSilences(); }
+  if (message.type === "silences") return applySilences(message);
+}
+
+// Which incidents a silence holds is decided on the server, by the rule outreach obeys
+// (rules/silences.py); the browser only shows it, and asks again when a window opens or closes.
+function applySilences(message) {
+  state.silences = message.silences;
+  for (const row of state.rows.values()) row.silenced_by = message.silenced[row.incident_id] || null;
+  scheduleSilenceRefresh(message.next_change);
+  renderSilences(); render();
+}
+
+function scheduleSilenceRefresh(nextChange) {
+  clearTimeout(state.silenceTimer);
+  if (!nextChange) return;
+  const delay = Math.min(3600000, Math.max(0, nextChange - now()) + 250);
+  state.silenceTimer = setTimeout(async () => {
+    const response = await fetch("/api/silences", { credentials: "same-origin" });
+    if (response.ok) applySilences(await response.json());
+  }, delay);
 }
 
 function applySnapshot(message) {
@@ -65,6 +84,7 @@ function applySnapshot(message) {
   state.seenSnapshot = true;
   state.figures = message.figures;
   state.silences = message.silences;
+  scheduleSilenceRefresh(message.next_change);
   state.retry = 0;
   setConnection("live");
   render(); renderFigures(); renderSilences();
@@ -170,6 +190,7 @@ function render() {
 function rowNode(r, subordinates, folded = false) {
   const tr = el("tr", { class: `incident status-${r.status}${r.safety ? " safety" : ""}${folded ? " subordinate" : ""}`,
     "data-incident-id": r.incident_id, "data-revision": String(r.revision) });
+  if (r.silenced_by) { tr.classList.add("silenced"); tr.dataset.silencedBy = r.silenced_by; }
   if (folded) tr.hidden = !openGroups.has(r.subordinate_to);
   const kind = el("td", { class: "kind" }, r.kind);
   if (subordinates) {
@@ -177,6 +198,7 @@ function rowNode(r, subordinates, folded = false) {
     toggle.onclick = () => { openGroups.has(r.incident_id) ? openGroups.delete(r.incident_id) : openGroups.add(r.incident_id); render(); };
     kind.append(" ", toggle);
   }
+  if (r.silenced_by) kind.append(" ", silencedMark(r.silenced_by));
   const msg = r.last_message ? `${r.last_message.channel || ""} ${r.last_message.status || ""}` : "—";
   tr.append(
     kind,
@@ -195,6 +217,12 @@ function rowNode(r, subordinates, folded = false) {
   return tr;
 }
 const openGroups = new Set();
+
+function silencedMark(silenceId) {
+  const silence = state.silences.find((s) => s.silence_id === silenceId);
+  return el("span", { class: "silenced-mark", title: silence ? `outreach held: ${silence.text}` : "outreach held" },
+    "silenced");
+}
 
 function statusText(r) {
   if (r.status === "acknowledged") return `acknowledged by ${r.acked_by || "?"}`;
@@ -268,8 +296,8 @@ function renderFigures() {
 function renderSilences() {
   const box = document.getElementById("silences");
   const items = state.silences.map((s) => {
-    const li = el("li", { class: "silence", "data-silence-id": s.silence_id },
-      `${s.kind} in ${s.city} until ${new Date(s.until_ms).toLocaleTimeString()} (${s.created_by}) `);
+    const li = el("li", { class: `silence${s.active ? " active" : ""}`, "data-silence-id": s.silence_id },
+      `${s.text} `, el("em", {}, s.active ? "holding now" : "waiting for its window"), " ");
     if (canAct) {
       const end = el("button", { type: "button" }, "End");
       end.onclick = () => post(`/api/silences/${encodeURIComponent(s.silence_id)}`, {}, "DELETE");
@@ -288,12 +316,25 @@ async function refreshFigures() {
 function initSilenceForm() {
   const form = document.getElementById("silence-form");
   if (!form) return;
+  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  if (zone) form.elements.timezone.value = zone;
+  const error = document.getElementById("silence-error");
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
-    const data = Object.fromEntries(new FormData(form));
-    const response = await post("/api/silences", data);
-    if (!response.ok) flash(`silence refused: ${await response.text()}`);
+    const response = await post("/api/silences", silenceBody(new FormData(form)));
+    error.textContent = response.ok ? "" : `not silenced: ${await response.text()}`;
+    form.classList.toggle("refused", !response.ok);
   });
+}
+
+function silenceBody(data) {
+  const v = (name) => String(data.get(name) || "").trim();
+  const localMs = (value) => new Date(value).getTime();  // datetime-local: the browser's own time
+  const body = { kind: v("kind"), city: v("city"), rule_id: v("rule_id"), timezone: v("timezone"), reason: v("reason") };
+  if (v("starts")) body.starts_ms = localMs(v("starts"));
+  if (v("ends")) body.until_ms = localMs(v("ends")); else body.minutes = v("minutes");
+  if (v("daily_from") || v("daily_to")) body.daily = `${v("daily_from")}-${v("daily_to")}`;
+  return body;
 }
 
 initFilters();

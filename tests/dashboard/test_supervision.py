@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import time
-from types import SimpleNamespace
-
 import orjson
 import pytest
 import redis.asyncio as aioredis
@@ -108,24 +105,3 @@ async def test_worker_change_after_acknowledge_keeps_the_acknowledgement(store, 
     updated = await incidents.apply(worse, 3_000)
     assert updated.status == "acknowledged" and updated.revision == 3 and updated.severity == "critical"
 
-
-async def test_silences_cover_kind_and_city_until_they_end(store):
-    from dashboard import silences
-
-    _, redis = store
-    now = int(time.time() * 1000)
-    city, kind = f"c-{now}", f"k-{now}"
-    storm = silences.new_silence(kind, city, until_ms=now + 10_000, actor="ana", now_ms=now)
-    await silences.save(redis, storm)
-    is_silenced = silences.checker(redis)
-    late = SimpleNamespace(kind=kind, city=city)  # what outreach's IncidentView offers
-    assert await is_silenced(late, now + 9_999)
-    assert not await silences.is_silenced(redis, kind, "elsewhere", now)
-    assert not await silences.is_silenced(redis, f"other-{kind}", city, now)
-    everywhere = silences.new_silence("", "", until_ms=now + 5_000, actor="ana", now_ms=now)
-    assert (everywhere.kind, everywhere.city) == ("*", "*")
-    await silences.save(redis, everywhere)
-    assert await silences.is_silenced(redis, f"other-{kind}", "elsewhere", now)
-    assert await silences.remove(redis, everywhere.silence_id) is not None
-    assert not await is_silenced(late, now + 10_000)  # ended: and dropped on the way
-    assert await silences.remove(redis, storm.silence_id) is None
