@@ -31,7 +31,7 @@ SIGNIN_FAILURES = KEY_PREFIX + "signin-failures:"  # + "user:<name>" | "ip:<addr
 INCIDENT_BOARD = KEY_PREFIX + "incident-board:"  # + incident_id -> HASH owner, acked_by, acked_at, note
 AUDIT = KEY_PREFIX + "audit"  # LIST of audit JSON, newest first, capped
 AUDIT_ORDER = KEY_PREFIX + "audit:order:"  # + order_id -> LIST of audit JSON, oldest first, capped
-SILENCES = KEY_PREFIX + "silences"  # HASH silence_id -> silence JSON (kind, city, until_ms)
+SILENCES = KEY_PREFIX + "silences"  # HASH silence_id -> silence JSON (rules/silences.py)
 
 # The rule set all workers run (rules/reload.py): published once, read by every worker.
 RULES_CURRENT = KEY_PREFIX + "rules:current"  # JSON {version, files: {name: text}, published_at, by}
@@ -53,13 +53,16 @@ OUTBOX_DEAD = KEY_PREFIX + "outbox:dead"  # ZSET message_id -> ms it was given u
 OUTBOX_SENT = KEY_PREFIX + "outbox:sent"  # ZSET message_id -> ms it was delivered
 OUTBOX_BY_ORDER = KEY_PREFIX + "outbox:order:"  # + order_id -> ZSET message_id -> created ms
 CASES_BY_ORDER = KEY_PREFIX + "cases:order:"  # + order_id -> ZSET case_id -> opened ms
-RATE = KEY_PREFIX + "rate:"  # + provider:second -> counter, TTL
+RATE = KEY_PREFIX + "rate:"  # + channel -> HASH token bucket (tokens, at, ahead), TTL
 BUDGET_TRIP = KEY_PREFIX + "budget:trip:"  # + passenger_id:order_id -> counter
 BUDGET_DAY = KEY_PREFIX + "budget:day:"  # + passenger_id:yyyymmdd -> counter, TTL
 CASE = KEY_PREFIX + "case:"  # + case_id -> case JSON
 CASE_TIMELINE = KEY_PREFIX + "case-timeline:"  # + case_id -> LIST of entry JSON, oldest first
 CASES_OPEN = KEY_PREFIX + "cases:open"  # ZSET case_id -> SLA deadline ms
-ESCALATIONS_DUE = KEY_PREFIX + "escalations:due"  # ZSET incident_id -> next level due ms
+CASES_RESOLVED = KEY_PREFIX + "cases:resolved"  # ZSET case_id -> resolved ms (auto-close, no survey)
+CASES_SURVEY_WAIT = KEY_PREFIX + "cases:survey-wait"  # ZSET case_id -> survey asked ms (auto-close)
+ESCALATIONS_DUE = KEY_PREFIX + "escalations:due"  # ZSET incident_id -> next level (or delayed page) due ms
+REMINDERS_DUE = KEY_PREFIX + "reminders:due"  # ZSET case_id -> next on-call reminder due ms
 CHECKIN = KEY_PREFIX + "checkin:"  # + phone -> incident_id of the check-in awaiting a reply
 
 

@@ -8,15 +8,18 @@ unknown or malformed setting is an error that names it.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 ENV_PREFIX = "TRIPWATCH_"
 CONFIG_ENV = ENV_PREFIX + "CONFIG"
 BUILTIN_RULES_DIR = Path(__file__).resolve().parent.parent / "rules" / "pack"
+ROUTE_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
+ROUTING_KEY = re.compile(r"^[A-Za-z0-9]{32}$")
 
 
 class SettingsError(ValueError):
@@ -73,10 +76,18 @@ class Settings(BaseModel):
         pattern=r"^$|^\s*[^,@\s]+@\d+(\.\d+)?(\s*,\s*[^,@\s]+@\d+(\.\d+)?)*\s*$",
         description="routing_key@ack_deadline_s,...; empty = no paging",
     )
+    page_routes: str = Field(
+        "", description="on-call targets of rules' `page.to`: name=routing_key,... (32-character keys)"
+    )
     rate_fcm_per_s: int = Field(50, ge=1, description='push requests per second at most')
     rate_twilio_per_s: int = Field(10, ge=1, description='SMS requests per second at most')
     rate_webhook_per_s: int = Field(50, ge=1, description='webhook requests per second at most')
     rate_pagerduty_per_s: int = Field(10, ge=1, description='paging requests per second at most')
+    rate_fcm_burst: int = Field(0, ge=0, description='push requests at once (token bucket size); 0 = the per-second rate')
+    rate_twilio_burst: int = Field(0, ge=0, description='SMS requests at once (token bucket size); 0 = the per-second rate')
+    rate_webhook_burst: int = Field(0, ge=0, description='webhook requests at once (token bucket size); 0 = the per-second rate')
+    rate_pagerduty_burst: int = Field(0, ge=0, description='paging requests at once (token bucket size); 0 = the per-second rate')
+    rate_critical_reserve: int = Field(1, ge=0, description="tokens of each provider's bucket that only critical messages may take")
     outreach_group_wait_s: float = Field(30.0, ge=0, description="wait before a first message")
     outreach_budget_per_trip: int = Field(4, ge=0, description="messages per passenger per trip")
     outreach_budget_per_day: int = Field(10, ge=0, description="messages per passenger per UTC day")
@@ -96,6 +107,8 @@ class Settings(BaseModel):
     case_sla_high_s: int = Field(900, ge=1, description="a high incident's case is due within")
     case_sla_medium_s: int = Field(3600, ge=1, description="a medium incident's case is due within")
     case_sla_low_s: int = Field(14400, ge=1, description="a low incident's case is due within")
+    case_autoclose_s: int = Field(86400, ge=1, description="a resolved case with no survey asked closes after")
+    case_survey_window_s: int = Field(86400, ge=1, description="a resolved case whose survey is unanswered closes after")
     # The board (dashboard/) and metrics.
     session_ttl_s: int = Field(12 * 3600, ge=60, description="a board session lasts this long")
     session_cookie_secure: bool = Field(True, description="Secure flag on the session cookie")
@@ -110,6 +123,12 @@ class Settings(BaseModel):
     trip_log_max_events: int = Field(500, ge=10, description="trip events kept per order for the board")
     trip_track_interval_s: float = Field(5.0, ge=0, description="one track point per order per interval")
     worker_metrics_port: int = Field(0, ge=0, le=65535, description="worker /metrics port; 0 = off")
+
+    @field_validator("page_routes")
+    @classmethod
+    def _page_routes_parse(cls, value: str) -> str:
+        parse_page_routes(value)  # a bad item is an error that names it
+        return value
 
     @property
     def embedded_kafka(self) -> bool:
@@ -202,6 +221,19 @@ def _suggestion(name: str) -> str:
     field = name[len(ENV_PREFIX) :].lower()
     close = difflib.get_close_matches(field, list(Settings.model_fields), n=1)
     return f" (did you mean {ENV_PREFIX}{close[0].upper()}?)" if close else ""
+
+
+def parse_page_routes(text: str) -> dict[str, str]:
+    """`name=routing_key,...` -> {name: routing_key}; a malformed item is an error naming it."""
+    routes: dict[str, str] = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        name, _, key = (half.strip() for half in item.partition("="))
+        if not ROUTE_NAME.match(name) or not ROUTING_KEY.match(key):
+            raise ValueError(f"page route {item!r}: expected name=routing_key (a 32-character key)")
+        if name in routes:
+            raise ValueError(f"page route {item!r}: {name!r} is given twice")
+        routes[name] = key
+    return routes
 
 
 def _describe(error: ValidationError) -> str:

@@ -12,7 +12,7 @@ from monitor.settings import ENV_PREFIX, Settings
 SECTIONS = (
     ("Input and detection", ("max_event", "deadline", "dedup", "trip_", "allowed", "partition_idle",
                              "telemetry_", "rules_")),
-    ("Outreach (docs/outreach.md)", ("fcm", "twilio", "webhook", "helpdesk", "pagerduty", "escalation",
+    ("Outreach (docs/outreach.md)", ("fcm", "twilio", "webhook", "helpdesk", "pagerduty", "escalation", "page_",
                                      "rate_", "outreach", "checkin", "case_", "sandbox")),
     ("The board and metrics (docs/board.md)", ("session_ttl", "session_cookie", "signin", "ack_", "shift",
                                                 "ws_", "worker_metrics")),

@@ -30,6 +30,7 @@ class Notifier:
 
     channel: ClassVar[str]
     required_options: ClassVar[tuple[str, ...]] = ()
+    resend_note: ClassVar[str] = "the provider cannot be asked"  # why a send interrupted by a crash is repeated
 
     def __init__(self, settings: Settings, session: aiohttp.ClientSession) -> None:
         self.settings = settings

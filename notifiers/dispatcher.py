@@ -1,5 +1,8 @@
 """Delivery: claim a due message, respect the provider's rate, send, record, retry or fall back.
 
+The rate is a token bucket per provider shared by every process (`ratelimit.py`): without a
+token the message is postponed by exactly the wait the bucket names.
+
 Timeouts, connection errors, 429 and 5xx are retried with exponential backoff and jitter,
 up to `outreach_max_attempts` per channel; a 4xx is not retried. Either way, when a channel
 is done for, the next channel of the passenger's plan is tried; after the last one the
@@ -15,13 +18,15 @@ from collections.abc import Callable
 
 import redis.asyncio as aioredis
 
-from monitor import names
 from monitor.settings import Settings
 from notifiers.base import Notifier, SendResult
 from notifiers.model import Attempt, OutboundMessage, TimelineEntry
 from notifiers.outbox import Outbox
+from notifiers.ratelimit import TokenBuckets, limits_from
 
 log = logging.getLogger(__name__)
+
+RESENT = "re-sent after an interrupted send"
 
 
 class Dispatcher:
@@ -37,12 +42,7 @@ class Dispatcher:
         self.notifiers = notifiers
         self.clock = clock
         self.outbox = Outbox(redis, int(settings.outreach_lease_s * 1000))
-        self.rates = {
-            "push": settings.rate_fcm_per_s,
-            "sms": settings.rate_twilio_per_s,
-            "webhook": settings.rate_webhook_per_s,
-            "pagerduty": settings.rate_pagerduty_per_s,
-        }
+        self.buckets = TokenBuckets(redis, limits_from(settings), settings.rate_critical_reserve)
 
     async def run(self, stop: asyncio.Event) -> None:
         """`outreach_concurrency` senders, so one slow provider does not hold up the others."""
@@ -69,33 +69,42 @@ class Dispatcher:
             return False
         if message.status == "sending" and await self._went_out_before(message):
             return True
-        if not await self._within_rate(message.channel):
-            await self.outbox.postpone(message, (self.clock() // 1000 + 1) * 1000)
+        now = self.clock()
+        wait_ms = await self.buckets.take(message.channel, now, critical=message.priority == "critical")
+        if wait_ms:
+            await self.outbox.postpone(message, now + wait_ms)
             return True
         message.status = "sending"
-        message.attempt_started_at = self.clock()
+        message.attempt_started_at = now  # the moment the bucket granted it
         await self.outbox.save(message)  # before the request: a crash now is detectable
         result = await self._send(message)
         await self._record(message, result)
         return True
 
     async def _went_out_before(self, message: OutboundMessage) -> bool:
-        """A claim found it `sending`: the last sender died mid-request. Ask the provider."""
-        notifier = self.notifiers.get(message.channel)
-        if notifier is None or not await notifier.was_sent(message):
-            log.info("message %s: interrupted send not found; sending again", message.message_id)
-            return False
-        result = SendResult("sent", "found at the provider after an interrupted send")
-        await self._record(message, result, outcome="reconciled")
-        return True
+        """A claim found it `sending`: the last sender died mid-request. Ask the provider.
 
-    async def _within_rate(self, channel: str) -> bool:
-        key = f"{names.RATE}{channel}:{self.clock() // 1000}"
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.incr(key)
-            pipe.expire(key, 5)
-            count, _ = await pipe.execute()
-        return int(count) <= self.rates.get(channel, 10)
+        When it was not found, or the provider cannot be asked, the message is queued again
+        (saved, so the decision survives another crash) and the attempt says why.
+        """
+        notifier = self.notifiers.get(message.channel)
+        found = await notifier.was_sent(message) if notifier is not None else None
+        if found:
+            result = SendResult("sent", "found at the provider after an interrupted send")
+            await self._record(message, result, outcome="reconciled")
+            return True
+        if found is None:
+            note = notifier.resend_note if notifier is not None else Notifier.resend_note
+        else:
+            note = "not found at the provider"
+        detail = f"{RESENT}; {note}"
+        log.info("message %s: %s", message.message_id, detail)
+        message.history.append(
+            Attempt(at=self.clock(), channel=message.channel, outcome="retry", detail=detail)
+        )
+        message.status = "queued"
+        await self.outbox.save(message)
+        return False
 
     async def _send(self, message: OutboundMessage) -> SendResult:
         notifier = self.notifiers.get(message.channel)
@@ -114,7 +123,7 @@ class Dispatcher:
         )
         if result.outcome == "sent":
             message.status, message.provider_id = "sent", result.provider_id
-            entry = _entry(now, "delivery", f"{message.step} message sent by {channel}", message, result)
+            entry = _entry(now, "delivery", _sent_text(message), message, result)
             await self.outbox.finish(message, None, entry, now)
             return
         message.attempts += 1
@@ -141,6 +150,15 @@ class Dispatcher:
         s = self.settings
         delay = min(s.outreach_retry_max_s, s.outreach_retry_base_s * 2 ** (attempts - 1))
         return int(1000 * (delay / 2 + random.uniform(0, delay / 2)))
+
+
+def _sent_text(message: OutboundMessage) -> str:
+    """`open message sent by push`, and why it went twice when a crash interrupted a send."""
+    text = f"{message.step} message sent by {message.channel}"
+    resent = [
+        a.detail for a in message.history if a.channel == message.channel and a.detail.startswith(RESENT)
+    ]
+    return f"{text} ({resent[-1]})" if resent else text
 
 
 def _entry(now: int, what: str, text: str, message: OutboundMessage, result: SendResult) -> TimelineEntry:

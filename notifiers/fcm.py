@@ -1,7 +1,14 @@
 """Push through Firebase Cloud Messaging HTTP v1 (`messages:send`, OAuth2 bearer token).
 
-FCM has no idempotency key; a message re-sent after a crash carries the same collapse
-key (Android) and `apns-collapse-id` (iOS), so the device shows it once.
+The limit, plainly: FCM HTTP v1 has no idempotency key and no way to look a message up. When
+the process dies after a request went out and before its answer came back, nobody can know
+whether FCM took it, so the message is sent again and FCM may deliver it twice. The passenger
+still sees it once, because every copy carries the same id, derived from the message id:
+`android.notification.tag` (Android replaces a notification with the same tag),
+`android.collapse_key` (FCM keeps only the last of those waiting for an offline device),
+`apns-collapse-id` (iOS replaces the same way) and `data.message_id` (the app drops a message
+id it has already handled). The case timeline says which messages were re-sent; the count of
+FCM requests can exceed the messages by one per interrupted send.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ CHECKIN_CHOICES = "ok,help,report,share"
 class FcmNotifier(Notifier):
     channel: ClassVar[str] = "push"
     required_options = ("fcm_project", "fcm_access_token")
+    resend_note: ClassVar[str] = "FCM cannot be asked, the device shows it once"
 
     @property
     def send_url(self) -> str:
@@ -38,8 +46,13 @@ class FcmNotifier(Notifier):
         return f"FCM {code}: {error.get('message', '')}"
 
 
+def collapse_id(message_id: str) -> str:
+    """The same for every copy of one message, so the device shows the copies as one."""
+    return hashlib.sha1(message_id.encode()).hexdigest()[:32]
+
+
 def fcm_message(message: OutboundMessage) -> dict[str, Any]:
-    collapse = hashlib.sha1(message.message_id.encode()).hexdigest()[:32]
+    collapse = collapse_id(message.message_id)
     urgent = message.priority == "critical"
     data = {"message_id": message.message_id, "incident_id": message.incident_id, "step": message.step}
     if urgent and message.step == "open":
@@ -48,6 +61,10 @@ def fcm_message(message: OutboundMessage) -> dict[str, Any]:
         "token": message.recipients["push"],
         "notification": {"title": message.title, "body": message.body},
         "data": data,
-        "android": {"collapse_key": collapse, "priority": "high" if urgent else "normal"},
+        "android": {
+            "collapse_key": collapse,
+            "priority": "high" if urgent else "normal",
+            "notification": {"tag": collapse},
+        },
         "apns": {"headers": {"apns-collapse-id": collapse, "apns-priority": "10" if urgent else "5"}},
     }

@@ -4,6 +4,9 @@ They check what the real services check (path, method, auth, body shape), answer
 real services' success and error bodies, and count what they accepted. Knobs: `fail`
 (statuses to answer next, per channel), `down` (always 503), `delay_s` (answer slowly; the
 message is accepted when the request arrives, as a provider that is slow to reply does).
+Push has two counts, as in life: `push`, every request FCM accepted, and `shown`, what each
+device's tray shows (a notification with a tag already shown replaces it; `ios_tokens` are
+iPhones, which use `apns-collapse-id` for that, the rest Android, which uses the tag).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import asyncio
 import base64
 import email.utils
 import itertools
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,6 +44,10 @@ class Providers:
     down: set[str] = field(default_factory=set)
     delay_s: dict[str, float] = field(default_factory=dict)
     unregistered: set[str] = field(default_factory=set)
+    # The devices behind the push tokens: token -> {tag: notification} as the tray shows it.
+    shown: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    ios_tokens: set[str] = field(default_factory=set)  # the rest are Android devices
+    push_at: list[float] = field(default_factory=list)  # wall-clock arrival (s) of each `push`
     port: int = 0
     ids: itertools.count = field(default_factory=itertools.count)
 
@@ -54,6 +62,23 @@ class Providers:
         self.down.clear()
         self.delay_s.clear()
         self.unregistered.clear()
+        self.shown.clear()
+        self.ios_tokens.clear()
+        self.push_at.clear()
+
+    def shown_on(self, token: str) -> list[dict[str, Any]]:
+        """The notifications the device with `token` shows, one per tag."""
+        return list(self.shown.get(token, {}).values())
+
+    def _show(self, message: dict[str, Any]) -> None:
+        """The device posts the notification; one with a tag it already shows replaces it
+        (Android: `android.notification.tag`; iOS: the `apns-collapse-id` header)."""
+        token = message["token"]
+        if token in self.ios_tokens:
+            tag = message.get("apns", {}).get("headers", {}).get("apns-collapse-id")
+        else:
+            tag = message.get("android", {}).get("notification", {}).get("tag")
+        self.shown.setdefault(token, {})[tag or f"untagged-{next(self.ids)}"] = message
 
     async def _outage(self, channel: str) -> web.Response | None:
         if channel in self.down:
@@ -107,7 +132,9 @@ class Providers:
             return _fcm_error(400, "INVALID_ARGUMENT", "Request contains an invalid argument.")
         if message["token"] in self.unregistered:
             return _fcm_error(404, "NOT_FOUND", "Requested entity was not found.", "UNREGISTERED")
-        self.push.append(message)
+        self.push.append(message)  # FCM counts every request it accepted
+        self.push_at.append(time.time())
+        self._show(message)
         await self._slow("push")
         return _json({"name": f"projects/{FCM_PROJECT}/messages/0:{next(self.ids)}"}, 200)
 
