@@ -20,7 +20,7 @@ from redis.exceptions import WatchError
 from monitor import names
 from monitor.models import Passenger
 from monitor.settings import Settings
-from notifiers import budget, cases, conversation, escalation
+from notifiers import budget, cases, conversation, escalation, helpdesk
 from notifiers.conversation import Decision
 from notifiers.facts import context
 from notifiers.model import (
@@ -58,6 +58,7 @@ class Plan:
     entries: list[TimelineEntry] = field(default_factory=list)
     spent: int = 0
     escalation_due: int | None = None  # ms of the next escalation step; -1 = no more
+    reminder_due: int | None = None  # ms of the next on-call reminder; -1 = no more
 
 
 class Outreach:
@@ -155,7 +156,7 @@ class Outreach:
         for step in decision.steps:
             self._add_message(plan, conv, step, policy, passenger, spend, now)
         if incident is not None:
-            self.escalation.on_incident(plan, incident, now, policy.page)
+            self.escalation.on_incident(plan, incident, now, policy)
         if "open" in decision.steps and conv.checkin_phone and plan.escalation_due:
             checkin_due = now + int(self.settings.checkin_timeout_s * 1000)  # no answer escalates
             plan.escalation_due = min(plan.escalation_due, checkin_due)
@@ -188,8 +189,8 @@ class Outreach:
             channels = self.channels_for(passenger, policy.channels)
             if not channels:
                 self._note(plan, now, f"{one} message not sent: the passenger has no usable channel")
-                if plan.case is not None:
-                    plan.case.no_contact = True
+                if plan.case is not None and not plan.case.no_contact:
+                    cases.mark_no_contact(plan.case)
                     plan.case_changed = True
                 continue
             if spend is None or not spend.take():
@@ -200,7 +201,8 @@ class Outreach:
             message = self._message(conv, one, template, channels, passenger, plan, now)  # type: ignore[arg-type]
             plan.messages.append(message)
             if one == "survey" and plan.case is not None:
-                plan.case.survey_requested, plan.case_changed = True, True
+                cases.request_survey(plan.case, now)
+                plan.case_changed = True
             text = f"{one} message queued for {'/'.join(channels)}: {message.body}"
             plan.entries.append(
                 TimelineEntry(at=now, what="message", text=text, data={"message_id": message.message_id})
@@ -275,21 +277,11 @@ class Outreach:
             pipe.set(names.CHECKIN + conv.checkin_phone, conv.incident_id, ex=86_400)
         if spend is not None:
             budget.spend(pipe, spend, plan.spent)
-        case_id = plan.case.case_id if plan.case else None
-        if plan.case is not None and plan.case_changed:
-            cases.queue_case(pipe, plan.case)
-        for entry in plan.entries:
-            add_timeline(pipe, case_id, entry)
-        for message in plan.messages:
+        if plan.case is not None:
+            queue_case_step(pipe, plan, plan.case.case_id, self.settings.helpdesk_webhook_url)
+            return
+        for message in plan.messages:  # no case: nothing else to write
             queue_message(pipe, message, message.created_at)
-        if plan.escalation_due is not None and case_id is not None:
-            if plan.escalation_due < 0:
-                pipe.zrem(names.ESCALATIONS_DUE, case_id)
-            else:
-                pipe.zadd(names.ESCALATIONS_DUE, {case_id: plan.escalation_due})
-        if plan.case is not None and plan.case_changed and self.settings.helpdesk_webhook_url:
-            export = _export_message(plan.case, plan.entries, self.settings.helpdesk_webhook_url)
-            queue_message(pipe, export, export.created_at)
 
     async def _passenger(self, passenger_id: str | None) -> Passenger | None:
         if not passenger_id:
@@ -305,27 +297,6 @@ class Outreach:
         trip_key, day_key = budget.keys(incident.passenger_id, incident.order_id, now)
         await pipe.watch(trip_key, day_key)
         return await budget.read(pipe, self.settings, trip_key, day_key)
-
-
-def _export_message(case: Case, entries: list[TimelineEntry], url: str) -> OutboundMessage:
-    """One JSON document per case change, to the helpdesk through the signed webhook."""
-    payload = {
-        "type": "case",
-        "case": msgspec.to_builtins(case),
-        "new_entries": [msgspec.to_builtins(entry) for entry in entries],
-    }
-    return OutboundMessage(
-        message_id=f"case:{case.case_id}:v{case.version}",
-        incident_id=case.incident_id,
-        order_id=case.order_id,
-        case_id=None,
-        step="export",
-        priority="normal",
-        channels=["webhook"],
-        recipients={"webhook": url},
-        payload=payload,
-        created_at=entries[0].at if entries else case.opened_at,
-    )
 
 
 async def escalate_due(outreach: Outreach, limit: int = 100) -> int:
@@ -351,23 +322,26 @@ async def escalate_case(outreach: Outreach, case_id: str, now: int, why: str) ->
                     plan.escalation_due = -1
                 else:
                     incident = decode_conversation(raw_conv).incident
-                    outreach.escalation.escalate(plan, plan.case, incident, now, why)
+                    policy = outreach.policy(incident)
+                    outreach.escalation.escalate(plan, plan.case, incident, now, why, policy)
+                if plan.escalation_due is None:
+                    plan.escalation_due = -1  # this step was the last one due
                 pipe.multi()
-                _queue_escalation(pipe, plan, case_id)
+                queue_case_step(pipe, plan, case_id, outreach.settings.helpdesk_webhook_url)
                 await pipe.execute()
                 return
             except WatchError:
                 continue
 
 
-def _queue_escalation(pipe: aioredis.client.Pipeline, plan: Plan, case_id: str) -> None:
+def queue_case_step(pipe: aioredis.client.Pipeline, plan: Plan, case_id: str, helpdesk_url: str) -> None:
+    """What a plan writes about its case, in the caller's MULTI: the case and its helpdesk export,
+    the timeline, the messages, and the next steps (None = unchanged, -1 = none)."""
     if plan.case is not None and plan.case_changed:
         cases.queue_case(pipe, plan.case)
+        helpdesk.queue_export(pipe, plan.case, plan.entries, helpdesk_url)
     for entry in plan.entries:
         add_timeline(pipe, case_id, entry)
     for message in plan.messages:
         queue_message(pipe, message, message.created_at)
-    if plan.escalation_due is not None and plan.escalation_due >= 0:
-        pipe.zadd(names.ESCALATIONS_DUE, {case_id: plan.escalation_due})
-    else:
-        pipe.zrem(names.ESCALATIONS_DUE, case_id)
+    escalation.queue_schedules(pipe, plan.escalation_due, plan.reminder_due, case_id)

@@ -102,7 +102,7 @@ async def handle_reply(outreach: Outreach, phone: str, text: str) -> str:
         log.info("reply from a number with nothing awaiting a reply; ignored")
         return "ignored"
     case_id = incident_id.decode()
-    store = cases.CaseStore(redis)
+    store = cases.CaseStore(redis, outreach.settings)
     case = await store.get(case_id)
     if case is None:
         return "ignored"

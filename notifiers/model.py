@@ -111,8 +111,13 @@ class Case(msgspec.Struct, kw_only=True):
     closed_at: int | None = None
     survey_score: int | None = None
     survey_requested: bool = False
+    survey_requested_at: int | None = None  # ms the survey was queued (its answer window starts)
     no_contact: bool = False  # the passenger had no usable channel
     escalation_level: int = -1  # -1: nobody paged yet
+    page_due_at: int | None = None  # a rule's delayed page (`page.after`) waits until then
+    paged_at: int | None = None  # on-call first paged (reminders count from it)
+    pages: dict[str, str] = {}  # dedup_key -> target ("level <n>" or a route name) of every page triggered
+    reminders: int = 0  # reminders (`repeat_interval`) sent since paged_at
 
 
 def encode(value: msgspec.Struct) -> bytes:

@@ -1,11 +1,11 @@
 """What outreach does for an incident: template, channels, case, survey, paging.
 
 A rule that says `actions:` is followed exactly (`notify` absent = no passenger message;
-`notify.template`, `notify.channels`, `open_case`, `page`). A rule that says nothing about
-actions, or an incident whose rule is unknown here, gets the defaults: the kind's template
-(else `generic`), a case, push/SMS/webhook in the passenger's order, a survey after
-cancellations and double charges. Critical incidents always page. The engine also takes
-any silence check (`is_silenced(incident, now_ms)`, plain or async).
+`notify.template`, `notify.channels`, `open_case`, `page.to`, `page.after`, `repeat_interval`).
+A rule that says nothing about actions, or an incident whose rule is unknown here, gets the
+defaults: the kind's template (else `generic`), a case, push/SMS/webhook in the passenger's
+order, a survey after cancellations and double charges. Critical incidents always page. The
+engine also takes any silence check (`is_silenced(incident, now_ms)`, plain or async).
 """
 
 from __future__ import annotations
@@ -33,6 +33,9 @@ class Policy:
     notify_passenger: bool = True
     channels: tuple[str, ...] | None = None  # allowed channels; None = any
     page: bool = False  # page on-call (critical incidents always do)
+    page_to: str | None = None  # the on-call route to page first (a name in `page_routes`)
+    page_after_s: float = 0.0  # page only if still unacknowledged this long after opening
+    repeat_interval_s: float | None = None  # remind paged on-call this often while unacknowledged
 
 
 PolicyFn = Callable[[IncidentView], Policy]
@@ -67,6 +70,9 @@ def rule_policy_for(rules: Callable[[], RuleSet | None], fallback: PolicyFn) -> 
             notify_passenger=notify is not None,
             channels=tuple(notify.channels) if notify else None,
             page=actions.page is not None,
+            page_to=actions.page.to if actions.page else None,
+            page_after_s=actions.page.after if actions.page else 0.0,
+            repeat_interval_s=actions.repeat_interval or None,
         )
 
     return policy

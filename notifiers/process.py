@@ -20,11 +20,13 @@ from redis.exceptions import RedisError
 
 from monitor import names
 from monitor.settings import Settings
+from notifiers.cases import CaseStore
 from notifiers.dispatcher import Dispatcher
 from notifiers.engine import Outreach, escalate_due
 from notifiers.model import IncidentView, decode_incident
 from notifiers.policy import default_policy_for, rule_policy_for
 from notifiers.registry import build_notifiers
+from notifiers.reminders import remind_due
 from notifiers.render import Templates
 from rules.loader import RuleError, RuleSet, load_rule_dir
 from rules.reload import RuleReloader
@@ -110,10 +112,13 @@ async def _handle(outreach: Outreach, raw: bytes | None, retry_s: float = 1.0) -
 
 
 async def _ticks(settings: Settings, outreach: Outreach, stop: asyncio.Event) -> None:
+    case_store = CaseStore(outreach.redis, settings)
     while not stop.is_set():
         try:
             await outreach.tick()
             await escalate_due(outreach)
+            await remind_due(outreach)
+            await case_store.close_due(outreach.clock())
         except Exception:
             log.exception("outreach tick failed; going on")
         try:

@@ -1,0 +1,48 @@
+"""The helpdesk export: one signed webhook document per case change.
+
+Queued in the caller's transaction, next to the case it describes, so a case never changes
+without its export and a retried transaction never exports twice: the outbox message id
+`case:<case_id>:v<version>` is the idempotency key (SET NX) and the receiver's delivery id.
+"""
+
+from __future__ import annotations
+
+import msgspec
+import redis.asyncio as aioredis
+
+from notifiers.model import Case, OutboundMessage, TimelineEntry
+from notifiers.outbox import queue_message
+
+EXPORT_STEP = "export"
+
+
+def export_id(case: Case) -> str:
+    return f"case:{case.case_id}:v{case.version}"
+
+
+def export_message(case: Case, entries: list[TimelineEntry], url: str) -> OutboundMessage:
+    """The document `{"type": "case", "case": …, "new_entries": […]}` for the helpdesk at `url`."""
+    payload = {
+        "type": "case",
+        "case": msgspec.to_builtins(case),
+        "new_entries": [msgspec.to_builtins(entry) for entry in entries],
+    }
+    return OutboundMessage(
+        message_id=export_id(case),
+        incident_id=case.incident_id,
+        order_id=case.order_id,
+        case_id=None,  # its delivery is not itself a case change
+        step=EXPORT_STEP,
+        priority="normal",
+        channels=["webhook"],
+        recipients={"webhook": url},
+        payload=payload,
+        created_at=entries[0].at if entries else case.opened_at,
+    )
+
+
+def queue_export(pipe: aioredis.client.Pipeline, case: Case, entries: list[TimelineEntry], url: str) -> None:
+    """Queue the export of this case change inside the caller's MULTI; no URL, no export."""
+    if url:
+        message = export_message(case, entries, url)
+        queue_message(pipe, message, message.created_at)
