@@ -311,21 +311,29 @@ async def escalate_due(outreach: Outreach, limit: int = 100) -> int:
 
 async def escalate_case(outreach: Outreach, case_id: str, now: int, why: str) -> None:
     """One step up the escalation ladder for `case_id`, unless a person has it already."""
-    key = cases.case_key(case_id)
+
+    def step(plan: Plan, case: Case, incident: IncidentView) -> None:
+        if case.state == "open":
+            outreach.escalation.escalate(plan, case, incident, now, why, outreach.policy(incident))
+
+    await step_case(outreach, case_id, step, escalation_due=-1)  # -1: none, unless `step` sets one
+
+
+async def step_case(
+    outreach: Outreach, case_id: str, step: Callable[[Plan, Case, IncidentView], None], **schedule: int
+) -> None:
+    """An escalation or reminder step on `case_id`, in one optimistic transaction: a plan starting
+    from `schedule` (escalation_due / reminder_due) is filled in by `step` when the case and its
+    conversation exist, then written."""
+    key, conv_key = cases.case_key(case_id), conversation_key(case_id)
     async with outreach.redis.pipeline(transaction=True) as pipe:
         while True:
             try:
-                await pipe.watch(key, conversation_key(case_id))
-                raw_case, raw_conv = await pipe.mget(key, conversation_key(case_id))
-                plan = Plan(case=decode_case(raw_case) if raw_case else None)
-                if plan.case is None or raw_conv is None or plan.case.state != "open":
-                    plan.escalation_due = -1
-                else:
-                    incident = decode_conversation(raw_conv).incident
-                    policy = outreach.policy(incident)
-                    outreach.escalation.escalate(plan, plan.case, incident, now, why, policy)
-                if plan.escalation_due is None:
-                    plan.escalation_due = -1  # this step was the last one due
+                await pipe.watch(key, conv_key)
+                raw_case, raw_conv = await pipe.mget(key, conv_key)
+                plan = Plan(case=decode_case(raw_case) if raw_case else None, **schedule)
+                if plan.case is not None and raw_conv is not None:
+                    step(plan, plan.case, decode_conversation(raw_conv).incident)
                 pipe.multi()
                 queue_case_step(pipe, plan, case_id, outreach.settings.helpdesk_webhook_url)
                 await pipe.execute()

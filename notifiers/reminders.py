@@ -7,12 +7,9 @@ from the first page's time and kept on the case in the same transaction as its o
 
 from __future__ import annotations
 
-from redis.exceptions import WatchError
-
 from monitor import names
-from notifiers import cases
-from notifiers.engine import Outreach, Plan, conversation_key, queue_case_step
-from notifiers.model import decode_case, decode_conversation
+from notifiers.engine import Outreach, Plan, step_case
+from notifiers.model import Case, IncidentView
 
 
 async def remind_due(outreach: Outreach, limit: int = 100) -> int:
@@ -26,19 +23,8 @@ async def remind_due(outreach: Outreach, limit: int = 100) -> int:
 
 async def remind_case(outreach: Outreach, case_id: str, now: int) -> None:
     """One reminder for `case_id` if it is still open and one is due; else reschedule or stop."""
-    key, conv_key = cases.case_key(case_id), conversation_key(case_id)
-    async with outreach.redis.pipeline(transaction=True) as pipe:
-        while True:
-            try:
-                await pipe.watch(key, conv_key)
-                raw_case, raw_conv = await pipe.mget(key, conv_key)
-                plan = Plan(case=decode_case(raw_case) if raw_case else None, reminder_due=-1)
-                if plan.case is not None and raw_conv is not None:
-                    incident = decode_conversation(raw_conv).incident
-                    outreach.escalation.remind(plan, plan.case, incident, now, outreach.policy(incident))
-                pipe.multi()
-                queue_case_step(pipe, plan, case_id, outreach.settings.helpdesk_webhook_url)
-                await pipe.execute()
-                return
-            except WatchError:
-                continue
+
+    def step(plan: Plan, case: Case, incident: IncidentView) -> None:
+        outreach.escalation.remind(plan, case, incident, now, outreach.policy(incident))
+
+    await step_case(outreach, case_id, step, reminder_due=-1)  # -1: none, unless `step` sets one
