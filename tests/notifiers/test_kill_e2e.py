@@ -11,6 +11,7 @@ import sys
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import orjson
@@ -54,6 +55,40 @@ def start(settings, log_path: Path) -> subprocess.Popen[bytes]:
         )
 
 
+async def kill_mid_delivery(
+    settings,
+    log_path: Path,
+    redis,
+    delivered: Callable[[], int],
+    begun: int,
+    expected: int,
+    done: Callable[[], int] | None = None,
+) -> int:
+    """Start outreach, SIGKILL it once `delivered()` reaches `begun`, start another one and wait
+    until `done()` (by default `delivered()`) reaches `expected` and the queue is empty; returns
+    what was delivered at the kill."""
+    done = done or delivered
+    first = start(settings, log_path)
+    try:
+        await wait_for(lambda: delivered() >= begun, 60, "no delivery began")
+        os.kill(first.pid, signal.SIGKILL)
+        first.wait(10)
+        killed_at = delivered()
+        second = start(settings, log_path)
+        try:
+            await wait_for(lambda: done() >= expected, 60, f"only {done()} of {expected} delivered")
+            await asyncio.sleep(settings.outreach_lease_s + 1.5)  # time for any duplicate to show
+            assert await redis.zcard(names.OUTBOX_NORMAL) == 0
+        finally:
+            second.terminate()
+            second.wait(20)
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.wait()
+    return killed_at
+
+
 async def wait_for(check, timeout_s: float, what: str) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -92,24 +127,7 @@ async def test_kill_9_mid_delivery_sends_every_message_exactly_once(
             await producer.send(names.INCIDENTS, f"{order}:pickup_delay", orjson.dumps(value))
 
     log_path = tmp_path / "outreach.log"
-    first = start(settings, log_path)
-    try:
-        await wait_for(lambda: len(providers.sms) >= 5, 60, "no delivery began")
-        os.kill(first.pid, signal.SIGKILL)
-        first.wait(10)
-        killed_at = len(providers.sms)
-        second = start(settings, log_path)
-        try:
-            await wait_for(lambda: len(providers.sms) >= 2 * TRIPS, 60, f"only {len(providers.sms)} sent")
-            await asyncio.sleep(settings.outreach_lease_s + 1.5)  # time for any duplicate to show
-            assert await redis.zcard(names.OUTBOX_NORMAL) == 0
-        finally:
-            second.terminate()
-            second.wait(20)
-    finally:
-        if first.poll() is None:
-            first.kill()
-            first.wait()
+    killed_at = await kill_mid_delivery(settings, log_path, redis, lambda: len(providers.sms), 5, 2 * TRIPS)
     sent = Counter((m["to"], m["body"]) for m in providers.sms)
     assert killed_at < 2 * TRIPS, "the kill came after delivery had finished"
     assert len(providers.sms) == 2 * TRIPS, log_path.read_text()[-3000:]

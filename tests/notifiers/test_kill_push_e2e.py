@@ -8,9 +8,6 @@ timeline names the message that was re-sent."""
 
 from __future__ import annotations
 
-import asyncio
-import os
-import signal
 import time
 import uuid
 from collections import Counter
@@ -26,7 +23,7 @@ from notifiers.cases import CaseStore
 from notifiers.fcm import FcmNotifier
 from notifiers.model import OutboundMessage, decode_message
 from tests.notifiers.conftest import add_passenger
-from tests.notifiers.test_kill_e2e import incident, start, wait_for
+from tests.notifiers.test_kill_e2e import incident, kill_mid_delivery
 
 TRIPS = 6
 RESENT = "re-sent after an interrupted send; FCM cannot be asked, the device shows it once"
@@ -81,24 +78,9 @@ async def test_kill_9_mid_push_shows_every_message_once(
 
     expected = 2 * TRIPS
     log_path = tmp_path / "outreach.log"
-    first = start(settings, log_path)
-    try:
-        await wait_for(lambda: len(providers.push) >= 4, 60, "no delivery began")
-        os.kill(first.pid, signal.SIGKILL)
-        first.wait(10)
-        killed_at = len(providers.push)
-        second = start(settings, log_path)
-        try:
-            await wait_for(lambda: _shown(providers) >= expected, 60, f"only {_shown(providers)} shown")
-            await asyncio.sleep(settings.outreach_lease_s + 1.5)  # time for any duplicate to show
-            assert await redis.zcard(names.OUTBOX_NORMAL) == 0
-        finally:
-            second.terminate()
-            second.wait(20)
-    finally:
-        if first.poll() is None:
-            first.kill()
-            first.wait()
+    killed_at = await kill_mid_delivery(
+        settings, log_path, redis, lambda: len(providers.push), 4, expected, done=lambda: _shown(providers)
+    )
     assert killed_at < expected, "the kill came after delivery had finished"
     keys = await redis.keys(names.OUTBOX_MESSAGE + "killpush-*")
     messages = [decode_message(await redis.get(key)) for key in keys]
@@ -114,7 +96,9 @@ async def test_kill_9_mid_push_shows_every_message_once(
     requests = Counter(m["data"]["message_id"] for m in providers.push)
     twice = {message_id for message_id, n in requests.items() if n > 1}
     assert twice <= resent and len(providers.push) == expected + len(twice) <= expected + 1
-    print(f"{expected} messages, {len(providers.push)} FCM requests, {_shown(providers)} shown; re-sent {resent}")
+    print(
+        f"{expected} messages, {len(providers.push)} FCM requests, {_shown(providers)} shown; re-sent {resent}"
+    )
 
 
 def _shown(providers) -> int:
