@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import aiokafka
@@ -27,23 +28,17 @@ class LowLatencyConsumer(faust_aiokafka.Consumer):
     def _new_consumer_thread(self) -> LowLatencyConsumerThread:
         return LowLatencyConsumerThread(self, loop=self.loop, beacon=self.beacon)
 
-    def _new_offset(self, tp: TP) -> int | None:
-        """faust's next offset to commit, never past the app's `commit_cap` (monitor.unsaved): a
-        ping read but not yet reflected in the table is read again after a restart.
-
-        faust forgets the acknowledged offsets it is about to commit, so the ones at or past the
-        cap are hidden from it here and kept for a later commit, rather than capped afterwards.
-        """
-        cap = self.app.commit_cap(tp)
-        acked = self._acked[tp]
-        if cap is None or not acked or max(acked) < cap:
-            return super()._new_offset(tp)
-        later = [offset for offset in acked if offset >= cap]
-        acked[:] = [offset for offset in acked if offset < cap]
-        try:
-            return super()._new_offset(tp)
-        finally:
-            acked.extend(later)
+    def _filter_committable_offsets(self, tps: Iterable[TP]) -> dict[TP, int]:
+        """faust's committable offsets, each capped by the app's `commit_cap` (monitor.unsaved):
+        a ping read but not yet reflected in the table is read again after a restart."""
+        offsets = {}
+        for tp, offset in super()._filter_committable_offsets(tps).items():
+            cap = self.app.commit_cap(tp)
+            if cap is not None:
+                offset = min(offset, cap)
+            if self._should_commit(tp, offset):
+                offsets[tp] = offset
+        return offsets
 
 
 class LowLatencyTransport(faust_aiokafka.Transport):
