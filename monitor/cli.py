@@ -213,8 +213,9 @@ def evaluate(
     prefixed by a fresh run id, reads the incidents back from Redis, and prints per kind:
     true and false positives, misses, precision, recall, and time to detect (median and
     p95, event time from each label's onset); then what the hard negatives raised.
-    With no TRIPWATCH_KAFKA_URL / TRIPWATCH_REDIS_URL it starts its own embedded broker and
-    Redis on free ports; unless --no-worker it starts a worker with its own app id.
+    With no TRIPWATCH_KAFKA_URL / TRIPWATCH_REDIS_URL it starts its own embedded broker (with
+    enough partitions that none gets over 6,000 events: see docs/scenarios.md) and Redis on
+    free ports; unless --no-worker it starts a worker with its own app id.
     """
     from monitor.evaluate import RunOptions, evaluate_file
     from monitor.scenario import ScenarioError

@@ -16,6 +16,7 @@ import subprocess
 import tempfile
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
@@ -36,6 +37,12 @@ CATALOGUE = (
     "payment_failure", "double_charge", "sos", "crash_suspected", "long_stop", "signal_lost", "early_end",
 )  # fmt: skip
 ID_FIELDS = ("order_id", "event_id", "passenger_id", "payment_id")
+
+# The embedded broker (Tansu) serves a partition more slowly the more record batches it holds:
+# past about 10,000 a consumer at its tail falls behind for good (bench/broker_batches.py). A
+# replayed event is about one batch, so an evaluation on its own embedded broker spreads the
+# scenario over enough partitions that none holds more than this.
+EMBEDDED_EVENTS_PER_PARTITION = 6_000
 
 
 # --- scoring ------------------------------------------------------------------------------
@@ -246,6 +253,14 @@ async def collect(redis_dsn: str, run_id: str) -> list[Observed]:
     return observed
 
 
+def embedded_partitions(scenario: Scenario, configured: int) -> int:
+    """Partitions for an evaluation's own embedded broker: the configured count, or more where the
+    busiest topic would put over EMBEDDED_EVENTS_PER_PARTITION events in one partition."""
+    per_topic = Counter(item.topic for item in scenario.events)
+    busiest = max(per_topic.values(), default=0)
+    return max(configured, math.ceil(busiest / EMBEDDED_EVENTS_PER_PARTITION))
+
+
 # --- a run ---------------------------------------------------------------------------------
 
 
@@ -276,6 +291,7 @@ async def evaluate(
     unprefixed = [Observed(o.kind, o.order_id.removeprefix(run_id + "-"), o.opened_at) for o in observed]
     report = score(scenario.expected, unprefixed, start_ms, scenario.negatives)
     figures = {
+        "partitions": settings.partitions,
         "events": count,
         "replay_s": round(replayed, 1),
         "events_per_s": round(count / max(replayed, 1e-3)),
@@ -289,6 +305,8 @@ def run_evaluation(
     """Start what is missing (embedded broker and Redis, a worker), evaluate, stop it all."""
     with ExitStack() as stack:
         folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="tripwatch-eval-")))
+        if settings.embedded_kafka:
+            settings = settings.replace(partitions=embedded_partitions(scenario, settings.partitions))
         settings = _with_services(settings, folder, stack)
         from monitor.topics import ensure_topics
 
@@ -333,6 +351,7 @@ def evaluate_file(
     report, figures = run_evaluation(settings, load_scenario(path), options)
     text = format_report(report) + (
         f"\n\n{figures['events']} events replayed in {figures['replay_s']} s ({figures['events_per_s']}/s)"
+        f" over {figures['partitions']} partitions"
     )
     if json_path is not None:
         document = {**report_json(report), "run": figures}

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.evaluate import Observed, format_report, isolate, percentile, report_json, score
+from monitor.evaluate import (
+    EMBEDDED_EVENTS_PER_PARTITION,
+    Observed,
+    embedded_partitions,
+    format_report,
+    isolate,
+    percentile,
+    report_json,
+    score,
+)
 from monitor.scenario import ExpectedIncident, HardNegative, Scenario, ScheduledEvent
 
 START = 1_700_000_000_000
@@ -99,3 +108,15 @@ def test_isolate_prefixes_every_id_and_keeps_the_rest() -> None:
     assert isolated.events[0].key == "run1-o1"
     assert isolated.expected[0].order_id == "run1-o1" and isolated.negatives[0].order_id == "run1-o2"
     assert scenario.events[0].event["order_id"] == "o1"  # the original is untouched
+
+
+def test_an_embedded_evaluation_spreads_the_busiest_topic_over_enough_partitions() -> None:
+    def events(topic: str, count: int) -> list[ScheduledEvent]:
+        return [ScheduledEvent(i / 10, topic, {"order_id": f"o{i}"}, i) for i in range(count)]
+
+    per_partition = EMBEDDED_EVENTS_PER_PARTITION
+    small = Scenario("small", events=events("telemetry", per_partition * 3) + events("payments", 10))
+    assert embedded_partitions(small, 8) == 8  # the configured count is enough
+    busy = Scenario("busy", events=events("telemetry", per_partition * 20 + 1) + events("payments", 10))
+    assert embedded_partitions(busy, 8) == 21  # no partition gets more than the limit
+    assert embedded_partitions(Scenario("empty"), 4) == 4
