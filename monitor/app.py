@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 import faust
@@ -27,6 +28,7 @@ from monitor.settings import Settings
 from monitor.transport import LowLatencyTransport
 from monitor.trip_log import TripLog
 from monitor.trip_state import TripState, decode_state, encode_state, trip_expired
+from monitor.unsaved import UnsavedPings
 from monitor.watermarks import PartitionClocks
 from rules.loader import RuleSet
 from rules.reload import RuleReloader
@@ -41,9 +43,18 @@ class TripwatchApp(faust.App):
     """faust.App that uses our low-latency transport (see monitor.transport)."""
 
     fetch_max_wait_ms: int = 10
+    commit_cap: Callable[[TP], int | None] = staticmethod(lambda tp: None)  # see monitor.unsaved
 
     def _new_transport(self) -> Any:
         return LowLatencyTransport(self.conf.broker_consumer, self)
+
+    def on_rebalance_end(self) -> None:
+        super().on_rebalance_end()
+        # faust drops messages fetched while its flow is still suspended at the end of a
+        # rebalance (its Fetcher cancels their delivery but moves the read offset past them),
+        # so a replay after a restart could stop after one message. Now that the flow is on,
+        # read every partition again from its committed offset; processing is idempotent.
+        self._reseek = asyncio.ensure_future(self.consumer.perform_seek())
 
 
 def now_ms() -> int:
@@ -78,6 +89,8 @@ class Monitor:
         self.deadlines = DeadlineQueue()
         self.clocks = PartitionClocks(int(settings.partition_idle_s * 1000))
         self.cache: dict[str, TripState] = {}
+        self.unsaved = UnsavedPings()
+        self.checkpoint_ms = int(settings.telemetry_checkpoint_s * 1000)
         self.app = self._create_app()
         self._declare()
 
@@ -98,6 +111,7 @@ class Monitor:
             table_cleanup_interval=60.0,
         )
         app.fetch_max_wait_ms = s.fetch_max_wait_ms
+        app.commit_cap = self.unsaved.commit_cap
         return app
 
     def _declare(self) -> None:
@@ -138,7 +152,9 @@ class Monitor:
             metrics.EVENTS.labels(message.topic).inc()
             await self.trip_log.record(decoded)
             self.clocks.observe(message.topic, message.partition, decoded.ts, now_ms(), message.offset)
-            await self.handle(decoded, message.partition)
+            saved = await self.handle(decoded, message.partition)
+            if not saved and isinstance(decoded, models.TelemetryPing):
+                self.unsaved.hold(decoded.order_id, message.tp, message.offset, now_ms())
 
     async def _passengers(self, stream: faust.StreamT[bytes]) -> None:
         async for event in stream.events():
@@ -168,7 +184,19 @@ class Monitor:
                 self.deadlines.push(due, order_id)  # its partition is not read that far yet
                 continue
             await self._apply(state, self.processor.on_clock(state, now, event_time))
+        self._save_overdue(now)
         self._drop_expired(now)
+
+    def _save_overdue(self, now: int) -> None:
+        """Trips that have held unsaved pings for a checkpoint interval are written now, so that
+        their partitions' offsets can be committed even if the trip says nothing more."""
+        for order_id in self.unsaved.overdue(now, self.checkpoint_ms):
+            state = self.cache.get(order_id)
+            if state is None:
+                self.unsaved.release(order_id)
+                continue
+            state.checkpoint_ts = state.last_ping_ts
+            self._save(state)
 
     def _highwater(self, topic: str, partition: int) -> int | None:
         """The broker's high-water mark of an assigned topic-partition as last fetched, None if unknown."""
@@ -182,7 +210,8 @@ class Monitor:
 
     # --- the logic's effects ------------------------------------------------------------
 
-    async def handle(self, event: models.InputEvent, partition: int) -> None:
+    async def handle(self, event: models.InputEvent, partition: int) -> bool:
+        """Judge one event; True when the trip's state (with this event's effect) was written."""
         if self._rules_start is None or not self._rules_start.done():
             await self._start_rules()  # judge no event before the published rule set is known
         if isinstance(event, models.OrderCreated) and event.passenger_id not in self.processor.passengers:
@@ -191,7 +220,7 @@ class Monitor:
         # table must be written (see TripProcessor._on_ping), so most pings cost no write.
         state = self._state(event.order_id, partition)
         await self._fire_passed_deadlines(state, event.ts)
-        await self._apply(state, self.processor.on_event(state, event))
+        return await self._apply(state, self.processor.on_event(state, event))
 
     async def _fire_passed_deadlines(self, state: TripState, event_ts: int) -> None:
         """An event from beyond a deadline shows, once its partition is read that far, that the
@@ -205,14 +234,20 @@ class Monitor:
         if due <= event_time:
             await self._apply(state, self.processor.on_clock(state, now, event_time))
 
-    async def _apply(self, state: TripState, outcome: Outcome) -> None:
+    async def _apply(self, state: TripState, outcome: Outcome) -> bool:
         for change in outcome.changes:
             await self.incidents.apply(change, now_ms(), before_commit=self._publish)
         if outcome.state_changed:
-            self.trips[state.order_id.encode()] = encode_state(state)
+            self._save(state)
         due = self.processor.next_deadline(state)
         if due is not None:
             self.deadlines.push(due, state.order_id)
+        return outcome.state_changed
+
+    def _save(self, state: TripState) -> None:
+        """Write the trip's state to the table; the pings it now reflects may be committed."""
+        self.trips[state.order_id.encode()] = encode_state(state)
+        self.unsaved.release(state.order_id)
 
     async def _publish(self, incident: Incident) -> None:
         # Sent and acknowledged before the Redis commit: a crash in between replays the
@@ -259,6 +294,7 @@ class Monitor:
         expired = [k for k, s in self.cache.items() if trip_expired(s, now, retention_ms, idle_ms)]
         for order_id in expired:
             del self.cache[order_id]
+            self.unsaved.release(order_id)  # nothing more will be judged of it
             key = order_id.encode()
             if key in self.trips:
                 del self.trips[key]  # a tombstone in the changelog
@@ -270,6 +306,7 @@ class Monitor:
         owned = {tp.partition for tp in self.app.consumer.assignment() if tp.topic in names.INPUT_TOPICS}
         self.cache = {k: v for k, v in self.cache.items() if v.partition in owned}
         self.deadlines.clear()
+        self.unsaved.keep_only(owned)
         self.clocks.restart(names.INPUT_TOPICS, owned, now_ms())
         for key, raw in list(self.trips.items()):
             state = decode_state(raw)

@@ -1,8 +1,9 @@
-"""A faust transport whose consumer waits at most `fetch_max_wait_ms` per fetch.
+"""The faust transport's two changes, both for want of a faust setting:
 
-faust's aiokafka driver hard-codes `fetch_max_wait_ms=1500`, and the embedded broker
-(Tansu) holds every fetch for the full wait even when data is there, so each event
-would wait up to 1.5 s. faust has no setting for it; this is the one place we change it.
+- the consumer waits at most `fetch_max_wait_ms` per fetch. faust's aiokafka driver
+  hard-codes 1500, and the embedded broker (Tansu) holds every fetch for the full wait
+  even when data is there, so each event would wait up to 1.5 s;
+- it commits no partition past the app's `commit_cap` (see monitor.unsaved).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import Any
 
 import aiokafka
 from faust.transport.drivers import aiokafka as faust_aiokafka
+from faust.types import TP
 
 
 class LowLatencyConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
@@ -24,6 +26,24 @@ class LowLatencyConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
 class LowLatencyConsumer(faust_aiokafka.Consumer):
     def _new_consumer_thread(self) -> LowLatencyConsumerThread:
         return LowLatencyConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+    def _new_offset(self, tp: TP) -> int | None:
+        """faust's next offset to commit, never past the app's `commit_cap` (monitor.unsaved): a
+        ping read but not yet reflected in the table is read again after a restart.
+
+        faust forgets the acknowledged offsets it is about to commit, so the ones at or past the
+        cap are hidden from it here and kept for a later commit, rather than capped afterwards.
+        """
+        cap = self.app.commit_cap(tp)
+        acked = self._acked[tp]
+        if cap is None or not acked or max(acked) < cap:
+            return super()._new_offset(tp)
+        later = [offset for offset in acked if offset >= cap]
+        acked[:] = [offset for offset in acked if offset < cap]
+        try:
+            return super()._new_offset(tp)
+        finally:
+            acked.extend(later)
 
 
 class LowLatencyTransport(faust_aiokafka.Transport):

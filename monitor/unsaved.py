@@ -1,0 +1,47 @@
+"""Pings whose effect is not in the `trips` changelog yet: their offsets must not be committed.
+
+Most pings change nothing a restart needs beyond the trip's last ping time, so they are
+not written to the table (see TripProcessor._on_ping). If faust committed their offsets
+anyway, a restart would restore a last ping that is too old, and a silent-car deadline
+would fire early. So the consumer commits a telemetry partition no further than its oldest
+ping not yet reflected in a write (`commit_cap`); a trip's pings are released when its
+state is next written (an incident, a status change, the periodic checkpoint, or
+`overdue` below). After a crash or a restart faust reads those pings again.
+"""
+
+from __future__ import annotations
+
+from faust.types import TP
+
+
+class UnsavedPings:
+    def __init__(self) -> None:
+        self._oldest: dict[TP, dict[str, int]] = {}  # tp -> order_id -> offset of its oldest unsaved ping
+        self._since: dict[str, tuple[TP, int]] = {}  # order_id -> (its tp, wall-clock ms of that ping)
+
+    def hold(self, order_id: str, tp: TP, offset: int, now_ms: int) -> None:
+        self._oldest.setdefault(tp, {}).setdefault(order_id, offset)
+        self._since.setdefault(order_id, (tp, now_ms))
+
+    def release(self, order_id: str) -> None:
+        """The trip's state was just written: its pings may be committed."""
+        held = self._since.pop(order_id, None)
+        if held is not None:
+            self._oldest.get(held[0], {}).pop(order_id, None)
+
+    def commit_cap(self, tp: TP) -> int | None:
+        """The highest offset `tp` may be committed at; None when nothing on it is unsaved."""
+        return min(self._oldest.get(tp, {}).values(), default=None)
+
+    def overdue(self, now_ms: int, max_age_ms: int) -> list[str]:
+        """Trips holding a ping longer than `max_age_ms`: write them, so commits move on."""
+        return [order for order, (_, since) in self._since.items() if now_ms - since >= max_age_ms]
+
+    def keep_only(self, partitions: set[int]) -> None:
+        """After a rebalance: what moved to another worker is its business now."""
+        for order_id, (tp, _) in list(self._since.items()):
+            if tp.partition not in partitions:
+                self.release(order_id)
+
+    def __len__(self) -> int:
+        return len(self._since)
