@@ -157,12 +157,7 @@ def silence_list(ctx: click.Context) -> None:
 
     now = int(time.time() * 1000)
     for item in _with_redis(_settings(ctx).redis_dsn, lambda redis: silences.in_force(redis, now)):
-        window = f" daily {item.daily} {item.timezone}" if item.daily else ""
-        until = datetime.fromtimestamp(item.until_ms / 1000).isoformat(timespec="minutes")
-        click.echo(
-            f"{item.silence_id}: kind={item.kind} city={item.city} rule={item.rule_id}{window} "
-            f"until {until} {item.reason}"
-        )
+        click.echo(f"{item.silence_id}: {silences.describe(item, now)}")  # in words, as the board shows it
 
 
 @silence.command("remove")

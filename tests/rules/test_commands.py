@@ -95,9 +95,8 @@ def test_publish_status_and_silences_from_the_command_line(private_redis, settin
     assert added.exit_code == 0, added.output
     silence_id = added.output.split()[1]
     listed = run("rules", "silence", "list").output
-    assert listed.startswith(
-        f"{silence_id}: kind=* city=berlin rule=* daily 02:00-05:00 Europe/Berlin until "
-    )
+    assert listed.startswith(f"{silence_id}: every kind in berlin, daily 02:00-05:00 Europe/Berlin, until ")
+    assert listed.endswith(": night\n") and listed.count("\n") == 1
     assert run("rules", "silence", "add", "--daily", "2-5").exit_code == 1
     assert run("rules", "silence", "remove", silence_id).exit_code == 0
     assert run("rules", "silence", "list").output == ""
