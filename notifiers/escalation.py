@@ -12,6 +12,8 @@ A critical incident, or one whose rule says `page`, pages on-call through PagerD
   (`<incident_id>:L<n>`); past the last level, the timeline records the emergency protocol step.
 - `repeat_interval`: while the case stays open, a reminder page every interval after the first
   page, to the level paged last (`<incident_id>:R<n>`, scheduled in `REMINDERS_DUE`).
+- When the case is acknowledged on the board, every page triggered is acknowledged in
+  PagerDuty (once), so that PagerDuty's own notification rules stop too.
 - When the incident clears, every page triggered (levels and reminders) is resolved.
 """
 
@@ -100,6 +102,8 @@ class Escalation:
             return
         if not incident.is_open:
             self._stand_down(plan, case, incident, now)
+        elif case.state == "acknowledged":
+            self._acknowledge_pages(plan, case, incident, now)
         elif incident.subordinate_to or case.state != "open" or case.escalation_level >= 0:
             return  # a lesser incident, somebody has it, or on-call is paged already
         elif policy.page or incident.severity == "critical":
@@ -221,6 +225,20 @@ class Escalation:
         deadline = self.levels[level].deadline_s if level < len(self.levels) else None
         plan.escalation_due = -1 if deadline is None else now + int(deadline * 1000)
 
+    def _acknowledge_pages(self, plan: Plan, case: Case, incident: IncidentView, now: int) -> None:
+        """Somebody has the case: acknowledge every page triggered, once."""
+        paged = self._paged(case, incident)
+        if case.pages_acknowledged or not paged:
+            return
+        for dedup_key, name in paged.items():
+            routing_key = self._key_of(name)
+            if routing_key is not None:  # a route no longer configured cannot be reached
+                plan.messages.append(self._event(case, incident, dedup_key, routing_key, "acknowledge", now))
+        text = f"case acknowledged: {len(paged)} page(s) acknowledged in PagerDuty"
+        plan.entries.append(TimelineEntry(at=now, what="escalation", text=text))
+        case.pages_acknowledged = True
+        plan.case_changed = True
+
     def _stand_down(self, plan: Plan, case: Case, incident: IncidentView, now: int) -> None:
         """Resolve every page triggered and drop the schedules; a new opening pages afresh."""
         if case.escalation_level < 0 and case.page_due_at is None and not case.pages:
@@ -237,6 +255,7 @@ class Escalation:
             plan.entries.append(TimelineEntry(at=now, what="escalation", text=text))
         case.escalation_level, case.pages, case.reminders = -1, {}, 0
         case.page_due_at = case.paged_at = None
+        case.pages_acknowledged = False
         plan.case_changed = True
         plan.escalation_due = plan.reminder_due = -1
 

@@ -118,6 +118,7 @@ class Case(msgspec.Struct, kw_only=True):
     paged_at: int | None = None  # on-call first paged (reminders count from it)
     pages: dict[str, str] = {}  # dedup_key -> target ("level <n>" or a route name) of every page triggered
     reminders: int = 0  # reminders (`repeat_interval`) sent since paged_at
+    pages_acknowledged: bool = False  # PagerDuty was told somebody has it (pages stop notifying)
 
 
 def encode(value: msgspec.Struct) -> bytes:

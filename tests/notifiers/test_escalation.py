@@ -159,3 +159,28 @@ async def test_unanswered_check_in_escalates_and_app_action_is_taken(
         assert reply.status == 200 and (await reply.json())["taken_as"] == "help"
     timeline = [e.text for e in await CaseStore(redis).timeline("e5:sos")]
     assert any("emergency protocol" in text for text in timeline)  # help past the last level
+
+
+async def test_acknowledging_on_the_board_acknowledges_every_page_once(
+    outreach_settings, redis, http, clock, providers
+) -> None:
+    settings = outreach_settings.replace(escalation_levels=LEVELS)
+    outreach, dispatcher = parts(settings, redis, http, clock)
+    await outreach.on_incident(sos("e9"))
+    clock.advance(61)
+    assert await escalate_due(outreach) == 1  # level 2 paged too
+    await drain(dispatcher, clock)
+    await outreach.on_incident(sos("e9", 2, status="acknowledged"))
+    await outreach.on_incident(sos("e9", 2, status="acknowledged"))  # a redelivered revision
+    await outreach.on_incident(sos("e9", 3, status="acknowledged"))  # a later one, still acknowledged
+    await drain(dispatcher, clock)
+    acks = [(p["routing_key"], p["dedup_key"]) for p in providers.pages if p["event_action"] == "acknowledge"]
+    assert sorted(acks) == [(fakes.ROUTING_KEYS[0], "e9:sos:L0"), (fakes.ROUTING_KEYS[1], "e9:sos:L1")]
+    timeline = [entry.text for entry in await CaseStore(redis).timeline("e9:sos")]
+    assert timeline.count("case acknowledged: 2 page(s) acknowledged in PagerDuty") == 1
+    await outreach.on_incident(sos("e9", 4, status="resolved"))
+    await drain(dispatcher, clock)
+    assert sorted(p["dedup_key"] for p in providers.pages if p["event_action"] == "resolve") == [
+        "e9:sos:L0",
+        "e9:sos:L1",
+    ]
