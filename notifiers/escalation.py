@@ -117,7 +117,11 @@ class Escalation:
         case.version += 1
         plan.case_changed = True
         level = case.escalation_level + 1
-        if level == 0:
+        if level == 0 and self._page_withdrawn(case, incident, policy):
+            case.page_due_at, plan.escalation_due = None, -1
+            text = "the rule no longer pages (changed while the page waited): nobody paged"
+            plan.entries.append(TimelineEntry(at=now, what="escalation", text=text))
+        elif level == 0:
             self._first_page(plan, case, incident, now, policy or self.default_policy, why)
         elif level >= len(self.levels):
             plan.entries.append(TimelineEntry(at=now, what="escalation", text=f"{why}: emergency protocol"))
@@ -173,6 +177,18 @@ class Escalation:
             plan.entries.append(TimelineEntry(at=now, what="escalation", text=text, data=data))
         elif case.page_due_at <= now:
             self._first_page(plan, case, incident, now, policy, "no acknowledgement in time")
+
+    @staticmethod
+    def _page_withdrawn(case: Case, incident: IncidentView, policy: Policy | None) -> bool:
+        """A delayed page (`page.after`) falls due, but the rule in force no longer asks for one (a
+        rule set published while it waited). Critical incidents never wait, so this never holds
+        back a page that safety asked for."""
+        return (
+            case.page_due_at is not None
+            and policy is not None
+            and not policy.page
+            and incident.severity != "critical"
+        )
 
     def _first_page(
         self, plan: Plan, case: Case, incident: IncidentView, now: int, policy: Policy, why: str

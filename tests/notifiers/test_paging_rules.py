@@ -273,3 +273,23 @@ async def test_an_unanswered_check_in_pages_early_and_i_am_ok_cancels_the_wait(
         ("p9:signal_lost:L0", SAFETY_DESK),
         ("p9:signal_lost:L1", fakes.ROUTING_KEYS[1]),
     ]
+
+
+async def test_a_delayed_page_the_rule_no_longer_asks_for_is_not_sent(
+    paging_settings, redis, http, clock, providers, rule_set
+) -> None:
+    in_force = [rule_set]
+    templates = Templates()
+    policy = rule_policy_for(lambda: in_force[0], default_policy_for(templates))
+    outreach = Outreach(paging_settings, redis, templates, clock, policy=policy)
+    _, dispatcher = parts(paging_settings, redis, http, clock)
+    await outreach.on_incident(late_trip("p12"))  # night-desk in 5m...
+    clock.advance(60)
+    without_page = RULES.replace("      page: {to: night-desk, after: 5m}\n", "")
+    in_force[0] = load_rules({"paging.yaml": without_page})  # ...but a new rule set is published
+    clock.advance(241)
+    assert await escalate_due(outreach) == 1
+    await drain(dispatcher, clock)
+    assert providers.pages == []
+    assert await redis.zcard(names.ESCALATIONS_DUE) == 0
+    assert any("no longer pages" in text for text in await timeline(redis, "p12:trip_delay"))
