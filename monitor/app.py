@@ -11,6 +11,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import faust
@@ -21,8 +22,9 @@ from faust.types import TP
 from monitor import deadletters, metrics, models, names
 from monitor.deadlines import DeadlineQueue
 from monitor.decoding import DAY_MS, BadEvent, DecodeLimits, decode_event
+from monitor.durable import is_outage, until_done
 from monitor.incident_store import IncidentStore
-from monitor.incidents import Incident, encode_incident
+from monitor.incidents import Incident, IncidentChange, encode_incident
 from monitor.processor import Outcome, TripProcessor
 from monitor.settings import Settings
 from monitor.transport import LowLatencyTransport
@@ -59,6 +61,12 @@ class TripwatchApp(faust.App):
 
 def now_ms() -> int:
     return int(time.time() * 1000)
+
+
+def processing_failed(error: Exception, limit: int = 500) -> str:
+    """A dead letter's reason for an event whose judgement raised (bounded: errors may quote input)."""
+    reason = f"processing failed: {type(error).__name__}: {error}"
+    return reason if len(reason) <= limit else reason[: limit - 1] + "…"
 
 
 class Monitor:
@@ -142,19 +150,35 @@ class Monitor:
 
     async def _detect(self, stream: faust.StreamT[bytes]) -> None:
         async for event in stream.events():
-            message = event.message
-            try:
-                decoded = decode_event(message.topic, event.value, self.limits)
-            except BadEvent as error:
-                self.clocks.skip(message.topic, message.partition, now_ms(), message.offset)
-                await self._dead_letter(message, event.value, str(error))
-                continue
-            metrics.EVENTS.labels(message.topic).inc()
-            await self.trip_log.record(decoded)
-            self.clocks.observe(message.topic, message.partition, decoded.ts, now_ms(), message.offset)
-            saved = await self.handle(decoded, message.partition)
-            if not saved and isinstance(decoded, models.TelemetryPing):
-                self.unsaved.hold(decoded.order_id, message.tp, message.offset, now_ms())
+            await self._judge_message(event.message, event.value)
+
+    async def _judge_message(self, message: Any, raw: bytes | None) -> None:
+        """One input message, whatever it holds: judged, or dead-lettered with the reason.
+
+        Raises nothing: one agent serves every partition, so a message that crashed it would
+        hold every trip back for faust's restart, and its offset would be committed unjudged.
+        """
+        try:
+            decoded = decode_event(message.topic, raw, self.limits)
+        except BadEvent as error:
+            self.clocks.skip(message.topic, message.partition, now_ms(), message.offset)
+            await self._dead_letter(message, raw, str(error))
+            return
+        try:
+            await self._judge(message, decoded)
+        except Exception as error:  # a bug this event provokes: record it, keep the stream going
+            log.exception("judging %s[%d]@%d failed", message.topic, message.partition, message.offset)
+            metrics.PROCESSING_FAILURES.labels(message.topic).inc()
+            self.clocks.skip(message.topic, message.partition, now_ms(), message.offset)
+            await self._dead_letter(message, raw, processing_failed(error))
+
+    async def _judge(self, message: Any, event: models.InputEvent) -> None:
+        metrics.EVENTS.labels(message.topic).inc()
+        await until_done(lambda: self.trip_log.record(event), "writing the trip log")
+        self.clocks.observe(message.topic, message.partition, event.ts, now_ms(), message.offset)
+        saved = await self.handle(event, message.partition)
+        if not saved and isinstance(event, models.TelemetryPing):
+            self.unsaved.hold(event.order_id, message.tp, message.offset, now_ms())
 
     async def _passengers(self, stream: faust.StreamT[bytes]) -> None:
         async for event in stream.events():
@@ -164,7 +188,9 @@ class Monitor:
             except BadEvent as error:
                 await self._dead_letter(message, event.value, str(error))
                 continue
-            await self.redis.set(names.passenger_key(passenger.passenger_id), msgspec.json.encode(passenger))
+            key = names.passenger_key(passenger.passenger_id)
+            encoded = msgspec.json.encode(passenger)
+            await until_done(lambda: self.redis.set(key, encoded), "storing a passenger")  # noqa: B023
             self.processor.passengers.put(passenger.passenger_id, msgspec.to_builtins(passenger))
 
     async def _tick(self) -> None:
@@ -179,11 +205,14 @@ class Monitor:
             if due > now:
                 self.deadlines.push(due, order_id)  # moved later since it was queued
                 continue
-            event_time = self.clocks.event_time(state.partition, now, self._highwater)
+            event_time = self.clocks.event_time(state.partition, now, self._highwater, self._position)
             if due > event_time:
                 self.deadlines.push(due, order_id)  # its partition is not read that far yet
                 continue
-            await self._apply(state, self.processor.on_clock(state, now, event_time))
+            try:
+                await self._apply(state, self.processor.on_clock(state, now, event_time))
+            except Exception:  # a bug in one trip's deadline must not stop every other trip's clock
+                log.exception("judging the deadline of %s failed", order_id)
         self._save_overdue(now)
         self._drop_expired(now)
 
@@ -205,6 +234,10 @@ class Monitor:
         except Exception:  # not assigned (any more) or not fetched yet: the watermark falls back to time
             return None
 
+    def _position(self, topic: str, partition: int) -> int | None:
+        """Where the consumer reads the topic-partition next (after a seek) or last delivered."""
+        return self.app.consumer.read_position(TP(topic, partition))
+
     async def _metrics_tick(self) -> None:
         metrics.update_consumer_lag(self.app.consumer)
 
@@ -212,10 +245,10 @@ class Monitor:
 
     async def handle(self, event: models.InputEvent, partition: int) -> bool:
         """Judge one event; True when the trip's state (with this event's effect) was written."""
-        if self._rules_start is None or not self._rules_start.done():
-            await self._start_rules()  # judge no event before the published rule set is known
+        if self._rules_start is None or not self._rules_start.done() or self._rules_start.exception():
+            await until_done(self._start_rules, "loading the published rule set")  # judge nothing before
         if isinstance(event, models.OrderCreated) and event.passenger_id not in self.processor.passengers:
-            await self._load_passenger(event.passenger_id)
+            await until_done(lambda: self._load_passenger(event.passenger_id), "loading a passenger")
         # GPS pings mostly change nothing a restart needs: the processor says when the
         # table must be written (see TripProcessor._on_ping), so most pings cost no write.
         state = self._state(event.order_id, partition)
@@ -230,19 +263,24 @@ class Monitor:
         if due is None or due > event_ts:
             return
         now = now_ms()
-        event_time = self.clocks.event_time(state.partition, now, self._highwater)
+        event_time = self.clocks.event_time(state.partition, now, self._highwater, self._position)
         if due <= event_time:
             await self._apply(state, self.processor.on_clock(state, now, event_time))
 
     async def _apply(self, state: TripState, outcome: Outcome) -> bool:
         for change in outcome.changes:
-            await self.incidents.apply(change, now_ms(), before_commit=self._publish)
+            await until_done(partial(self._apply_change, change), f"raising {change.order_id}:{change.kind}")
         if outcome.state_changed:
             self._save(state)
         due = self.processor.next_deadline(state)
         if due is not None:
             self.deadlines.push(due, state.order_id)
         return outcome.state_changed
+
+    async def _apply_change(self, change: IncidentChange) -> None:
+        # A retry after a failure is harmless: the change is computed again against what
+        # Redis holds, and a publication repeated with the same revision is de-duplicated.
+        await self.incidents.apply(change, now_ms(), before_commit=self._publish)
 
     def _save(self, state: TripState) -> None:
         """Write the trip's state to the table; the pings it now reflects may be committed."""
@@ -265,7 +303,12 @@ class Monitor:
         letter = deadletters.dead_letter(
             message.topic, message.partition, message.offset, message.key, raw, reason, now_ms()
         )
-        await self.dead_letter_topic.send(key=message.key, value=deadletters.encode(letter))
+        encoded = deadletters.encode(letter)
+
+        async def send_and_wait() -> None:  # the letter is on the broker before the offset moves on
+            await (await self.dead_letter_topic.send(key=message.key, value=encoded))
+
+        await until_done(send_and_wait, "writing a dead letter")
 
     # --- trip state: cache in front of the table ------------------------------------------
 
@@ -326,15 +369,20 @@ class Monitor:
     # --- the rule set: published in Redis, swapped in whole (rules/reload.py) ---------------
 
     async def _start_rules(self) -> None:
-        if self._rules_start is None:
+        if self._rules_start is None or (self._rules_start.done() and self._rules_start.exception()):
             self._rules_start = asyncio.ensure_future(self.reloader.start())
         await asyncio.shield(self._rules_start)
 
     async def _check_rules(self) -> None:
-        if self._rules_start is None or not self._rules_start.done():
-            await self._start_rules()
-        else:
-            await self.reloader.check()
+        try:
+            if self._rules_start is None or not self._rules_start.done() or self._rules_start.exception():
+                await self._start_rules()
+            else:
+                await self.reloader.check()
+        except Exception as error:  # a poll; the next one comes within seconds
+            if not is_outage(error):
+                raise
+            log.debug("rule set poll skipped: %s", error)
 
     def _swap_rules(self, rules: RuleSet) -> None:
         self.processor.rules = rules  # one assignment between two events: never a mixed set

@@ -56,6 +56,17 @@ CONSUMER_LAG = Gauge(
     ["topic", "partition"],
     registry=REGISTRY,
 )
+DEPENDENCY_WAITS = Counter(
+    "tripwatch_dependency_waits",
+    "Times an effect had to wait for Redis or the broker to come back (back-pressure)",
+    registry=REGISTRY,
+)
+PROCESSING_FAILURES = Counter(
+    "tripwatch_processing_failures",
+    "Events whose judgement raised, dead-lettered with the error, by topic",
+    ["topic"],
+    registry=REGISTRY,
+)
 
 
 def serve(host: str, port: int) -> None:

@@ -3,7 +3,8 @@
 - the consumer waits at most `fetch_max_wait_ms` per fetch. faust's aiokafka driver
   hard-codes 1500, and the embedded broker (Tansu) holds every fetch for the full wait
   even when data is there, so each event would wait up to 1.5 s;
-- it commits no partition past the app's `commit_cap` (see monitor.unsaved).
+- it commits no partition past the app's `commit_cap` (see monitor.unsaved);
+- it commits nothing before the producer's buffer is on the broker.
 """
 
 from __future__ import annotations
@@ -44,6 +45,19 @@ class LowLatencyConsumer(faust_aiokafka.Consumer):
             return super()._new_offset(tp)
         finally:
             acked.extend(later)
+
+
+    def read_position(self, tp: TP) -> int | None:
+        """faust's read offset of `tp`: the committed offset after a seek, else the last one
+        delivered to the agents; None when not known (faust keeps no public accessor)."""
+        return self._read_offset.get(tp)
+
+    async def _commit_tps(self, tps: Any, start_new_transaction: bool) -> bool:
+        # Table writes (the `trips` changelog) leave through the producer's buffer, unattached
+        # to the offsets they came from: flushed first, a crash right after a commit cannot
+        # lose the state that the committed events produced.
+        await self.app.producer.flush()
+        return await super()._commit_tps(tps, start_new_transaction)
 
 
 class LowLatencyTransport(faust_aiokafka.Transport):

@@ -44,13 +44,13 @@ class TripLog:
         last = self._last_point.get(ping.order_id)
         if last is not None and abs(ping.ts - last) < self._track_interval_ms:
             return
-        self._last_point[ping.order_id] = ping.ts
         key = names.trip_track_key(ping.order_id)
         async with self._redis.pipeline(transaction=False) as pipe:
             pipe.rpush(key, msgspec.json.encode([ping.ts, ping.lat, ping.lon, ping.speed_kmh]))
             pipe.ltrim(key, -2000, -1)
             pipe.expire(key, RETENTION_S)
             await pipe.execute()
+        self._last_point[ping.order_id] = ping.ts  # only once written: a retry writes it again
 
 
 async def read_events(redis: aioredis.Redis, order_id: str) -> list[dict]:

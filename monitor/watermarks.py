@@ -13,9 +13,14 @@ messages on it (up to its high-water mark) that have not been read yet. One read
 high-water mark is *idle*: whatever it will bring has not been written yet, so it holds
 nothing back, and a partition all idle follows the wall clock (deadlines still fire when a
 trip's stream is silent). Silence alone does not make a topic-partition idle: a busy one
-whose fetched messages wait in faust's buffer is behind, not quiet. Only where the
-high-water mark is not known (not fetched yet) or nothing was read from it since the
-partition was assigned does `idle_ms` without a read stand in for it.
+whose fetched messages wait in faust's buffer is behind, not quiet.
+
+Nothing read from a topic-partition since it was assigned (a restart, a rebalance): it is
+behind while the consumer's read position is short of the high-water mark, however long
+the consumer takes to get going, so that a trip restored from the table is not judged
+against the wall clock before the pings it missed are read again (that raised false
+`signal_lost` right after a restart). Only where the high-water mark is not known (not
+fetched yet) does `idle_ms` without a read stand in for it.
 """
 
 from __future__ import annotations
@@ -25,6 +30,12 @@ from dataclasses import dataclass
 
 # (topic, partition) -> the offset the next message written there will get, or None if unknown
 Highwater = Callable[[str, int], "int | None"]
+# (topic, partition) -> where the consumer reads next (or last delivered), or None if unknown
+Position = Callable[[str, int], "int | None"]
+# With neither a read nor a known position, a topic-partition that has messages holds the
+# others back this long after its assignment at most (one whose log start moved past 0 and
+# that has no commit would otherwise look behind for ever).
+STARTUP_HOLD_MS = 30_000
 
 
 @dataclass
@@ -36,6 +47,9 @@ class _Clock:
 
 def _no_highwater(topic: str, partition: int) -> int | None:
     return None
+
+
+_no_position = _no_highwater
 
 
 class PartitionClocks:
@@ -80,16 +94,26 @@ class PartitionClocks:
             p: self._clocks.get(p) or {topic: _Clock(0, now_ms) for topic in topics} for p in partitions
         }
 
-    def holds_back(self, clock: _Clock, highwater: int | None, now_ms: int) -> bool:
+    def holds_back(self, clock: _Clock, highwater: int | None, now_ms: int, position: int | None = None) -> bool:
         """Whether a topic-partition is behind (unread messages wait on the broker) rather than idle."""
-        if highwater is None or clock.offset is None:
+        if highwater is None:
             return now_ms - clock.last_read_ms < self.idle_ms
-        return clock.offset + 1 < highwater
+        if clock.offset is not None:
+            return clock.offset + 1 < highwater
+        if position is not None:  # nothing read since assigned: behind until read to the mark
+            return position < highwater
+        return highwater > 0 and now_ms - clock.last_read_ms < max(self.idle_ms, STARTUP_HOLD_MS)
 
-    def event_time(self, partition: int, now_ms: int, highwater: Highwater = _no_highwater) -> int:
+    def event_time(
+        self,
+        partition: int,
+        now_ms: int,
+        highwater: Highwater = _no_highwater,
+        position: Position = _no_position,
+    ) -> int:
         behind = [
             clock.max_ts
             for topic, clock in self._clocks.get(partition, {}).items()
-            if self.holds_back(clock, highwater(topic, partition), now_ms)
+            if self.holds_back(clock, highwater(topic, partition), now_ms, position(topic, partition))
         ]
         return min([now_ms, *behind])
