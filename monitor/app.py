@@ -46,17 +46,10 @@ class TripwatchApp(faust.App):
 
     fetch_max_wait_ms: int = 10
     commit_cap: Callable[[TP], int | None] = staticmethod(lambda tp: None)  # see monitor.unsaved
+    read_from_start_topics: frozenset[str] = frozenset()  # uncommitted partitions (monitor.transport)
 
     def _new_transport(self) -> Any:
         return LowLatencyTransport(self.conf.broker_consumer, self)
-
-    def on_rebalance_end(self) -> None:
-        super().on_rebalance_end()
-        # faust drops messages fetched while its flow is still suspended at the end of a
-        # rebalance (its Fetcher cancels their delivery but moves the read offset past them),
-        # so a replay after a restart could stop after one message. Now that the flow is on,
-        # read every partition again from its committed offset; processing is idempotent.
-        self._reseek = asyncio.ensure_future(self.consumer.perform_seek())
 
 
 def now_ms() -> int:
@@ -120,6 +113,7 @@ class Monitor:
         )
         app.fetch_max_wait_ms = s.fetch_max_wait_ms
         app.commit_cap = self.unsaved.commit_cap
+        app.read_from_start_topics = frozenset([*names.INPUT_TOPICS, names.PASSENGERS])
         return app
 
     def _declare(self) -> None:

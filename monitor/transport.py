@@ -4,11 +4,13 @@
   hard-codes 1500, and the embedded broker (Tansu) holds every fetch for the full wait
   even when data is there, so each event would wait up to 1.5 s;
 - it commits no partition past the app's `commit_cap` (see monitor.unsaved);
-- it commits nothing before the producer's buffer is on the broker.
+- it commits nothing before the producer's buffer is on the broker;
+- a seek to the committed offsets also rewinds input partitions that have no commit.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import aiokafka
@@ -22,6 +24,26 @@ class LowLatencyConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
         # Read by AIOKafkaConsumer.start() when it builds its Fetcher.
         consumer._fetch_max_wait_ms = self.app.fetch_max_wait_ms
         return consumer
+
+    async def seek_to_committed(self) -> Mapping[TP, int]:
+        return await self.call_thread(self._seek_to_committed_or_start)
+
+    async def _seek_to_committed_or_start(self) -> Mapping[TP, int]:
+        """faust re-reads from the committed offsets after every rebalance, because it drops
+        what it fetched while its flow was suspended (and moves its read offset past it). But
+        aiokafka seeks only partitions committed past offset 0: one with no commit yet kept its
+        fetch position, past the dropped messages, and they were never read (SOS lost across a
+        worker restart). Such input partitions are read again from their start."""
+        consumer = self._ensure_consumer()
+        committed = await consumer.seek_to_committed()
+        uncommitted = [
+            tp
+            for tp, offset in committed.items()
+            if (offset is None or offset <= 0) and tp.topic in self.app.read_from_start_topics
+        ]
+        if uncommitted:
+            await consumer.seek_to_beginning(*uncommitted)
+        return committed
 
 
 class LowLatencyConsumer(faust_aiokafka.Consumer):
