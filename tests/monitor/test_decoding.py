@@ -106,7 +106,7 @@ BAD_INPUTS = {
     "oversized": ({**BASE, "type": "driver.arrived", "padding": "x" * 5000}, "over the limit of 4096"),
     "invalid_utf8": (b'{"event_id": "\xff\xfe"}', "not valid UTF-8: byte 14"),
     "empty": (b"", "empty message"),
-    "empty_order_id": ({**BASE, "type": "driver.arrived", "order_id": ""}, "order_id is empty"),
+    "empty_order_id": ({**BASE, "type": "driver.arrived", "order_id": ""}, "Expected a non-empty id - at `$.order_id`"),
     "bad_enum": ({**BASE, "type": "order.cancelled", "cancelled_by": "alien"}, "Invalid enum value 'alien' - at `$.cancelled_by`"),
 }  # fmt: skip
 
