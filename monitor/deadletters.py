@@ -71,12 +71,12 @@ def bounded_key(key: bytes | None) -> bytes | None:
 
 def bounded_reason(reason: str) -> str:
     """At most MAX_REASON_CHARS, cut in the middle (the tail names the JSON path), and encodable."""
-    if len(reason) > MAX_REASON_CHARS:
-        cut = len(reason) - MAX_REASON_CHARS
-        half = MAX_REASON_CHARS // 2
-        reason = f"{reason[:half]} …[{cut} characters cut]… {reason[-half:]}"
     # a lone surrogate (from bytes decoded with surrogateescape) cannot be JSON-encoded
-    return reason.encode("utf-8", "backslashreplace").decode("utf-8")
+    reason = reason.encode("utf-8", "backslashreplace").decode("utf-8")
+    if len(reason) > MAX_REASON_CHARS:
+        half = MAX_REASON_CHARS // 2 - 20  # 40: room for the marker
+        reason = f"{reason[:half]} …[{len(reason) - 2 * half} characters cut]… {reason[-half:]}"
+    return reason
 
 
 def encode(letter: DeadLetter) -> bytes:

@@ -80,8 +80,8 @@ def bounded(reason: str) -> str:
     """Cut a long reason in the middle: the head says what, the tail names the path."""
     if len(reason) <= MAX_REASON_CHARS:
         return reason
-    cut = len(reason) - MAX_REASON_CHARS
-    return f"{reason[:300]} …[{cut} characters cut]… {reason[-(MAX_REASON_CHARS - 300):]}"
+    head, tail = MAX_REASON_CHARS * 3 // 5, MAX_REASON_CHARS * 2 // 5 - 40  # 40: room for the marker
+    return f"{reason[:head]} …[{len(reason) - head - tail} characters cut]… {reason[-tail:]}"
 
 
 def _decode(topic: str, raw: bytes | None, limits: DecodeLimits, now_ms: int | None, key: Any) -> Any:
