@@ -161,8 +161,14 @@ _PLAIN_WORDS = (
     # msgspec's words for the declared rules, in the words of the contract
     ("Object missing required field", "missing required field"),
     ("Expected `str` of length >= 1", "Expected a non-empty id"),
-    (f"Expected `str` of length <= {models.MAX_ID_CHARS}", f"Expected an id of at most {models.MAX_ID_CHARS} characters"),
-    (f"Expected `str` matching regex {models.ID_PATTERN!r}", "Expected an id without control characters or ':'"),
+    (
+        f"Expected `str` of length <= {models.MAX_ID_CHARS}",
+        f"Expected an id of at most {models.MAX_ID_CHARS} characters",
+    ),
+    (
+        f"Expected `str` matching regex {models.ID_PATTERN!r}",
+        "Expected an id without control characters or ':'",
+    ),
     ("Expected `array` of length >= 2", "Expected a route of at least two points"),
 )
 

@@ -16,7 +16,9 @@ PRODUCER_LIMIT = 1_048_576  # aiokafka's default max_request_size
 NOW = 1_790_000_000_000
 
 
-def letter_of(raw: bytes | None, key: bytes | None = b"o1", reason: str = "not JSON") -> deadletters.DeadLetter:
+def letter_of(
+    raw: bytes | None, key: bytes | None = b"o1", reason: str = "not JSON"
+) -> deadletters.DeadLetter:
     return dead_letter(names.TRIP_EVENTS, 3, 42, key, raw, reason, NOW)
 
 
@@ -26,7 +28,12 @@ def test_small_original_is_kept_whole_with_its_size_and_hash() -> None:
     assert deadletters.original_bytes(letter) == raw and not letter.truncated
     assert letter.original_size == len(raw)
     assert letter.original_sha256 == hashlib.sha256(raw).hexdigest()
-    assert (letter.topic, letter.partition, letter.offset, letter.rejected_at) == (names.TRIP_EVENTS, 3, 42, NOW)
+    assert (letter.topic, letter.partition, letter.offset, letter.rejected_at) == (
+        names.TRIP_EVENTS,
+        3,
+        42,
+        NOW,
+    )
     assert base64.b64decode(letter.key_b64) == b"o1" and not letter.key_truncated
 
 
@@ -57,7 +64,9 @@ def test_reason_quoting_a_megabyte_value_is_cut_in_the_middle() -> None:
     reason = "Invalid enum value '" + "x" * 1_000_000 + "' - at `$.cancelled_by`"
     letter = letter_of(b"{}", reason=reason)
     assert len(letter.reason) <= deadletters.MAX_REASON_CHARS
-    assert letter.reason.startswith("Invalid enum value 'xxx") and letter.reason.endswith("at `$.cancelled_by`")
+    assert letter.reason.startswith("Invalid enum value 'xxx") and letter.reason.endswith(
+        "at `$.cancelled_by`"
+    )
     assert "characters cut" in letter.reason
 
 
