@@ -31,7 +31,7 @@ _DECODERS: dict[str, msgspec.json.Decoder[Any]] = {
 KEY_FIELDS = {topic: "order_id" for topic in names.INPUT_TOPICS} | {names.PASSENGERS: "passenger_id"}
 
 DAY_MS = 86_400_000
-# Contract events nest three levels deep ($.trip.route[0]); msgspec itself gives up near
+# Contract events nest three levels deep (`$.route[0][1]`); msgspec itself gives up near
 # the interpreter's recursion limit, at a depth that depends on the caller's stack.
 MAX_DEPTH = 32
 MAX_REASON_CHARS = 500  # a reason may quote a value; a 1 MB value must not make a 1 MB reason
