@@ -10,19 +10,40 @@ into these models.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 import msgspec
 
+# --- what a sane value looks like (checked by msgspec while decoding) -----------------
+
+MAX_ID_CHARS = 128
+# No control characters (they break logs and keys) and no ':' (incident ids are
+# `<order_id>:<kind>`, a ':' in the order id would make them ambiguous).
+ID_PATTERN = r"^[^\x00-\x1f\x7f-\x9f:]*\Z"  # \Z, not $: $ lets a trailing newline through
+MAX_SPEED_KMH = 400.0
+MAX_ACCURACY_M = 100_000.0
+MAX_AMOUNT_MINOR = 10**10
+MAX_MILLIS = 10**14  # year 5138: any bigger "time" is garbage, not a far-off date
+
+Id = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_ID_CHARS, pattern=ID_PATTERN)]
+Lat = Annotated[float, msgspec.Meta(ge=-90.0, le=90.0)]
+Lon = Annotated[float, msgspec.Meta(ge=-180.0, le=180.0)]
+Millis = Annotated[int, msgspec.Meta(ge=0, le=MAX_MILLIS)]
+SpeedKmh = Annotated[float, msgspec.Meta(ge=0.0, le=MAX_SPEED_KMH)]
+AccuracyM = Annotated[float, msgspec.Meta(ge=0.0, le=MAX_ACCURACY_M)]
+HeadingDeg = Annotated[float, msgspec.Meta(ge=-360.0, le=360.0)]
+AmountMinor = Annotated[int, msgspec.Meta(ge=0, le=MAX_AMOUNT_MINOR)]
+Attempt = Annotated[int, msgspec.Meta(ge=0, le=10_000)]
+
 
 class Place(msgspec.Struct, frozen=True):
-    lat: float
-    lon: float
+    lat: Lat
+    lon: Lon
     address: str | None = None
 
 
 class Driver(msgspec.Struct, frozen=True):
-    id: str
+    id: Id
     name: str
     plate: str
     car: str | None = None
@@ -30,11 +51,13 @@ class Driver(msgspec.Struct, frozen=True):
 
 
 class Money(msgspec.Struct, frozen=True):
-    amount_minor: int
+    amount_minor: AmountMinor
     currency: str
 
 
-LatLon = tuple[float, float]
+LatLon = tuple[Lat, Lon]
+# a planned route runs from pickup to dropoff: one point is not a route
+Route = Annotated[list[LatLon], msgspec.Meta(min_length=2)]
 
 
 # --- trip-events -------------------------------------------------------------
@@ -43,26 +66,26 @@ LatLon = tuple[float, float]
 class TripEvent(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
     """Fields common to every `trip-events` message."""
 
-    event_id: str
-    order_id: str
-    ts: int
+    event_id: Id
+    order_id: Id
+    ts: int  # range checked in monitor.decoding against the wall clock
     city: str | None = None
 
 
 class OrderCreated(TripEvent, tag="order.created", frozen=True):
-    passenger_id: str
+    passenger_id: Id
     pickup: Place
     dropoff: Place
-    promised_pickup_ts: int
+    promised_pickup_ts: Millis
 
 
 class DriverAssigned(TripEvent, tag="driver.assigned", frozen=True):
     driver: Driver
-    eta_pickup_ts: int
+    eta_pickup_ts: Millis
 
 
 class DriverEtaUpdated(TripEvent, tag="driver.eta_updated", frozen=True):
-    eta_pickup_ts: int
+    eta_pickup_ts: Millis
 
 
 class DriverArrived(TripEvent, tag="driver.arrived", frozen=True):
@@ -70,17 +93,17 @@ class DriverArrived(TripEvent, tag="driver.arrived", frozen=True):
 
 
 class TripStarted(TripEvent, tag="trip.started", frozen=True):
-    eta_dropoff_ts: int
-    route: list[LatLon]
+    eta_dropoff_ts: Millis
+    route: Route
 
 
 class TripEtaUpdated(TripEvent, tag="trip.eta_updated", frozen=True):
-    eta_dropoff_ts: int
+    eta_dropoff_ts: Millis
 
 
 class TripRerouted(TripEvent, tag="trip.rerouted", frozen=True):
-    route: list[LatLon]
-    eta_dropoff_ts: int | None = None
+    route: Route
+    eta_dropoff_ts: Millis | None = None
 
 
 class TripCompleted(TripEvent, tag="trip.completed", frozen=True):
@@ -109,38 +132,38 @@ AnyTripEvent = (
 
 
 class TelemetryPing(msgspec.Struct, frozen=True):
-    order_id: str
-    driver_id: str
+    order_id: Id
+    driver_id: Id
     ts: int
-    lat: float
-    lon: float
-    speed_kmh: float
-    event_id: str | None = None
-    heading_deg: float | None = None
-    accuracy_m: float | None = None
+    lat: Lat
+    lon: Lon
+    speed_kmh: SpeedKmh
+    event_id: Id | None = None
+    heading_deg: HeadingDeg | None = None
+    accuracy_m: AccuracyM | None = None
 
 
 class PaymentEvent(msgspec.Struct, frozen=True):
-    event_id: str
+    event_id: Id
     type: Literal["payment.authorized", "payment.captured", "payment.failed", "payment.refunded"]
-    order_id: str
-    passenger_id: str
+    order_id: Id
+    passenger_id: Id
     ts: int
-    payment_id: str
-    amount_minor: int
+    payment_id: Id
+    amount_minor: AmountMinor
     currency: str
     code: str | None = None
-    attempt: int | None = None
+    attempt: Attempt | None = None
 
 
 class SafetySignal(msgspec.Struct, frozen=True):
-    event_id: str
+    event_id: Id
     type: Literal["sos.pressed", "crash.detected", "safety.reported"]
-    order_id: str
+    order_id: Id
     ts: int
     source: Literal["passenger", "driver", "sensor"]
-    lat: float | None = None
-    lon: float | None = None
+    lat: Lat | None = None
+    lon: Lon | None = None
     note: str | None = None
 
 
@@ -151,7 +174,7 @@ InputEvent = AnyTripEvent | TelemetryPing | PaymentEvent | SafetySignal
 
 
 class Passenger(msgspec.Struct, frozen=True):
-    passenger_id: str
+    passenger_id: Id
     name: str
     locale: str
     phone: str | None = None
