@@ -153,7 +153,7 @@ class Monitor:
         hold every trip back for faust's restart, and its offset would be committed unjudged.
         """
         try:
-            decoded = decode_event(message.topic, raw, self.limits)
+            decoded = decode_event(message.topic, raw, self.limits, key=message.key)
         except BadEvent as error:
             self.clocks.skip(message.topic, message.partition, now_ms(), message.offset)
             await self._dead_letter(message, raw, str(error))
@@ -178,7 +178,7 @@ class Monitor:
         async for event in stream.events():
             message = event.message
             try:
-                passenger = decode_event(message.topic, event.value, self.limits)
+                passenger = decode_event(message.topic, event.value, self.limits, key=message.key)
             except BadEvent as error:
                 await self._dead_letter(message, event.value, str(error))
                 continue
@@ -298,9 +298,10 @@ class Monitor:
             message.topic, message.partition, message.offset, message.key, raw, reason, now_ms()
         )
         encoded = deadletters.encode(letter)
+        key = deadletters.bounded_key(message.key)
 
         async def send_and_wait() -> None:  # the letter is on the broker before the offset moves on
-            await (await self.dead_letter_topic.send(key=message.key, value=encoded))
+            await (await self.dead_letter_topic.send(key=key, value=encoded))
 
         await until_done(send_and_wait, "writing a dead letter")
 
