@@ -50,6 +50,13 @@ class Snapshot:
     workers: int | None = None
 
 
+@dataclass
+class Latest:
+    """The latest snapshot, replaced whole by a refresher and read by `/healthz`."""
+
+    snapshot: Snapshot | None = None
+
+
 @dataclass(frozen=True)
 class Verdict:
     status: Status
