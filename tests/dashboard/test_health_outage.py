@@ -39,6 +39,7 @@ OUTAGE_TIMEOUT_S = 30.0  # a refresh every 2 s; generous for a loaded machine
 @dataclass
 class Stack:
     settings: Settings
+    broker: EmbeddedService
     redis: EmbeddedService
     worker: Any
 
@@ -51,6 +52,11 @@ class Stack:
         assert self.redis.process is not None
         os.kill(self.redis.pid, signal.SIGKILL)
         self.redis.process.wait()
+
+    def kill_broker(self) -> None:
+        assert self.broker.process is not None
+        os.kill(self.broker.pid, signal.SIGKILL)
+        self.broker.process.wait()
 
     def restart_redis(self) -> None:
         if self.redis.process is None or self.redis.process.poll() is not None:
@@ -74,7 +80,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         )
         asyncio.run(ensure_topics(settings))
         with worker_process(settings, base / "worker.log", timeout_s=60) as worker:
-            stack = Stack(settings, redis, worker)
+            stack = Stack(settings, broker, redis, worker)
             yield stack
             stack.restart_redis()  # for a clean shutdown of the worker
 
@@ -212,3 +218,17 @@ async def test_the_board_says_when_the_workers_are_catching_up(
     finally:
         await redis.hdel(names.WORKER_HEALTH, "catching-up-test")
         await redis.aclose()
+
+
+async def test_a_broker_outage_is_a_503_on_both_then_the_board_recovers(stack: Stack, own_board: Board):
+    """Last in this module: the memory-only broker loses its topics, so the worker is left as it is
+    (bringing it back after a broker restart is the supervisor's job, not its health check's)."""
+    await until_health(own_board.url + "/healthz", 200)
+    stack.kill_broker()
+    board = await until_health(own_board.url + "/healthz", 503)
+    assert board["broker"]["ok"] is False and board["redis"]["ok"] is True
+    assert board["message"] == "Tripwatch cannot reach the event broker; retrying"
+    worker = await until_health(stack.worker_health_url, 503)
+    assert worker["broker"]["ok"] is False
+    stack.broker.start()
+    await until_health(own_board.url + "/healthz", 200)
