@@ -11,6 +11,7 @@ from dashboard.metrics import BoardMetrics
 from dashboard.publish import IncidentPublisher
 from dashboard.rows import RowSource
 from dashboard.users import UserStore
+from monitor.health import Latest
 from monitor.incident_store import IncidentStore
 from monitor.settings import Settings
 
@@ -24,6 +25,7 @@ ROWS = web.AppKey("rows", RowSource)
 HUB = web.AppKey("hub", Hub)
 METRICS = web.AppKey("metrics", BoardMetrics)
 PUBLISHER = web.AppKey("publisher", IncidentPublisher)
+HEALTH = web.AppKey("health", Latest)  # the board's last health snapshot (dashboard/health.py)
 
 SESSION = web.RequestKey("session", Session)  # the signed-in user's session
 

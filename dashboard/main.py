@@ -12,7 +12,7 @@ import jinja2
 import redis.asyncio as aioredis
 from aiohttp import web
 
-from dashboard import api, live, rules_views, trip, views
+from dashboard import api, health, live, rules_views, trip, views
 from dashboard.access import SessionStore, SigninThrottle
 from dashboard.hub import Hub, relay
 from dashboard.keys import (
@@ -28,7 +28,7 @@ from dashboard.keys import (
     USERS,
 )
 from dashboard.metrics import BoardMetrics
-from dashboard.middlewares import authenticate, csrf, security_headers
+from dashboard.middlewares import authenticate, csrf, redis_unavailable, security_headers
 from dashboard.publish import IncidentPublisher
 from dashboard.rows import RowSource
 from dashboard.users import UserStore
@@ -39,7 +39,7 @@ HERE = Path(__file__).resolve().parent
 
 
 def init_app(settings: Settings) -> web.Application:
-    app = web.Application(middlewares=[security_headers, authenticate, csrf], client_max_size=64 * 1024)
+    app = web.Application(middlewares=[security_headers, redis_unavailable, authenticate, csrf], client_max_size=64 * 1024)
     app[SETTINGS] = settings
     app[HUB] = Hub()
     app[METRICS] = BoardMetrics()
@@ -51,9 +51,11 @@ def init_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_redis)
     app.cleanup_ctx.append(_relay)
     app.cleanup_ctx.append(_publisher)
+    app.cleanup_ctx.append(health.health_ctx)
     app.add_routes(views.routes)
     app.add_routes(api.routes)
     app.add_routes(live.routes)
+    app.add_routes(health.routes)
     app.add_routes(trip.routes)
     app.add_routes(rules_views.routes)  # the rules page (rules/overview.py)
     app.router.add_static("/static/", HERE / "static")

@@ -1,14 +1,19 @@
-"""Every request passes here: security headers, the session, CSRF and origin checks."""
+"""Every request passes here: security headers, Redis outages, the session, CSRF and origin checks."""
 
 from __future__ import annotations
 
+import logging
 from urllib.parse import urlsplit
 
+import orjson
+import redis.exceptions
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from dashboard.access import COOKIE, Session
 from dashboard.keys import SESSION, SESSIONS, USERS
+
+log = logging.getLogger(__name__)
 
 PUBLIC_PREFIXES = ("/login", "/healthz", "/metrics", "/static/", "/favicon.ico")
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -17,6 +22,15 @@ CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 )
+REDIS_DOWN = "Tripwatch cannot reach Redis; retrying"
+REDIS_ERRORS = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+RETRY_AFTER_S = 5
+UNAVAILABLE_PAGE = f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="{RETRY_AFTER_S}">
+<title>Tripwatch: unavailable</title><link rel="stylesheet" href="/static/board.css"></head>
+<body><main class="unavailable"><h1>{REDIS_DOWN}</h1>
+<p>The board keeps nothing of its own: this page tries again every {RETRY_AFTER_S} seconds.</p></main></body></html>
+"""
 
 
 def same_origin(request: web.Request) -> bool:
@@ -43,6 +57,24 @@ def _harden(response: web.StreamResponse) -> None:
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("Referrer-Policy", "same-origin")
     response.headers.setdefault("Cache-Control", "no-store")
+
+
+@web.middleware
+async def redis_unavailable(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """A Redis outage is a clear 503 that says so, on every page, never a 500."""
+    try:
+        return await handler(request)
+    except REDIS_ERRORS as error:
+        log.warning("%s %s: Redis unavailable (%s)", request.method, request.path, error)
+        raise _unavailable(request) from None
+
+
+def _unavailable(request: web.Request) -> web.HTTPServiceUnavailable:
+    headers = {"Retry-After": str(RETRY_AFTER_S)}
+    if request.path.startswith(("/api/", "/ws", "/healthz")):
+        body = orjson.dumps({"status": "down", "error": REDIS_DOWN}).decode()
+        return web.HTTPServiceUnavailable(text=body, content_type="application/json", headers=headers)
+    return web.HTTPServiceUnavailable(text=UNAVAILABLE_PAGE, content_type="text/html", headers=headers)
 
 
 @web.middleware

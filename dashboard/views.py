@@ -1,4 +1,4 @@
-"""The board's pages: sign-in, the board, health and metrics."""
+"""The board's pages: sign-in, the board and metrics (health: dashboard/health.py)."""
 
 from __future__ import annotations
 
@@ -84,11 +84,6 @@ async def logout(request: web.Request) -> web.Response:
 @routes.get("/favicon.ico")
 async def favicon(_request: web.Request) -> web.Response:
     return web.Response(status=204)
-
-
-@routes.get("/healthz")
-async def health(_request: web.Request) -> web.Response:
-    return web.json_response({"status": "ok"})
 
 
 @routes.get("/metrics")

@@ -32,6 +32,7 @@ from monitor.trip_log import TripLog
 from monitor.trip_state import TripState, decode_state, encode_state, trip_expired
 from monitor.unsaved import UnsavedPings
 from monitor.watermarks import PartitionClocks
+from monitor.worker_health import WorkerHealth
 from rules.loader import RuleSet
 from rules.reload import RuleReloader
 
@@ -86,7 +87,6 @@ class Monitor:
             self.redis, rules, self._swap_rules, follow=settings.rules_from == "published"
         )
         self._rules_start: asyncio.Task[None] | None = None
-        metrics.serve(settings.dashboard_host, settings.worker_metrics_port)
         self.deadlines = DeadlineQueue()
         self.clocks = PartitionClocks(int(settings.partition_idle_s * 1000))
         self.cache: dict[str, TripState] = {}
@@ -94,6 +94,7 @@ class Monitor:
         self.checkpoint_ms = int(settings.telemetry_checkpoint_s * 1000)
         self.app = self._create_app()
         self._declare()
+        self.health = WorkerHealth.attach(settings, self.redis, self.app)  # /healthz and /metrics
 
     def _create_app(self) -> TripwatchApp:
         s = self.settings

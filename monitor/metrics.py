@@ -1,4 +1,5 @@
-"""Prometheus metrics of the worker, served on `worker_metrics_port` (0 = not served).
+"""Prometheus metrics of the worker, served on `worker_metrics_port` (0 = not served),
+with the worker's `/healthz` on the same port when it is given one (monitor.worker_health).
 
 One registry per process; the worker counts at a few points of `monitor.app`, and
 outreach (notifiers) may use `NOTIFICATION_LATENCY` and `PROVIDER_FAILURES`.
@@ -7,9 +8,13 @@ outreach (notifiers) may use `NOTIFICATION_LATENCY` and `PROVIDER_FAILURES`.
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Callable, Iterable
 from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, make_server
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, make_wsgi_app
+from prometheus_client.exposition import ThreadingWSGIServer
 
 from monitor.incidents import Incident
 
@@ -69,11 +74,38 @@ PROCESSING_FAILURES = Counter(
 )
 
 
-def serve(host: str, port: int) -> None:
-    """Serve /metrics in a background thread (prometheus_client's own server)."""
-    if port:
-        start_http_server(port, addr=host, registry=REGISTRY)
-        log.info("metrics on http://%s:%d/metrics", host, port)
+HealthEndpoint = Callable[[], tuple[int, bytes]]  # the HTTP status and JSON body of /healthz
+
+
+def serve(host: str, port: int, health: HealthEndpoint | None = None) -> None:
+    """Serve /metrics (and /healthz, given `health`) in a background thread: prometheus_client's
+    own WSGI server, so a stuck event loop still answers, and says so (monitor.health)."""
+    if not port:
+        return
+    metrics_app = make_wsgi_app(REGISTRY)
+    app = metrics_app if health is None else _with_health(metrics_app, health)
+    server = make_server(host, port, app, ThreadingWSGIServer, handler_class=_QuietHandler)
+    threading.Thread(target=server.serve_forever, name="metrics-http", daemon=True).start()
+    log.info("metrics on http://%s:%d/metrics", host, port)
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - scrapes every few seconds
+        """No line per request."""
+
+
+def _with_health(metrics_app: Any, health: HealthEndpoint) -> Any:
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") != "/healthz":
+            return metrics_app(environ, start_response)  # type: ignore[no-any-return]
+        status, body = health()
+        reason = "OK" if status == 200 else "Service Unavailable"
+        start_response(
+            f"{status} {reason}", [("Content-Type", "application/json"), ("Cache-Control", "no-store")]
+        )
+        return [body]
+
+    return app
 
 
 def observe_incident(incident: Incident, now_ms: int) -> None:
@@ -82,8 +114,10 @@ def observe_incident(incident: Incident, now_ms: int) -> None:
         DETECTION_LATENCY.observe(max(0.0, (now_ms - incident.trigger_ts) / 1000))
 
 
-def update_consumer_lag(consumer: Any) -> None:
-    """Lag per assigned partition: the high watermark minus the next offset to read."""
+def update_consumer_lag(consumer: Any) -> dict[tuple[str, int], int]:
+    """Lag per assigned partition: the high watermark minus the next offset to read.
+    Returns what it set, by (topic, partition)."""
+    lags: dict[tuple[str, int], int] = {}
     try:
         read_offsets = consumer._read_offset  # faust keeps no public accessor for it
         for tp in consumer.assignment():
@@ -91,8 +125,8 @@ def update_consumer_lag(consumer: Any) -> None:
             if highwater is None:
                 continue
             read = read_offsets.get(tp)
-            CONSUMER_LAG.labels(tp.topic, str(tp.partition)).set(
-                max(0, highwater - (read + 1 if read is not None else 0))
-            )
+            lag = lags[(tp.topic, tp.partition)] = max(0, highwater - (read + 1 if read is not None else 0))
+            CONSUMER_LAG.labels(tp.topic, str(tp.partition)).set(lag)
     except Exception:  # a metric must never stop the worker
         log.debug("consumer lag unavailable", exc_info=True)
+    return lags

@@ -122,7 +122,7 @@ class Settings(BaseModel):
     ws_queue_size: int = Field(256, ge=8, description="updates queued per browser before it is dropped")
     trip_log_max_events: int = Field(500, ge=10, description="trip events kept per order for the board")
     trip_track_interval_s: float = Field(5.0, ge=0, description="one track point per order per interval")
-    worker_metrics_port: int = Field(0, ge=0, le=65535, description="worker /metrics port; 0 = off")
+    worker_metrics_port: int = Field(0, ge=0, le=65535, description="worker /metrics and /healthz port; 0 = off")
 
     @field_validator("page_routes")
     @classmethod

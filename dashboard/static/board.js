@@ -1,7 +1,9 @@
 // The live board: a snapshot over the websocket, then updates; the highest revision per incident wins.
 "use strict";
 
-const state = { rows: new Map(), offset: 0, seenSnapshot: false, silences: [], figures: null, retry: 0, silenceTimer: 0 };
+const state = { rows: new Map(), offset: 0, seenSnapshot: false, silences: [], figures: null, retry: 0, silenceTimer: 0,
+  connection: "connecting", health: null };
+const HEALTH_POLL_MS = 5000;
 const me = document.querySelector('meta[name="tw-user"]').content;
 const canAct = ["supervisor", "admin"].includes(document.querySelector('meta[name="tw-role"]').content);
 const csrf = document.querySelector('meta[name="csrf-token"]').content;
@@ -32,6 +34,7 @@ function connect() {
   ws.onmessage = (event) => receive(JSON.parse(event.data));
   ws.onclose = () => {
     setConnection("reconnecting");
+    checkHealth();  // say why, if the server knows
     const delay = Math.min(5000, 300 * 2 ** state.retry++);
     setTimeout(connect, delay);
   };
@@ -42,6 +45,34 @@ function setConnection(what) {
   const node = document.getElementById("connection");
   node.dataset.state = what;
   node.textContent = what === "live" ? "live" : `${what}…`;
+  state.connection = what;
+  renderHealth();
+}
+
+// --- health: the socket's state and the server's /healthz, in one banner ------------------
+async function checkHealth() {
+  try {
+    const response = await fetch("/healthz", { credentials: "same-origin", cache: "no-store" });
+    state.health = await response.json();  // 503 carries a JSON body that says what is down
+  } catch (error) {
+    state.health = { status: "down", message: "Tripwatch cannot be reached; retrying" };
+  }
+  renderHealth();
+}
+
+function healthText() {
+  const health = state.health && state.health.status !== "ok" ? state.health : null;
+  const reason = health ? health.message || health.error || health.status : "";
+  if (state.connection === "reconnecting") return [`Disconnected — reconnecting…${reason ? ` (${reason})` : ""}`, "down"];
+  return health ? [reason, health.status] : ["", "ok"];
+}
+
+function renderHealth() {
+  const [text, status] = healthText();
+  const node = document.getElementById("health");
+  node.hidden = !text;
+  node.textContent = text;
+  node.dataset.state = status;
 }
 
 function receive(message) {
@@ -340,5 +371,7 @@ function silenceBody(data) {
 initFilters();
 initSilenceForm();
 connect();
+checkHealth();
+setInterval(checkHealth, HEALTH_POLL_MS);
 setInterval(tick, 1000);
 setInterval(refreshFigures, 30000);

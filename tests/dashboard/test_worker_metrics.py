@@ -32,3 +32,17 @@ async def test_worker_metrics_are_served_and_count():
 
 def _value(name: str, **labels: str) -> float:
     return metrics.REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+async def test_the_same_port_serves_healthz_when_given_one():
+    port = free_port()
+    answers = iter([(200, b'{"status":"ok"}'), (503, b'{"status":"down"}')])
+    metrics.serve("127.0.0.1", port, lambda: next(answers))
+    async with aiohttp.ClientSession() as client:
+        for status, body in ((200, {"status": "ok"}), (503, {"status": "down"})):
+            async with client.get(f"http://127.0.0.1:{port}/healthz") as response:
+                assert response.status == status
+                assert response.content_type == "application/json"
+                assert await response.json() == body
+        async with client.get(f"http://127.0.0.1:{port}/metrics") as response:
+            assert response.status == 200 and "tripwatch_events_total" in await response.text()

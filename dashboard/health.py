@@ -1,0 +1,90 @@
+"""The board's `/healthz`: Redis, the broker and the workers' lag, judged by monitor.health.
+
+A task refreshes the snapshot every few seconds, so a request (each open board polls it)
+costs no I/O. The workers' side comes from their reports in Redis (monitor.worker_health):
+how many are alive and how many input events they have not read yet.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import orjson
+import redis.asyncio as aioredis
+from aiohttp import web
+
+from dashboard.hub import stop_if_cancelled
+from dashboard.keys import HEALTH, REDIS, SETTINGS
+from monitor import names
+from monitor.health import PROBE_TIMEOUT_S, REFRESH_S, Latest, Snapshot, report, workers_lag
+from monitor.probes import check_broker, check_redis
+
+log = logging.getLogger(__name__)
+routes = web.RouteTableDef()
+FORGET_WORKER_AFTER_MS = 3_600_000  # a report this old is from a worker that is gone for good
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+@routes.get("/healthz")
+async def healthz(request: web.Request) -> web.Response:
+    status, body = report(request.app[HEALTH].snapshot, now_ms())
+    return web.json_response(body, status=status)
+
+
+async def take(app: web.Application) -> Snapshot:
+    redis = app[REDIS]
+    redis_check = await check_redis(redis)
+    broker_check = await check_broker(app[SETTINGS].kafka_bootstrap)
+    workers, lag = await workers_seen(redis) if redis_check.ok else (None, None)
+    return Snapshot(now_ms(), redis_check, broker_check, lag=lag, workers=workers)
+
+
+async def workers_seen(redis: aioredis.Redis) -> tuple[int | None, dict[str, int] | None]:
+    try:
+        raw = await asyncio.wait_for(redis.hgetall(names.WORKER_HEALTH), PROBE_TIMEOUT_S)
+    except Exception:  # Redis went away since its PING: unknown, not "no worker"
+        return None, None
+    now = now_ms()
+    reports = {worker: _decode(entry) for worker, entry in raw.items()}
+    gone = [
+        worker for worker, entry in reports.items() if now - int(entry.get("at", 0)) > FORGET_WORKER_AFTER_MS
+    ]
+    if gone:
+        await redis.hdel(names.WORKER_HEALTH, *gone)
+    return workers_lag(list(reports.values()), now)
+
+
+def _decode(entry: bytes) -> dict[str, Any]:
+    try:
+        decoded = orjson.loads(entry)
+    except orjson.JSONDecodeError:
+        return {}
+    return decoded if isinstance(decoded, dict) else {}
+
+
+async def refresh_forever(app: web.Application) -> None:
+    while True:
+        await asyncio.sleep(REFRESH_S)
+        stop_if_cancelled()  # redis-py can swallow a cancellation (see dashboard.hub)
+        try:
+            app[HEALTH].snapshot = await take(app)
+        except Exception:  # health must never stop the board
+            log.warning("health refresh failed", exc_info=True)
+
+
+async def health_ctx(app: web.Application) -> AsyncIterator[None]:
+    """cleanup_ctx: a first snapshot before serving (no 'starting' answer), then a refresher."""
+    app[HEALTH] = Latest(await take(app))
+    task = asyncio.create_task(refresh_forever(app))
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
