@@ -148,7 +148,9 @@ class Dispatcher:
         second copy; when the attempts run out, the delivery is unknown."""
         result = SendResult("unknown", "could not ask the provider whether it was sent")
         now = self.clock()
-        message.history.append(Attempt(at=now, channel=message.channel, outcome="unknown", detail=result.detail))
+        message.history.append(
+            Attempt(at=now, channel=message.channel, outcome="unknown", detail=result.detail)
+        )
         message.attempts += 1
         if message.attempts < self.settings.outreach_max_attempts:
             await self.outbox.finish(message, now + self._backoff_ms(message.attempts), None, now)
@@ -227,7 +229,9 @@ def _sent_text(message: OutboundMessage) -> str:
     """`open message sent by push`, and why it went twice when a crash interrupted a send."""
     text = f"{message.step} message sent by {message.channel}"
     resent = [
-        a.detail for a in message.history if a.channel == message.channel and a.detail.startswith((RESENT, UNANSWERED))
+        a.detail
+        for a in message.history
+        if a.channel == message.channel and a.detail.startswith((RESENT, UNANSWERED))
     ]
     return f"{text} ({resent[-1]})" if resent else text
 
@@ -241,8 +245,12 @@ def _unknown_text(message: OutboundMessage) -> str:
     """Why nobody can say; a push resent with one collapse id is still one notification."""
     tries = sum(1 for a in message.history if a.channel == message.channel and a.outcome == "unknown")
     if message.channel == "push":
-        return f"FCM did not answer {tries} request(s); every copy has one collapse id, the device shows it once"
-    return f"{message.channel} did not answer {tries} request(s) and it could not be confirmed; not sent again"
+        return (
+            f"FCM did not answer {tries} request(s); every copy has one collapse id, the device shows it once"
+        )
+    return (
+        f"{message.channel} did not answer {tries} request(s) and it could not be confirmed; not sent again"
+    )
 
 
 def _page_note(page: OutboundMessage | None, message: OutboundMessage, now: int) -> str:

@@ -268,7 +268,10 @@ class Outreach:
     def _page_first(self, plan: Plan, now: int) -> None:
         """A critical passenger message queued with the incident's first page waits for
         PagerDuty to accept the page, at most `outreach_page_first_wait_s`."""
-        page = next((m for m in plan.messages if m.step == "page-trigger" and m.message_id.endswith(":L0:trigger")), None)
+        page = next(
+            (m for m in plan.messages if m.step == "page-trigger" and m.message_id.endswith(":L0:trigger")),
+            None,
+        )
         if page is None:
             return
         hold_until = now + int(self.settings.outreach_page_first_wait_s * 1000)

@@ -134,7 +134,9 @@ async def record_receipt(outreach: Outreach, sid: str, status: str, error_code: 
     async with redis.pipeline(transaction=True) as pipe:
         pipe.set(names.OUTBOX_MESSAGE + message.message_id, msgspec.json.encode(message))
         add_timeline(pipe, message.case_id, entry)
-        queue_delivery_export(pipe, message, entry, outreach.settings.helpdesk_webhook_url, f"receipt-{status}")
+        queue_delivery_export(
+            pipe, message, entry, outreach.settings.helpdesk_webhook_url, f"receipt-{status}"
+        )
         await pipe.execute()
     return status
 

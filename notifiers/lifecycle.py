@@ -46,14 +46,21 @@ async def resolve_case(outreach: Outreach, case_id: str, now: int) -> None:
     redis = outreach.redis
     case = await CaseStore(redis).get(case_id)
     raw_conv = await redis.get(conversation_key(case_id))
-    if case is None or raw_conv is None or case.resolve_due_at is None or case.state not in ("open", "acknowledged"):
+    if (
+        case is None
+        or raw_conv is None
+        or case.resolve_due_at is None
+        or case.state not in ("open", "acknowledged")
+    ):
         await redis.zrem(names.CASES_LIFECYCLE, case_id)
         return
     if await _opening_in_flight(outreach, case):
         await redis.zadd(names.CASES_LIFECYCLE, {case_id: now + WAIT_FOR_OPENING_MS})
         return
     current = decode_conversation(raw_conv).incident
-    reason = f"final event handled: resolved by Tripwatch {span((now - case.opened_at) / 1000)} after it opened"
+    reason = (
+        f"final event handled: resolved by Tripwatch {span((now - case.opened_at) / 1000)} after it opened"
+    )
     resolved = await _resolve_in_store(outreach, current, reason, now)
     log.info("incident %s: %s", case_id, reason)
     await outreach.on_incident(resolved)
@@ -78,4 +85,6 @@ async def _resolve_in_store(outreach: Outreach, current: IncidentView, reason: s
     stored = await IncidentStore(outreach.redis).apply(change, now)
     if stored is not None and stored.revision > current.revision:
         return msgspec.convert(msgspec.to_builtins(stored), IncidentView)
-    return msgspec.structs.replace(current, status="resolved", revision=current.revision + 1, resolution=reason)
+    return msgspec.structs.replace(
+        current, status="resolved", revision=current.revision + 1, resolution=reason
+    )

@@ -115,7 +115,11 @@ class Outbox:
             elif message.status == "sent":
                 pipe.zadd(names.OUTBOX_SENT, {message.message_id: now_ms})
                 if message.provider_id:  # a delivery receipt names the provider's id
-                    pipe.set(names.OUTBOX_BY_PROVIDER_ID + message.provider_id, message.message_id, ex=PROVIDER_ID_TTL_S)
+                    pipe.set(
+                        names.OUTBOX_BY_PROVIDER_ID + message.provider_id,
+                        message.message_id,
+                        ex=PROVIDER_ID_TTL_S,
+                    )
             if entry is not None:
                 add_timeline(pipe, message.case_id, entry)
                 queue_delivery_export(pipe, message, entry, helpdesk_url)

@@ -28,7 +28,12 @@ SURVEY_KINDS = frozenset({"driver_cancellation", "system_cancellation", "double_
 # long after opening, so their closing message and survey happen. A rule's `actions.resolve_after`
 # overrides it (and gives any rule a lifecycle). Payment kinds wait longer: a refund or a later
 # capture may still clear them the ordinary way.
-RESOLVE_AFTER_S = {"system_cancellation": 900.0, "early_end": 900.0, "double_charge": 3600.0, "payment_failure": 3600.0}
+RESOLVE_AFTER_S = {
+    "system_cancellation": 900.0,
+    "early_end": 900.0,
+    "double_charge": 3600.0,
+    "payment_failure": 3600.0,
+}
 
 
 @dataclass(frozen=True)

@@ -19,11 +19,13 @@ from notifiers.cases import CaseStore
 from notifiers.outbox import Outbox
 from tests.notifiers import fakes
 from tests.notifiers.conftest import add_passenger
-from tests.notifiers.test_outreach import incident, parts, wall_clock
 from tests.notifiers.test_escalation import sos
+from tests.notifiers.test_outreach import incident, parts, wall_clock
 
 SMS_ONLY = Passenger(passenger_id="p-sl1", name="Anna", locale="en", phone="+15550004001", channels=["sms"])
-PUSH_ONLY = Passenger(passenger_id="p-sl2", name="Boris", locale="ru", push_token="tok-sl2", channels=["push"])
+PUSH_ONLY = Passenger(
+    passenger_id="p-sl2", name="Boris", locale="ru", push_token="tok-sl2", channels=["push"]
+)
 BOTH = Passenger(passenger_id="p-sl3", name="Chen", locale="en", phone="+15550004003", push_token="tok-sl3")
 SLOW_S, TIMEOUT_S = 1.5, 1.0
 
@@ -67,7 +69,9 @@ async def test_slow_providers_reach_everyone_exactly_once(outreach_settings, red
     for case_id in ("sl1:pickup_delay", "sl2:pickup_delay", "sl3:pickup_delay", "sl3:sos"):
         texts = [e.text for e in await CaseStore(redis).timeline(case_id)]
         assert not any("not delivered" in text for text in texts), texts
-        for message_id in [e.data["message_id"] for e in await CaseStore(redis).timeline(case_id) if e.what == "message"]:
+        for message_id in [
+            e.data["message_id"] for e in await CaseStore(redis).timeline(case_id) if e.what == "message"
+        ]:
             message = await outbox.get(message_id)
             assert message is not None and message.status in ("sent", "unknown"), message
     sms_message = await outbox.get("sl1:pickup_delay:1:open")
