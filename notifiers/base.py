@@ -33,12 +33,10 @@ class Notifier:
 
     channel: ClassVar[str]
     required_options: ClassVar[tuple[str, ...]] = ()
-    resend_note: ClassVar[str] = (
-        "the provider cannot be asked"  # why a send interrupted by a crash is repeated
-    )
-    answers_lookups: ClassVar[bool] = (
-        False  # True: `was_sent` can tell; a failed lookup is asked again, never resent
-    )
+    # Why a send interrupted by a crash (or left without an answer) is repeated.
+    resend_note: ClassVar[str] = "the provider cannot be asked"
+    # True: `was_sent` can tell; a failed lookup is asked again later, never resent.
+    answers_lookups: ClassVar[bool] = False
 
     def __init__(self, settings: Settings, session: aiohttp.ClientSession) -> None:
         self.settings = settings

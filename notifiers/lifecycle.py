@@ -3,8 +3,10 @@ double charge, a payment failure after the trip): nothing later clears them, so 
 themselves once handled, `resolve_after` (the rule's, else `policy.RESOLVE_AFTER_S`) after
 they opened.
 
-Handled means the passenger's opening message is no longer on its way: a due case whose
-opening is still queued or being sent waits `WAIT_FOR_OPENING_MS` more. Resolving goes
+Handled means the passenger's opening message is no longer on its way (a due case whose
+opening is still queued or being sent waits `WAIT_FOR_OPENING_MS` more) and, when on-call was
+paged, a person acknowledged the case (until then it is looked at every `WAIT_FOR_PERSON_MS`):
+time alone never stands a page down. Resolving goes
 through the incident store (`monitor/incident_store.py`) when the incident is recorded there,
 so the board shows it resolved too, and then through `Outreach.on_incident`, so the case
 resolves, pages are resolved, and the closing message and survey go out like for any
@@ -30,6 +32,7 @@ from notifiers.outbox import Outbox
 log = logging.getLogger(__name__)
 
 WAIT_FOR_OPENING_MS = 5_000
+WAIT_FOR_PERSON_MS = 60_000
 IN_FLIGHT = ("queued", "sending")
 
 
@@ -54,8 +57,9 @@ async def resolve_case(outreach: Outreach, case_id: str, now: int) -> None:
     ):
         await redis.zrem(names.CASES_LIFECYCLE, case_id)
         return
-    if await _opening_in_flight(outreach, case):
-        await redis.zadd(names.CASES_LIFECYCLE, {case_id: now + WAIT_FOR_OPENING_MS})
+    wait_ms = await _not_handled_yet(outreach, case)
+    if wait_ms:
+        await redis.zadd(names.CASES_LIFECYCLE, {case_id: now + wait_ms})
         return
     current = decode_conversation(raw_conv).incident
     reason = (
@@ -64,6 +68,14 @@ async def resolve_case(outreach: Outreach, case_id: str, now: int) -> None:
     resolved = await _resolve_in_store(outreach, current, reason, now)
     log.info("incident %s: %s", case_id, reason)
     await outreach.on_incident(resolved)
+
+
+async def _not_handled_yet(outreach: Outreach, case: Case) -> int:
+    """How long to wait before looking again; 0 = handled. On-call paged (or about to be) and
+    nobody acknowledged: a person must have it first, the clock never stands a page down."""
+    if case.state == "open" and (case.pages or case.page_due_at is not None):
+        return WAIT_FOR_PERSON_MS
+    return WAIT_FOR_OPENING_MS if await _opening_in_flight(outreach, case) else 0
 
 
 async def _opening_in_flight(outreach: Outreach, case: Case) -> bool:

@@ -10,7 +10,7 @@ from monitor.incident_store import IncidentStore
 from monitor.incidents import IncidentChange
 from monitor.models import Passenger
 from notifiers.cases import CaseStore, on_incident
-from notifiers.lifecycle import WAIT_FOR_OPENING_MS, resolve_due
+from notifiers.lifecycle import WAIT_FOR_OPENING_MS, WAIT_FOR_PERSON_MS, resolve_due
 from notifiers.model import IncidentView
 from notifiers.policy import default_policy_for, rule_policy_for
 from notifiers.render import Templates
@@ -116,4 +116,26 @@ async def test_the_lifecycle_waits_while_the_opening_is_on_its_way(
     clock.advance(WAIT_FOR_OPENING_MS / 1000)
     await resolve_due(outreach)
     case = await CaseStore(redis).get("lc2:system_cancellation")
+    assert case is not None and case.state == "resolved"
+
+
+async def test_a_paged_final_event_waits_for_a_person_before_it_resolves(
+    outreach_settings, redis, http, clock, providers
+) -> None:
+    from tests.notifiers import fakes
+
+    settings = outreach_settings.replace(escalation_levels=f"{fakes.ROUTING_KEYS[0]}@3600")
+    outreach, dispatcher = parts(settings, redis, http, clock)
+    ended = {"kind": "early_end", "incident_id": "lc3:early_end", "severity": "critical"}
+    await outreach.on_incident(incident("lc3", 1, **ended))
+    await drain(dispatcher, clock)
+    assert len(providers.pages) == 1
+    clock.advance(901)
+    assert await resolve_due(outreach) == 1
+    case = await CaseStore(redis).get("lc3:early_end")
+    assert case is not None and case.state == "open"  # nobody acknowledged: the page stands
+    await CaseStore(redis).act(case.case_id, "acknowledge", "supervisor-1", clock())
+    clock.advance(WAIT_FOR_PERSON_MS / 1000)
+    assert await resolve_due(outreach) == 1
+    case = await CaseStore(redis).get("lc3:early_end")
     assert case is not None and case.state == "resolved"
