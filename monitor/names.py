@@ -50,6 +50,7 @@ OUTBOX_MESSAGE = KEY_PREFIX + "outbox:msg:"  # + message_id -> outbound message 
 OUTBOX_CRITICAL = KEY_PREFIX + "outbox:critical"  # ZSET message_id -> next attempt ms
 OUTBOX_NORMAL = KEY_PREFIX + "outbox:normal"  # ZSET message_id -> next attempt ms
 OUTBOX_DEAD = KEY_PREFIX + "outbox:dead"  # ZSET message_id -> ms it was given up
+OUTBOX_UNKNOWN = KEY_PREFIX + "outbox:unknown"  # ZSET message_id -> ms its delivery was left unknown
 OUTBOX_SENT = KEY_PREFIX + "outbox:sent"  # ZSET message_id -> ms it was delivered
 OUTBOX_BY_PROVIDER_ID = KEY_PREFIX + "outbox:provider-id:"  # + provider's id (Twilio SID) -> message_id
 OUTBOX_BY_ORDER = KEY_PREFIX + "outbox:order:"  # + order_id -> ZSET message_id -> created ms

@@ -112,6 +112,8 @@ class Outbox:
                 pipe.zadd(queue_of(message), {message.message_id: due_ms})
             if message.status == "dead":
                 pipe.zadd(names.OUTBOX_DEAD, {message.message_id: now_ms})
+            elif message.status == "unknown":
+                pipe.zadd(names.OUTBOX_UNKNOWN, {message.message_id: now_ms})
             elif message.status == "sent":
                 pipe.zadd(names.OUTBOX_SENT, {message.message_id: now_ms})
                 if message.provider_id:  # a delivery receipt names the provider's id

@@ -12,6 +12,7 @@ from monitor.models import Passenger
 from notifiers.cases import CaseStore
 from notifiers.inbound import create_app, twilio_signature
 from notifiers.outbox import Outbox
+from notifiers.reads import shift_counts
 from notifiers.twilio import STATUS_PATH
 from tests.notifiers.conftest import Clock, add_passenger
 from tests.notifiers.test_outreach import drain, incident, parts
@@ -62,6 +63,8 @@ async def test_a_message_that_may_have_gone_out_is_never_a_dead_letter(
     assert message is not None and message.status == "unknown"
     texts = [e.text for e in await CaseStore(redis).timeline("dl2:pickup_delay")]
     assert sum("delivery unknown" in t for t in texts) == 1 and not any("not delivered" in t for t in texts)
+    counts = await shift_counts(redis, 0)
+    assert (counts["failed"], counts["unknown"]) == (0, 1)
 
 
 async def post_receipt(client: TestClient, form: dict[str, str], token: str, signed: bool = True) -> int:
