@@ -6,7 +6,7 @@ Outreach owns its keys; it exposes small read functions in `notifiers.reads`:
   (`channel`, `status`, `at`, `body`);
 - `messages_for_order(redis, order_id) -> list[dict]`: every message, oldest first (`at`, …);
 - `case_for_order(redis, order_id) -> dict | None`: the order's case with its timeline;
-- `shift_counts(redis, since_ms) -> dict`: `sent`, `failed`, `contacted_first` (incident ids
+- `shift_counts(redis, since_ms) -> dict`: `sent`, `failed`, `unknown`, `contacted_first` (incident ids
   where the passenger heard from us before contacting us).
 
 Until that module exists the board shows what it has and leaves these cells empty.

@@ -97,6 +97,7 @@ class Settings(BaseModel):
     outreach_http_timeout_s: float = Field(10.0, gt=0, description='a provider slower than this counts as a timeout (retried)')
     outreach_lease_s: float = Field(30.0, gt=0, description="a claimed message is retried after this")
     outreach_concurrency: int = Field(8, ge=1, le=256, description='messages in flight at once')
+    outreach_page_first_wait_s: float = Field(10.0, ge=0, le=300, description="a critical incident's passenger message waits at most this long for PagerDuty to accept the page")
     outreach_tick_s: float = Field(0.2, gt=0, le=10, description='how often outreach looks at its timers and outbox')
     outreach_host: str = Field("127.0.0.1", description='address of the inbound webhook')
     outreach_port: int = Field(8081, ge=0, le=65535, description="inbound webhook (Twilio replies)")

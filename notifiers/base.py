@@ -1,7 +1,10 @@
 """The small base every provider module builds on: one `send`, one HTTP outcome rule.
 
-Outcomes: `sent`; `retry` for timeouts, connection errors, 429 and 5xx; `rejected` for
-any other 4xx, which is never retried on the same channel (the provider's error is kept).
+Outcomes: `sent`; `unknown` when the request may have reached the provider but no answer came
+(a timeout, a connection dropped after sending): it may have been delivered, so the dispatcher
+asks the provider (or resends so that the device collapses the copies) before trying again;
+`retry` for refused connections, 429 and 5xx (nothing was taken); `rejected` for any other 4xx,
+which is never retried on the same channel (the provider's error is kept).
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class SendResult:
-    outcome: Literal["sent", "retry", "rejected"]
+    outcome: Literal["sent", "retry", "rejected", "unknown"]
     detail: str = ""
     provider_id: str | None = None
 
@@ -30,7 +33,10 @@ class Notifier:
 
     channel: ClassVar[str]
     required_options: ClassVar[tuple[str, ...]] = ()
-    resend_note: ClassVar[str] = "the provider cannot be asked"  # why a send interrupted by a crash is repeated
+    # Why a send interrupted by a crash (or left without an answer) is repeated.
+    resend_note: ClassVar[str] = "the provider cannot be asked"
+    # True: `was_sent` can tell; a failed lookup is asked again later, never resent.
+    answers_lookups: ClassVar[bool] = False
 
     def __init__(self, settings: Settings, session: aiohttp.ClientSession) -> None:
         self.settings = settings
@@ -52,6 +58,8 @@ class Notifier:
         try:
             async with self.session.request(method, url, timeout=timeout, **kwargs) as response:
                 return response.status, await _body(response)
+        except aiohttp.ClientConnectorError as error:  # never connected: nothing was sent
+            raise ProviderUnreachable(f"{type(error).__name__}: {error}".rstrip(": "), sent=False) from None
         except (TimeoutError, aiohttp.ClientError) as error:
             raise ProviderUnreachable(f"{type(error).__name__}: {error}".rstrip(": ")) from None
 
@@ -60,7 +68,7 @@ class Notifier:
         try:
             status, body = await self.request(method, url, **kwargs)
         except ProviderUnreachable as error:
-            return SendResult("retry", str(error))
+            return SendResult("unknown" if error.maybe_sent else "retry", str(error))
         if 200 <= status < 300:
             provider_id = body.get(read_id) if isinstance(body, dict) else None
             return SendResult("sent", f"HTTP {status}", str(provider_id) if provider_id else None)
@@ -74,7 +82,12 @@ class Notifier:
 
 
 class ProviderUnreachable(ConnectionError):
-    """No answer from the provider (timeout, refused connection, reset)."""
+    """No answer from the provider (timeout, refused connection, reset). `maybe_sent` is False
+    only when the connection was never made, so the request cannot have been taken."""
+
+    def __init__(self, text: str, sent: bool = True) -> None:
+        super().__init__(text)
+        self.maybe_sent = sent
 
 
 async def _body(response: aiohttp.ClientResponse) -> Any:

@@ -1,4 +1,8 @@
-"""A hard cap on messages per passenger per trip and per UTC day, whatever the rules say."""
+"""A hard cap on messages per passenger per trip and per UTC day, whatever the rules say.
+
+Safety first: messages of critical incidents and safety check-ins are exempt (`exempt`); they
+are neither refused nor counted.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ import redis.asyncio as aioredis
 
 from monitor import names
 from monitor.settings import Settings
+from notifiers.model import IncidentView
 
 DAY_TTL_S = 2 * 86_400
 
@@ -26,6 +31,11 @@ class Budget:
         self.trip_left -= 1
         self.day_left -= 1
         return True
+
+
+def exempt(incident: IncidentView, step: str) -> bool:
+    """A critical incident's messages, and a safety incident's opening (the check-in)."""
+    return incident.severity == "critical" or (step == "open" and incident.is_safety)
 
 
 def keys(passenger_id: str, order_id: str, now_ms: int) -> tuple[str, str]:

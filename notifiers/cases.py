@@ -65,7 +65,10 @@ def on_incident(case: Case | None, incident: IncidentView, now_ms: int, settings
             sla_due_at=now_ms + 1000 * sla_s(settings, incident.severity),
             resolved_at=None if incident.is_open else now_ms,
         )
+    before = case.severity
     case = msgspec.structs.replace(case, severity=incident.severity, version=case.version + 1)
+    if incident.severity != before:  # the SLA follows the incident's severity, from the opening
+        case.sla_due_at = case.opened_at + 1000 * sla_s(settings, incident.severity)
     if incident.status == "resolved" and case.state in ("open", "acknowledged"):
         case.state, case.resolved_at = "resolved", now_ms
     elif incident.status == "acknowledged" and case.state == "open":
@@ -73,6 +76,15 @@ def on_incident(case: Case | None, incident: IncidentView, now_ms: int, settings
     elif incident.status == "open" and case.state in ("resolved", "closed"):
         case.state, case.resolved_at, case.closed_at = "open", None, None
     return case
+
+
+def follow_lifecycle(case: Case, incident: IncidentView, now_ms: int, resolve_after_s: float | None) -> None:
+    """A final-event incident (nothing will clear it) resolves itself `resolve_after_s` after it
+    opened; the timer is set when it opens or re-opens, and dropped when it resolves."""
+    if case.state not in ("open", "acknowledged") or not incident.is_open:
+        case.resolve_due_at = None
+    elif resolve_after_s and case.resolve_due_at is None:
+        case.resolve_due_at = now_ms + int(resolve_after_s * 1000)
 
 
 def incident_entry(incident: IncidentView, now_ms: int) -> TimelineEntry:
@@ -105,6 +117,10 @@ def queue_case(pipe: aioredis.client.Pipeline, case: Case) -> None:
     else:
         pipe.zrem(names.CASES_OPEN, case.case_id)
     schedule_close(pipe, case.case_id, case)
+    if case.resolve_due_at is not None and case.state in ("open", "acknowledged"):
+        pipe.zadd(names.CASES_LIFECYCLE, {case.case_id: case.resolve_due_at})
+    else:
+        pipe.zrem(names.CASES_LIFECYCLE, case.case_id)
 
 
 def schedule_close(pipe: aioredis.client.Pipeline, case_id: str, case: Case | None) -> None:
@@ -175,6 +191,15 @@ def apply_action(case: Case, action: str, actor: str, now_ms: int, note: str = "
     return Change(case, [TimelineEntry(at=now_ms, what="action", text=text, data={"actor": actor})])
 
 
+def passenger_ok(case: Case, said: str, now_ms: int) -> Change:
+    """The passenger says they are OK: noted on the case (and exported); it lowers nothing, since
+    only a person who acknowledges can stand the escalation down."""
+    case = msgspec.structs.replace(case, version=case.version + 1)
+    case.passenger_ok_at = case.passenger_ok_at or now_ms
+    text = f"passenger says they are OK ({said}); escalation goes on until a person acknowledges"
+    return Change(case, [TimelineEntry(at=now_ms, what="reply", text=text)])
+
+
 def survey_answer(case: Case, score: int, now_ms: int) -> Change:
     """The passenger's score: the first one is kept (and closes a resolved case); a later one is noted."""
     case = msgspec.structs.replace(case, version=case.version + 1)
@@ -220,6 +245,11 @@ class CaseStore:
         if score not in SCORES:
             raise ValueError(f"survey score {score} is not 1-5")
         case, _ = await self._change(case_id, lambda case: survey_answer(case, score, now_ms))
+        return case
+
+    async def note_passenger_ok(self, case_id: str, said: str, now_ms: int) -> Case | None:
+        """Record the passenger's "I'm OK" on the case; None when there is no such case."""
+        case, _ = await self._change(case_id, lambda case: passenger_ok(case, said, now_ms))
         return case
 
     async def close_due(self, now_ms: int, limit: int = 100) -> int:

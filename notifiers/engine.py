@@ -157,6 +157,7 @@ class Outreach:
             self._add_message(plan, conv, step, policy, passenger, spend, now)
         if incident is not None:
             self.escalation.on_incident(plan, incident, now, policy)
+            self._page_first(plan, now)
         if "open" in decision.steps and conv.checkin_phone and plan.escalation_due:
             checkin_due = now + int(self.settings.checkin_timeout_s * 1000)  # no answer escalates
             plan.escalation_due = min(plan.escalation_due, checkin_due)
@@ -168,6 +169,7 @@ class Outreach:
         if plan.case is None and not (policy.open_case or policy.page or incident.severity == "critical"):
             return  # a page always has a case, so that someone can acknowledge it
         plan.case = cases.on_incident(plan.case, incident, now, self.settings)
+        cases.follow_lifecycle(plan.case, incident, now, policy.resolve_after_s)
         plan.case_changed = True
         plan.entries.append(cases.incident_entry(incident, now))
 
@@ -193,10 +195,13 @@ class Outreach:
                     cases.mark_no_contact(plan.case)
                     plan.case_changed = True
                 continue
-            if spend is None or not spend.take():
+            if budget.exempt(conv.incident, one):
+                pass  # safety first: a critical incident or a check-in is never held back by a budget
+            elif spend is None or not spend.take():
                 self._note(plan, now, f"{one} message not sent: passenger's message budget is spent")
                 continue
-            plan.spent += 1
+            else:
+                plan.spent += 1
             conv.seq += 1
             message = self._message(conv, one, template, channels, passenger, plan, now)  # type: ignore[arg-type]
             plan.messages.append(message)
@@ -259,6 +264,20 @@ class Outreach:
             elif channel in CONTACT_FIELDS:
                 found[channel] = getattr(passenger, CONTACT_FIELDS[channel]) or ""
         return {channel: value for channel, value in found.items() if value}
+
+    def _page_first(self, plan: Plan, now: int) -> None:
+        """A critical passenger message queued with the incident's first page waits for
+        PagerDuty to accept the page, at most `outreach_page_first_wait_s`."""
+        page = next(
+            (m for m in plan.messages if m.step == "page-trigger" and m.message_id.endswith(":L0:trigger")),
+            None,
+        )
+        if page is None:
+            return
+        hold_until = now + int(self.settings.outreach_page_first_wait_s * 1000)
+        for message in plan.messages:
+            if message.priority == "critical" and not message.step.startswith("page-"):
+                message.after_page, message.hold_until = page.message_id, hold_until
 
     @staticmethod
     def _note(plan: Plan, now: int, text: str) -> None:

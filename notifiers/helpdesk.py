@@ -1,8 +1,11 @@
-"""The helpdesk export: one signed webhook document per case change.
+"""The helpdesk export: one signed webhook document per case change, and one per delivery result.
 
 Queued in the caller's transaction, next to the case it describes, so a case never changes
 without its export and a retried transaction never exports twice: the outbox message id
 `case:<case_id>:v<version>` is the idempotency key (SET NX) and the receiver's delivery id.
+Delivery results (sent, failed over, delivery unknown, dead letter, a provider's receipt)
+are documents `{"type": "delivery", ...}` with the id `delivery:<message_id>:<n>`, n the
+message's attempt count, so each result is exported once.
 """
 
 from __future__ import annotations
@@ -39,6 +42,37 @@ def export_message(case: Case, entries: list[TimelineEntry], url: str) -> Outbou
         payload=payload,
         created_at=entries[0].at if entries else case.opened_at,
     )
+
+
+def queue_delivery_export(
+    pipe: aioredis.client.Pipeline, message: OutboundMessage, entry: TimelineEntry, url: str, tag: str = ""
+) -> None:
+    """Export one delivery result of a case's message; exports themselves are not exported."""
+    if not url or message.case_id is None:
+        return
+    payload = {
+        "type": "delivery",
+        "case_id": message.case_id,
+        "message_id": message.message_id,
+        "step": message.step,
+        "channel": message.channel,
+        "status": message.status,
+        "receipt": message.receipt,
+        "entry": msgspec.to_builtins(entry),
+    }
+    export = OutboundMessage(
+        message_id=f"delivery:{message.message_id}:{tag or len(message.history)}",
+        incident_id=message.incident_id,
+        order_id=message.order_id,
+        case_id=None,
+        step=EXPORT_STEP,
+        priority="normal",
+        channels=["webhook"],
+        recipients={"webhook": url},
+        payload=payload,
+        created_at=entry.at,
+    )
+    queue_message(pipe, export, entry.at)
 
 
 def queue_export(pipe: aioredis.client.Pipeline, case: Case, entries: list[TimelineEntry], url: str) -> None:

@@ -3,6 +3,9 @@
 The signature is Twilio's: base64(HMAC-SHA1(auth token, full URL + each POST parameter's
 name and value, sorted by name)). An open case reads digits as check-in choices (1 I'm OK,
 2 help, 3 report a problem, 4 share my trip); a resolved one as the survey score (1-5).
+"I'm OK" is noted on the case and lowers nothing: only a person who acknowledges stands the
+escalation down. Twilio's delivery receipts (`StatusCallback`, signed the same way) arrive on
+`STATUS_PATH` and are recorded on the message's case (delivered / undelivered / failed).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import hashlib
 import hmac
 import logging
 
+import msgspec
 import orjson
 from aiohttp import web
 
@@ -19,8 +23,10 @@ from monitor import names
 from monitor.settings import Settings
 from notifiers import cases, webhook
 from notifiers.engine import Outreach, escalate_case
+from notifiers.helpdesk import queue_delivery_export
 from notifiers.model import TimelineEntry
-from notifiers.outbox import add_timeline
+from notifiers.outbox import Outbox, add_timeline
+from notifiers.twilio import STATUS_PATH
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +60,7 @@ def create_app(settings: Settings, outreach: Outreach) -> web.Application:
     app[OUTREACH_KEY] = outreach
     app.router.add_post(INBOUND_PATH, receive_sms)
     app.router.add_post(APP_CHECKIN_PATH, receive_app_checkin)
+    app.router.add_post(STATUS_PATH, receive_status)
     return app
 
 
@@ -78,18 +85,64 @@ async def receive_app_checkin(request: web.Request) -> web.Response:
     return web.json_response({"taken_as": taken})
 
 
-async def receive_sms(request: web.Request) -> web.Response:
+async def signed_form(request: web.Request, path: str) -> dict[str, str]:
+    """The POSTed form, once its `X-Twilio-Signature` is checked (else 403)."""
     settings = request.app[SETTINGS_KEY]
     params = {name: str(value) for name, value in (await request.post()).items()}
-    url = (
-        settings.outreach_public_url.rstrip("/") + INBOUND_PATH
-        if settings.outreach_public_url
-        else str(request.url)
-    )
+    public = settings.outreach_public_url
+    url = public.rstrip("/") + path if public else str(request.url)
     expected = twilio_signature(settings.twilio_auth_token.get_secret_value(), url, params)
     if not hmac.compare_digest(expected, request.headers.get("X-Twilio-Signature", "")):
-        log.warning("inbound SMS refused: bad X-Twilio-Signature")
+        log.warning("inbound Twilio request on %s refused: bad X-Twilio-Signature", path)
         raise web.HTTPForbidden(text="bad signature")
+    return params
+
+
+async def receive_status(request: web.Request) -> web.Response:
+    """A Twilio delivery receipt (`MessageSid`, `MessageStatus`, `ErrorCode`)."""
+    params = await signed_form(request, STATUS_PATH)
+    await record_receipt(
+        request.app[OUTREACH_KEY],
+        params.get("MessageSid", ""),
+        params.get("MessageStatus", ""),
+        params.get("ErrorCode", ""),
+    )
+    return web.Response(text=EMPTY_TWIML, content_type="text/xml")
+
+
+FINAL_RECEIPTS = ("delivered", "undelivered", "failed")
+
+
+async def record_receipt(outreach: Outreach, sid: str, status: str, error_code: str = "") -> str:
+    """Record a final receipt on the message and its case, once per status; returns what it did."""
+    redis = outreach.redis
+    message_id = await redis.get(names.OUTBOX_BY_PROVIDER_ID + sid)
+    if status not in FINAL_RECEIPTS or message_id is None:
+        return "ignored"  # queued/sent/sending are on the way; an unknown SID is not ours
+    outbox = Outbox(redis, 0)
+    message = await outbox.get(message_id.decode())
+    if message is None or message.receipt == status:
+        return "ignored"  # Twilio may post a receipt again
+    message.receipt = status
+    now = outreach.clock()
+    error = f" (Twilio error {error_code})" if error_code else ""
+    text = f"{message.step} message {status} to the phone{error}"
+    data = {"message_id": message.message_id, "sid": sid, "status": status}
+    if error_code:
+        data["error_code"] = error_code
+    entry = TimelineEntry(at=now, what="receipt", text=text, data=data)
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.set(names.OUTBOX_MESSAGE + message.message_id, msgspec.json.encode(message))
+        add_timeline(pipe, message.case_id, entry)
+        queue_delivery_export(
+            pipe, message, entry, outreach.settings.helpdesk_webhook_url, f"receipt-{status}"
+        )
+        await pipe.execute()
+    return status
+
+
+async def receive_sms(request: web.Request) -> web.Response:
+    params = await signed_form(request, INBOUND_PATH)
     await handle_reply(request.app[OUTREACH_KEY], params.get("From", ""), params.get("Body", ""))
     return web.Response(text=EMPTY_TWIML, content_type="text/xml")
 
@@ -113,14 +166,18 @@ async def handle_reply(outreach: Outreach, phone: str, text: str) -> str:
 
 
 async def apply_choice(outreach: Outreach, case_id: str, choice: str | None, said: str) -> str:
-    """I'm OK stops escalation; help escalates now; report and share are noted for a person."""
+    """I'm OK is noted on the case and lowers nothing (escalation goes on until a person
+    acknowledges); help escalates now; report and share are noted for a person."""
     now = outreach.clock()
-    if await cases.CaseStore(outreach.redis).get(case_id) is None:
+    store = cases.CaseStore(outreach.redis, outreach.settings)
+    if await store.get(case_id) is None:
         return "ignored"
     await _note(outreach, case_id, now, f"passenger replied {said}: {choice or 'not understood'}")
     if choice == "ok":
-        await outreach.redis.zrem(names.ESCALATIONS_DUE, case_id)
-        await _note(outreach, case_id, now, "passenger is OK: escalation stopped")
+        case = await store.note_passenger_ok(case_id, said, now)
+        if case is not None and case.escalation_level < 0 and case.page_due_at is not None:
+            # the check-in is answered, so its timeout no longer pages early; the rule's own page stays due
+            await outreach.redis.zadd(names.ESCALATIONS_DUE, {case_id: case.page_due_at})
     elif choice == "help":
         await escalate_case(outreach, case_id, now, "passenger asked for emergency help")
     return choice or "unknown"

@@ -7,7 +7,9 @@ from typing import Any, Literal
 import msgspec
 
 Priority = Literal["critical", "normal"]
-MessageStatus = Literal["queued", "sending", "sent", "dead"]
+# `unknown`: the provider never answered (timeout, reset after the request went out) and could
+# not be asked: it may have been delivered, so it is never a dead letter.
+MessageStatus = Literal["queued", "sending", "sent", "dead", "unknown"]
 ConversationState = Literal["pending", "told", "closing", "closed", "quiet"]
 CaseState = Literal["open", "acknowledged", "resolved", "closed"]
 SAFETY_KINDS = frozenset({"sos", "crash_suspected", "long_stop", "signal_lost", "early_end"})
@@ -56,7 +58,7 @@ class Conversation(msgspec.Struct, kw_only=True):
 class Attempt(msgspec.Struct, kw_only=True):
     at: int
     channel: str
-    outcome: Literal["sent", "retry", "rejected", "reconciled"]
+    outcome: Literal["sent", "retry", "rejected", "reconciled", "unknown"]
     detail: str = ""
 
 
@@ -79,6 +81,10 @@ class OutboundMessage(msgspec.Struct, kw_only=True):
     status: MessageStatus = "queued"
     created_at: int = 0
     attempt_started_at: int | None = None
+    first_attempt_at: int | None = None  # on the current channel: a lookup at the provider starts here
+    after_page: str | None = None  # outbox id of the page that must be accepted first (page first)
+    hold_until: int | None = None  # ...but the message waits no longer than this (ms)
+    receipt: str | None = None  # the provider's delivery receipt (Twilio: delivered, undelivered, failed)
     provider_id: str | None = None
     history: list[Attempt] = []
 
@@ -119,6 +125,8 @@ class Case(msgspec.Struct, kw_only=True):
     pages: dict[str, str] = {}  # dedup_key -> target ("level <n>" or a route name) of every page triggered
     reminders: int = 0  # reminders (`repeat_interval`) sent since paged_at
     pages_acknowledged: bool = False  # PagerDuty was told somebody has it (pages stop notifying)
+    passenger_ok_at: int | None = None  # the passenger said "I'm OK" (noted; lowers nothing)
+    resolve_due_at: int | None = None  # a final-event incident resolves itself then (lifecycle)
 
 
 def encode(value: msgspec.Struct) -> bytes:

@@ -16,6 +16,7 @@ from monitor import names
 from notifiers.model import OutboundMessage, TimelineEntry, decode_message, encode
 
 QUEUES = (names.OUTBOX_CRITICAL, names.OUTBOX_NORMAL)
+PROVIDER_ID_TTL_S = 7 * 86_400  # receipts come within minutes; a week is plenty
 
 ENQUEUE = """
 if redis.call('SET', KEYS[1], ARGV[1], 'NX') then
@@ -92,9 +93,17 @@ class Outbox:
         await self.redis.zadd(queue_of(message), {message.message_id: due_ms})
 
     async def finish(
-        self, message: OutboundMessage, due_ms: int | None, entry: TimelineEntry | None, now_ms: int
+        self,
+        message: OutboundMessage,
+        due_ms: int | None,
+        entry: TimelineEntry | None,
+        now_ms: int,
+        helpdesk_url: str = "",
     ) -> None:
-        """Store the outcome; requeue at `due_ms`, or take it off the queue (sent or dead)."""
+        """Store the outcome; requeue at `due_ms`, or take it off the queue (sent, dead, unknown).
+        A timeline entry is also exported to the helpdesk (delivery results and dead letters)."""
+        from notifiers.helpdesk import queue_delivery_export  # helpdesk queues through this module
+
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.set(message_key(message.message_id), encode(message))
             if due_ms is None:
@@ -103,10 +112,19 @@ class Outbox:
                 pipe.zadd(queue_of(message), {message.message_id: due_ms})
             if message.status == "dead":
                 pipe.zadd(names.OUTBOX_DEAD, {message.message_id: now_ms})
+            elif message.status == "unknown":
+                pipe.zadd(names.OUTBOX_UNKNOWN, {message.message_id: now_ms})
             elif message.status == "sent":
                 pipe.zadd(names.OUTBOX_SENT, {message.message_id: now_ms})
+                if message.provider_id:  # a delivery receipt names the provider's id
+                    pipe.set(
+                        names.OUTBOX_BY_PROVIDER_ID + message.provider_id,
+                        message.message_id,
+                        ex=PROVIDER_ID_TTL_S,
+                    )
             if entry is not None:
                 add_timeline(pipe, message.case_id, entry)
+                queue_delivery_export(pipe, message, entry, helpdesk_url)
             await pipe.execute()
 
     async def pending(self) -> int:

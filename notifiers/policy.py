@@ -1,7 +1,8 @@
 """What outreach does for an incident: template, channels, case, survey, paging.
 
 A rule that says `actions:` is followed exactly (`notify` absent = no passenger message;
-`notify.template`, `notify.channels`, `open_case`, `page.to`, `page.after`, `repeat_interval`).
+`notify.template`, `notify.channels`, `open_case`, `page.to`, `page.after`, `repeat_interval`,
+`resolve_after`).
 A rule that says nothing about actions, or an incident whose rule is unknown here, gets the
 defaults: the kind's template (else `generic`), a case, push/SMS/webhook in the passenger's
 order, a survey after cancellations and double charges. Critical incidents always page. The
@@ -23,6 +24,16 @@ if TYPE_CHECKING:
 
 GENERIC_TEMPLATE = "generic"
 SURVEY_KINDS = frozenset({"driver_cancellation", "system_cancellation", "double_charge"})
+# Incidents that end on a final event (nothing later clears them): they resolve themselves this
+# long after opening, so their closing message and survey happen. A rule's `actions.resolve_after`
+# overrides it (and gives any rule a lifecycle). Payment kinds wait longer: a refund or a later
+# capture may still clear them the ordinary way.
+RESOLVE_AFTER_S = {
+    "system_cancellation": 900.0,
+    "early_end": 900.0,
+    "double_charge": 3600.0,
+    "payment_failure": 3600.0,
+}
 
 
 @dataclass(frozen=True)
@@ -36,6 +47,7 @@ class Policy:
     page_to: str | None = None  # the on-call route to page first (a name in `page_routes`)
     page_after_s: float = 0.0  # page only if still unacknowledged this long after opening
     repeat_interval_s: float | None = None  # remind paged on-call this often while unacknowledged
+    resolve_after_s: float | None = None  # a final-event incident resolves itself this long after opening
 
 
 PolicyFn = Callable[[IncidentView], Policy]
@@ -47,7 +59,11 @@ def default_policy_for(templates: Templates) -> PolicyFn:
 
     def policy(incident: IncidentView) -> Policy:
         template = incident.kind if incident.kind in known else GENERIC_TEMPLATE
-        return Policy(template=template, survey=incident.kind in SURVEY_KINDS)
+        return Policy(
+            template=template,
+            survey=incident.kind in SURVEY_KINDS,
+            resolve_after_s=RESOLVE_AFTER_S.get(incident.kind),
+        )
 
     return policy
 
@@ -73,6 +89,7 @@ def rule_policy_for(rules: Callable[[], RuleSet | None], fallback: PolicyFn) -> 
             page_to=actions.page.to if actions.page else None,
             page_after_s=actions.page.after if actions.page else 0.0,
             repeat_interval_s=actions.repeat_interval or None,
+            resolve_after_s=actions.resolve_after or default.resolve_after_s,
         )
 
     return policy

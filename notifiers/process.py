@@ -23,6 +23,7 @@ from monitor.settings import Settings
 from notifiers.cases import CaseStore
 from notifiers.dispatcher import Dispatcher
 from notifiers.engine import Outreach, escalate_due
+from notifiers.lifecycle import resolve_due
 from notifiers.model import IncidentView, decode_incident
 from notifiers.policy import default_policy_for, rule_policy_for
 from notifiers.registry import build_notifiers
@@ -118,6 +119,7 @@ async def _ticks(settings: Settings, outreach: Outreach, stop: asyncio.Event) ->
             await outreach.tick()
             await escalate_due(outreach)
             await remind_due(outreach)
+            await resolve_due(outreach)
             await case_store.close_due(outreach.clock())
         except Exception:
             log.exception("outreach tick failed; going on")

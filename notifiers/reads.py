@@ -47,7 +47,7 @@ async def case_for_order(redis: aioredis.Redis, order_id: str) -> dict[str, Any]
 
 
 async def shift_counts(redis: aioredis.Redis, since_ms: int) -> dict[str, Any]:
-    """Messages delivered and dead-lettered since `since_ms`, and the incidents whose passenger
+    """Messages delivered, dead-lettered and left unknown (may have arrived) since `since_ms`, and the incidents whose passenger
     heard from us (a delivered passenger message) in that time."""
     sent_ids = [raw.decode() for raw in await redis.zrangebyscore(names.OUTBOX_SENT, since_ms, "+inf")]
     contacted = set()
@@ -58,6 +58,7 @@ async def shift_counts(redis: aioredis.Redis, since_ms: int) -> dict[str, Any]:
     return {
         "sent": len(sent_ids),
         "failed": await redis.zcount(names.OUTBOX_DEAD, since_ms, "+inf"),
+        "unknown": await redis.zcount(names.OUTBOX_UNKNOWN, since_ms, "+inf"),  # may have arrived
         "contacted_first": sorted(contacted),
     }
 

@@ -1,20 +1,30 @@
-"""SMS through Twilio's Messages API (form-encoded POST, HTTP basic auth with the account SID)."""
+"""SMS through Twilio's Messages API (form-encoded POST, HTTP basic auth with the account SID).
+
+A send that got no answer (timeout) may still have been taken: before sending again the
+dispatcher asks `was_sent`, which reads Twilio's message list for that `To` since the first
+attempt (`DateSent>=` the day, then to the second by `date_created`) and matches the body.
+With `outreach_public_url` set, every send asks for delivery receipts (`StatusCallback` to the
+inbound webhook, `notifiers/inbound.py`, which checks Twilio's signature).
+"""
 
 from __future__ import annotations
 
 import base64
 import email.utils
+import time
 from typing import Any, ClassVar
 
 from notifiers.base import Notifier, ProviderUnreachable, SendResult
 from notifiers.model import OutboundMessage
 
 RECONCILE_SKEW_MS = 120_000
+STATUS_PATH = "/twilio/status"  # the inbound webhook's path for delivery receipts
 
 
 class TwilioNotifier(Notifier):
     channel: ClassVar[str] = "sms"
     required_options = ("twilio_account_sid", "twilio_auth_token", "twilio_from")
+    answers_lookups: ClassVar[bool] = True
 
     @property
     def messages_url(self) -> str:
@@ -28,11 +38,20 @@ class TwilioNotifier(Notifier):
 
     async def send(self, message: OutboundMessage) -> SendResult:
         form = {"To": message.recipients["sms"], "From": self.settings.twilio_from, "Body": message.body}
+        if self.settings.outreach_public_url:
+            form["StatusCallback"] = self.settings.outreach_public_url.rstrip("/") + STATUS_PATH
         return await self.deliver("POST", self.messages_url, "sid", data=form, headers=self.auth_header)
 
     async def was_sent(self, message: OutboundMessage) -> bool | None:
-        """Look the message up in Twilio's log: same recipient, same body, since the attempt began."""
-        params = {"To": message.recipients["sms"], "From": self.settings.twilio_from, "PageSize": "50"}
+        """Look the message up in Twilio's log: same recipient, same body, since the first attempt."""
+        first = message.first_attempt_at or message.attempt_started_at or 0
+        day = time.strftime("%Y-%m-%d", time.gmtime(max(0, first - RECONCILE_SKEW_MS) / 1000))
+        params = {
+            "To": message.recipients["sms"],
+            "From": self.settings.twilio_from,
+            "DateSent>": day,  # `DateSent>=`: aiohttp spells the name, the `=` is the separator
+            "PageSize": "50",
+        }
         try:
             status, body = await self.request(
                 "GET", self.messages_url, params=params, headers=self.auth_header
@@ -41,7 +60,7 @@ class TwilioNotifier(Notifier):
             return None
         if status != 200 or not isinstance(body, dict):
             return None
-        since = (message.attempt_started_at or 0) - RECONCILE_SKEW_MS
+        since = first - RECONCILE_SKEW_MS
         return any(_matches(item, message.body, since) for item in body.get("messages", []))
 
     def describe_error(self, body: Any) -> str:

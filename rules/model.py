@@ -60,6 +60,7 @@ class Actions(_Strict):
     open_case: bool = False
     page: Page | None = None
     repeat_interval: Duration | None = None  # re-notify an unacknowledged incident this often
+    resolve_after: Duration | None = None  # resolve by itself this long after opening (final events)
 
 
 class Escalation(_Strict):

@@ -2,8 +2,10 @@
 
 They check what the real services check (path, method, auth, body shape), answer with the
 real services' success and error bodies, and count what they accepted. Knobs: `fail`
-(statuses to answer next, per channel), `down` (always 503), `delay_s` (answer slowly; the
-message is accepted when the request arrives, as a provider that is slow to reply does).
+(statuses to answer next, per channel), `down` (always 503), `delay_s` (answer sends slowly,
+per channel; the message is accepted when the request arrives, as a provider that is slow to
+reply does; Twilio's message list still answers at once). Twilio's list takes `To` and
+`DateSent>=` (a day) like the real one; `status_callbacks` keeps each SMS's `StatusCallback`.
 Push has two counts, as in life: `push`, every request FCM accepted, and `shown`, what each
 device's tray shows (a notification with a tag already shown replaces it; `ios_tokens` are
 iPhones, which use `apns-collapse-id` for that, the rest Android, which uses the tag).
@@ -48,6 +50,8 @@ class Providers:
     shown: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     ios_tokens: set[str] = field(default_factory=set)  # the rest are Android devices
     push_at: list[float] = field(default_factory=list)  # wall-clock arrival (s) of each `push`
+    status_callbacks: dict[str, str] = field(default_factory=dict)  # SMS sid -> its StatusCallback URL
+    list_queries: list[dict[str, str]] = field(default_factory=list)  # Twilio list queries, as asked
     port: int = 0
     ids: itertools.count = field(default_factory=itertools.count)
 
@@ -65,6 +69,8 @@ class Providers:
         self.shown.clear()
         self.ios_tokens.clear()
         self.push_at.clear()
+        self.status_callbacks.clear()
+        self.list_queries.clear()
 
     def shown_on(self, token: str) -> list[dict[str, Any]]:
         """The notifications the device with `token` shows, one per tag."""
@@ -106,17 +112,33 @@ class Providers:
             return _json({"code": 21211, "message": message, "status": 400}, 400)
         sid = f"SM{next(self.ids):032d}"
         created = email.utils.formatdate(usegmt=True)
-        record = {"sid": sid, "to": to, "from": str(form.get("From")), "body": body, "date_created": created}
-        self.sms.append(record)
+        record = {
+            "sid": sid,
+            "to": to,
+            "from": str(form.get("From")),
+            "body": body,
+            "status": "queued",
+            "date_created": created,
+            "date_sent": created,
+        }
+        if form.get("StatusCallback"):
+            self.status_callbacks[sid] = str(form["StatusCallback"])
+        self.sms.append(record)  # taken at once: a slow answer does not undo it
         await self._slow("sms")
-        return _json({**record, "status": "queued", "account_sid": SID}, 201)
+        return _json({**record, "account_sid": SID}, 201)
 
     async def twilio_list(self, request: web.Request) -> web.Response:
         if not _basic_auth_ok(request, SID, TOKEN):
             return _json({"code": 20003, "message": "Authenticate", "status": 401}, 401)
-        to = request.query.get("To")
-        found = [m for m in reversed(self.sms) if to is None or m["to"] == to]
-        return _json({"messages": found[: int(request.query.get("PageSize", 50))]}, 200)
+        to, since = request.query.get("To"), request.query.get("DateSent>")  # `DateSent>=YYYY-MM-DD`
+        self.list_queries.append(dict(request.query))
+        found = [
+            {**m, "account_sid": SID, "direction": "outbound-api", "num_segments": "1"}
+            for m in reversed(self.sms)
+            if (to is None or m["to"] == to) and (since is None or _day(m["date_sent"]) >= since)
+        ]
+        page_size = int(request.query.get("PageSize", 50))
+        return _json({"messages": found[:page_size], "page": 0, "page_size": page_size}, 200)
 
     # --- FCM HTTP v1 ---------------------------------------------------------------------
     async def fcm_send(self, request: web.Request) -> web.Response:
@@ -154,6 +176,7 @@ class Providers:
         if outage is not None:
             return outage
         self.pages.append(event)
+        await self._slow("pagerduty")
         return _json(
             {"status": "success", "message": "Event processed", "dedup_key": event["dedup_key"]}, 202
         )
@@ -205,6 +228,10 @@ def _fcm_error(code: int, status: str, message: str, error_code: str | None = No
             {"@type": "type.googleapis.com/google.firebase.fcm.v1.FcmError", "errorCode": error_code}
         ]
     return _json({"error": error}, code)
+
+
+def _day(rfc2822: str) -> str:
+    return email.utils.parsedate_to_datetime(rfc2822).strftime("%Y-%m-%d")
 
 
 def _basic_auth_ok(request: web.Request, user: str, password: str) -> bool:

@@ -80,12 +80,19 @@ async def test_signed_reply_ok_stops_escalation_and_help_escalates(
             signature = twilio_signature(settings.twilio_auth_token.get_secret_value(), url, form)
             reply = await client.post(INBOUND_PATH, data=form, headers={"X-Twilio-Signature": signature})
             assert reply.status == 200 and "<Response>" in await reply.text()
-    assert await redis.zscore(names.ESCALATIONS_DUE, "e2:sos") is None
     texts = [e.text for e in await CaseStore(redis).timeline("e2:sos")]
-    assert any("escalation stopped" in text for text in texts)
+    assert any("says they are OK" in text and "until a person acknowledges" in text for text in texts)
     await drain(dispatcher, clock)
     level_two = [p for p in providers.pages if p["routing_key"] == fakes.ROUTING_KEYS[1]]
     assert [p["dedup_key"] for p in level_two] == ["e3:sos:L1"]
+    # "I'm OK" lowers nothing: nobody acknowledged e2, so its escalation goes on at level 1's deadline
+    ok_case = await CaseStore(redis).get("e2:sos")
+    assert ok_case is not None and ok_case.passenger_ok_at and (ok_case.state, ok_case.severity) == ("open", "critical")
+    assert await redis.zscore(names.ESCALATIONS_DUE, "e2:sos") is not None
+    clock.advance(300)
+    await escalate_due(outreach)
+    await drain(dispatcher, clock)
+    assert "e2:sos:L1" in {p["dedup_key"] for p in providers.pages}
 
 
 async def test_survey_after_resolution_closes_the_case_with_the_score(

@@ -247,7 +247,7 @@ async def test_reminders_follow_the_interval_once_each_and_stop_on_acknowledge(
     ]  # fmt: skip
 
 
-async def test_an_unanswered_check_in_pages_early_and_i_am_ok_cancels_the_wait(
+async def test_an_unanswered_check_in_pages_early_and_i_am_ok_keeps_the_rules_page(
     paging_settings, redis, http, clock, providers, rule_set
 ) -> None:
     from notifiers.inbound import handle_reply
@@ -266,13 +266,18 @@ async def test_an_unanswered_check_in_pages_early_and_i_am_ok_cancels_the_wait(
     assert await handle_reply(outreach, "+15550000010", "1") == "ok"
     clock.advance(61)
     assert await escalate_due(outreach) == 1  # p9: no answer, so on-call is paged before page.after
+    await drain(dispatcher, clock)
+    assert pages_of(providers) == [("p9:signal_lost:L0", SAFETY_DESK)]  # p10 answered: not early
     clock.advance(600)
     await escalate_due(outreach)
     await drain(dispatcher, clock)
     assert pages_of(providers) == [
         ("p9:signal_lost:L0", SAFETY_DESK),
+        ("p10:signal_lost:L0", SAFETY_DESK),  # "I'm OK" lowers nothing: the rule's page.after still pages
         ("p9:signal_lost:L1", fakes.ROUTING_KEYS[1]),
     ]
+    case = await CaseStore(redis).get("p10:signal_lost")
+    assert case is not None and case.passenger_ok_at is not None and case.severity == "high"
 
 
 async def test_a_delayed_page_the_rule_no_longer_asks_for_is_not_sent(

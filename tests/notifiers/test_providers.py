@@ -61,10 +61,35 @@ async def test_fcm_v1_body_and_unregistered_token(outreach_settings, http, provi
     assert rejected.outcome == "rejected" and "UNREGISTERED" in rejected.detail
 
 
-async def test_fcm_slowness_beyond_the_timeout_is_retried(outreach_settings, http, providers) -> None:
+async def test_fcm_slowness_beyond_the_timeout_is_unknown_not_failed(outreach_settings, http, providers) -> None:
     providers.delay_s["push"] = 1.5  # the settings' HTTP timeout is 1 s
     result = await FcmNotifier(outreach_settings, http).send(message("push", "token-2"))
-    assert result.outcome == "retry" and "Timeout" in result.detail
+    assert result.outcome == "unknown" and "Timeout" in result.detail
+    assert len(providers.push) == 1  # FCM took it all the same
+
+
+async def test_a_refused_connection_is_a_plain_retry(outreach_settings, http) -> None:
+    from monitor.embedded import free_port
+
+    nobody = outreach_settings.replace(twilio_base_url=f"http://127.0.0.1:{free_port()}")
+    result = await TwilioNotifier(nobody, http).send(message("sms", "+15550000303"))
+    assert result.outcome == "retry"  # never connected: it cannot have been sent
+
+
+async def test_twilio_asks_for_receipts_and_looks_up_since_the_first_attempt(
+    outreach_settings, http, providers
+) -> None:
+    settings = outreach_settings.replace(outreach_public_url="https://tw.example/hooks")
+    twilio = TwilioNotifier(settings, http)
+    first = int(time.time() * 1000)
+    sent = await twilio.send(message("sms", "+15550000304"))
+    assert providers.status_callbacks[sent.provider_id or ""] == "https://tw.example/hooks/twilio/status"
+    later = message("sms", "+15550000304", first_attempt_at=first, attempt_started_at=first + 600_000)
+    assert await twilio.was_sent(later) is True  # found although the last attempt began later
+    query = providers.list_queries[-1]
+    assert query["To"] == "+15550000304" and query["DateSent>"] == time.strftime("%Y-%m-%d", time.gmtime(first / 1000 - 120))
+    other = message("sms", "+15550000304", body="Another text", first_attempt_at=first)
+    assert await twilio.was_sent(other) is False
 
 
 async def test_webhook_is_signed_with_timestamp(outreach_settings, http, providers) -> None:

@@ -27,5 +27,5 @@ async def test_board_reads(outreach_settings, redis, http, clock, providers) -> 
     assert case is not None and case["state"] == "open"
     assert [e["what"] for e in case["timeline"]] == ["incident", "message", "delivery"]
     counts = await reads.shift_counts(redis, start)
-    assert counts == {"sent": 1, "failed": 1, "contacted_first": ["w1:pickup_delay"]}
+    assert counts == {"sent": 1, "failed": 1, "unknown": 0, "contacted_first": ["w1:pickup_delay"]}
     assert await reads.case_for_order(redis, "nothing-here") is None

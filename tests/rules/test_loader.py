@@ -77,6 +77,10 @@ EXPECTED = {
         "rules.yaml",
         "5:24: rules.0.actions.repeat_interval: not a duration like 90s, 10m or 2h (got 'ten minutes')",
     ),
+    "bad_resolve_after": (
+        "rules.yaml",
+        "6:22: rules.0.actions.resolve_after: not a duration like 90s, 10m or 2h (got '9 days')",
+    ),
 }
 
 
