@@ -21,7 +21,7 @@ from monitor.models import Passenger
 from notifiers.model import IncidentView
 from notifiers.trip_facts import TripFacts, ending
 
-CLIP = {"name": 20, "driver": 20, "plate": 12, "car": 20}
+CLIP = {"name": 16, "driver": 16, "plate": 12, "car": 20}
 NAME_BREAKS = " -"  # a double name is cut after one of its parts
 CAR_BREAKS = " "  # "Mercedes-Benz E-Class" is cut only between words
 ZERO_DECIMAL = {"JPY", "KRW", "VND", "CLP", "ISK", "HUF"}
