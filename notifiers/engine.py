@@ -21,8 +21,8 @@ from monitor import names
 from monitor.models import Passenger
 from monitor.settings import Settings
 from notifiers import budget, cases, conversation, escalation, helpdesk
+from notifiers.compose import compose
 from notifiers.conversation import Decision
-from notifiers.facts import context
 from notifiers.model import (
     Case,
     Conversation,
@@ -37,7 +37,7 @@ from notifiers.outbox import add_timeline, queue_message
 from notifiers.policy import Policy, PolicyFn, SilenceCheck, default_policy_for, never_silenced, silenced
 from notifiers.registry import configured_channels
 from notifiers.render import Templates
-from notifiers.sms import fit
+from notifiers.trip_facts import TripFacts, read_trip_facts
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +59,8 @@ class Plan:
     spent: int = 0
     escalation_due: int | None = None  # ms of the next escalation step; -1 = no more
     reminder_due: int | None = None  # ms of the next on-call reminder; -1 = no more
+    trip: TripFacts | None = None  # the trip as it stands now, read when a message is due
+    refund: bool = False  # the rule says a refund is requested: a message may promise one
 
 
 class Outreach:
@@ -151,6 +153,8 @@ class Outreach:
         plan = Plan()
         raw_case = await pipe.get(cases.case_key(subject.incident_id))
         plan.case = decode_case(raw_case) if raw_case else None
+        if decision.steps:  # messages are rendered from the trip as it stands now
+            plan.trip, plan.refund = await read_trip_facts(self.redis, subject.order_id), policy.refund
         if incident is not None:
             self._follow_incident(plan, incident, policy, now)
         for step in decision.steps:
@@ -226,8 +230,9 @@ class Outreach:
         now: int,
     ) -> OutboundMessage:
         incident = conv.incident
-        rendered = self.templates.render(template, step, passenger.locale, context(incident, passenger, now))
-        body = fit(rendered.body) if "sms" in channels else rendered.body
+        texts = compose(
+            self.templates, template, step, incident, passenger, channels, now, plan.trip, plan.refund
+        )
         return OutboundMessage(
             message_id=f"{incident.incident_id}:{conv.seq}:{step}",
             incident_id=incident.incident_id,
@@ -237,8 +242,9 @@ class Outreach:
             priority="critical" if incident.is_safety else "normal",
             channels=channels,
             recipients=self._recipients(passenger, channels),
-            title=rendered.title,
-            body=body,
+            title=texts.title,
+            body=texts.body,
+            bodies=texts.bodies,
             created_at=now,
         )
 

@@ -1,21 +1,44 @@
-"""The facts a message gives the passenger, taken from an incident and clipped to fit an SMS."""
+"""The facts a message gives the passenger: the trip as it stands now, fitted to an SMS.
+
+`facts(incident)` is what the conversation compares to know whether there is news;
+`context(...)` is what a template is rendered with: the trip's current facts (from the trip
+log, `trip_facts.py`) where the log knows the order, else the incident's own details.
+
+Values are shortened only at word boundaries (a space, or a hyphen inside a name) and never
+get an ending mark: a first name longer than its limit with no boundary to cut at is left
+out (the template then greets with "Hello"), a plate that does not fit is left out whole,
+since a part of a plate is a wrong plate.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 from typing import Any
 
 from monitor.models import Passenger
 from notifiers.model import IncidentView
+from notifiers.trip_facts import TripFacts, ending
 
-CLIP = {"name": 12, "driver": 14, "plate": 10, "car": 16}
+CLIP = {"name": 16, "driver": 16, "plate": 12, "car": 20}
+NAME_BREAKS = " -"  # a double name is cut after one of its parts
+CAR_BREAKS = " "  # "Mercedes-Benz E-Class" is cut only between words
 ZERO_DECIMAL = {"JPY", "KRW", "VND", "CLP", "ISK", "HUF"}
+TRAILING = " -.,;:·"
 
 
-def clip(value: Any, limit: int) -> str:
+def clip(value: Any, limit: int, breaks: str = NAME_BREAKS) -> str:
+    """`value` whole if it fits, else its longest start that ends at a break; never mid-word."""
     text = " ".join(str(value or "").split())
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "."
+    if len(text) <= limit:
+        return text
+    cut = ""
+    for match in re.finditer("[" + re.escape(breaks) + "]", text) if breaks else ():
+        if match.start() > limit:
+            break
+        cut = text[: match.start()]
+    return cut.rstrip(TRAILING)
 
 
 def first_word(value: Any) -> str:
@@ -33,16 +56,12 @@ def money(amount_minor: int, currency: str) -> str:
 def facts(incident: IncidentView) -> dict[str, Any]:
     """What the passenger would be told, independent of the clock (a change here is news)."""
     details = incident.details
-    driver = details.get("driver") if isinstance(details.get("driver"), dict) else {}
     eta_ts = _eta_ts(details)
-    amount = _amount(details)
     return {
         "severity": incident.severity,
-        "driver": clip(first_word(driver.get("name")), CLIP["driver"]),
-        "plate": clip(driver.get("plate"), CLIP["plate"]),
-        "car": clip(driver.get("car"), CLIP["car"]),
+        **_driver_facts(_driver(details)),
         "eta_minute": eta_ts // 60_000 if eta_ts is not None else None,
-        "amount": amount,
+        "amount": _amount(details),
     }
 
 
@@ -51,11 +70,20 @@ def fingerprint(incident: IncidentView) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
-def context(incident: IncidentView, passenger: Passenger | None, now_ms: int) -> dict[str, Any]:
-    """Template variables: the facts, the passenger's first name, minutes until the ETA."""
+def context(
+    incident: IncidentView,
+    passenger: Passenger | None,
+    now_ms: int,
+    trip: TripFacts | None = None,
+    refund: bool = False,
+) -> dict[str, Any]:
+    """Template variables, from the trip as it stands at `now_ms` (see docs/outreach.md)."""
     known = facts(incident)
     known.pop("eta_minute")
     eta_ts = _eta_ts(incident.details)
+    if trip is not None and trip.known:
+        known.update(_driver_facts(trip.driver or {}))
+        eta_ts = trip.eta_dropoff_ts if trip.arrived else trip.eta_pickup_ts
     eta_min = max(1, round((eta_ts - now_ms) / 60_000)) if eta_ts and eta_ts > now_ms else None
     return {
         **known,
@@ -63,6 +91,21 @@ def context(incident: IncidentView, passenger: Passenger | None, now_ms: int) ->
         "eta_min": eta_min,
         "kind": incident.kind,
         "resolution": incident.resolution or "",
+        "ending": "" if incident.is_open else ending(incident.resolution, trip or TripFacts()),
+        "refund": refund,
+    }
+
+
+def _driver(details: dict[str, Any]) -> dict[str, Any]:
+    driver = details.get("driver")
+    return driver if isinstance(driver, dict) else {}
+
+
+def _driver_facts(driver: dict[str, Any]) -> dict[str, str]:
+    return {
+        "driver": clip(first_word(driver.get("name")), CLIP["driver"]),
+        "plate": clip(driver.get("plate"), CLIP["plate"], breaks=""),
+        "car": clip(driver.get("car"), CLIP["car"], breaks=CAR_BREAKS),
     }
 
 

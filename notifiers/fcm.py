@@ -59,7 +59,7 @@ def fcm_message(message: OutboundMessage) -> dict[str, Any]:
         data["checkin_choices"] = CHECKIN_CHOICES  # the app shows them as action buttons
     return {
         "token": message.recipients["push"],
-        "notification": {"title": message.title, "body": message.body},
+        "notification": {"title": message.title, "body": message.body_for("push")},
         "data": data,
         "android": {
             "collapse_key": collapse,

@@ -73,7 +73,8 @@ class OutboundMessage(msgspec.Struct, kw_only=True):
     channels: list[str]  # the plan, in preference order; `channel_index` is the current one
     recipients: dict[str, str]  # channel -> phone / push token / URL / routing key
     title: str = ""
-    body: str = ""
+    body: str = ""  # the SMS text when SMS is in the plan, else the in-app text
+    bodies: dict[str, str] = {}  # channel -> its own text (only SMS asks for replies)
     payload: dict[str, Any] = {}  # webhook / PagerDuty body
     order_id: str = ""
     channel_index: int = 0
@@ -91,6 +92,9 @@ class OutboundMessage(msgspec.Struct, kw_only=True):
     @property
     def channel(self) -> str:
         return self.channels[self.channel_index]
+
+    def body_for(self, channel: str) -> str:
+        return self.bodies.get(channel, self.body)
 
 
 class TimelineEntry(msgspec.Struct, kw_only=True):

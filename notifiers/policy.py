@@ -1,11 +1,11 @@
 """What outreach does for an incident: template, channels, case, survey, paging.
 
 A rule that says `actions:` is followed exactly (`notify` absent = no passenger message;
-`notify.template`, `notify.channels`, `open_case`, `page.to`, `page.after`, `repeat_interval`,
-`resolve_after`).
+`notify.template`, `notify.channels`, `notify.refund`, `open_case`, `page.to`, `page.after`,
+`repeat_interval`, `resolve_after`).
 A rule that says nothing about actions, or an incident whose rule is unknown here, gets the
 defaults: the kind's template (else `generic`), a case, push/SMS/webhook in the passenger's
-order, a survey after cancellations and double charges. Critical incidents always page. The
+order, a survey after cancellations and double charges, no refund promised. Critical incidents always page. The
 engine also takes any silence check (`is_silenced(incident, now_ms)`, plain or async).
 """
 
@@ -43,6 +43,7 @@ class Policy:
     survey: bool = False
     notify_passenger: bool = True
     channels: tuple[str, ...] | None = None  # allowed channels; None = any
+    refund: bool = False  # the rule says a refund is requested: a message may promise one
     page: bool = False  # page on-call (critical incidents always do)
     page_to: str | None = None  # the on-call route to page first (a name in `page_routes`)
     page_after_s: float = 0.0  # page only if still unacknowledged this long after opening
@@ -85,6 +86,7 @@ def rule_policy_for(rules: Callable[[], RuleSet | None], fallback: PolicyFn) -> 
             open_case=actions.open_case,
             notify_passenger=notify is not None,
             channels=tuple(notify.channels) if notify else None,
+            refund=notify.refund if notify else False,
             page=actions.page is not None,
             page_to=actions.page.to if actions.page else None,
             page_after_s=actions.page.after if actions.page else 0.0,

@@ -4,6 +4,11 @@ A template file `templates/<locale>/<name>.j2` defines the blocks `title` (push 
 the steps it serves (`open`, `update`, `close`, `survey`). An unknown locale falls back to
 English; a region suffix is dropped (`ru-RU` uses `ru`). `missing_templates` is for the
 rule loader: a rule naming a template that does not exist is refused at load time.
+
+Besides the caller's context, every block sees `step` and `channel`: `"sms"` for a text
+message (the only channel a passenger can reply to), `"push"` for everything shown in the app
+(push, and the webhook the platform relays), so only SMS asks for replies; push offers its
+choices as action buttons (`fcm.CHECKIN_CHOICES`).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import jinja2
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 DEFAULT_LOCALE = "en"
 STEPS = ("open", "update", "close", "survey")
+TEXT_CHANNELS = ("sms", "push")  # the texts a template writes: SMS, and in-app (push, webhook)
 SPACES = re.compile(r"\s+")
 
 
@@ -55,13 +61,16 @@ class Templates:
         language = (requested or DEFAULT_LOCALE).replace("_", "-").split("-")[0].lower()
         return language if (self.directory / language).is_dir() else DEFAULT_LOCALE
 
-    def render(self, name: str, step: str, locale: str | None, context: dict[str, Any]) -> Rendered:
+    def render(
+        self, name: str, step: str, locale: str | None, context: dict[str, Any], channel: str = "sms"
+    ) -> Rendered:
         chosen = self.locale_for(locale)
         template = self._template(name, chosen)
         if step not in template.blocks:
             if chosen == DEFAULT_LOCALE:
                 raise TemplateError(f"template {name!r} has no {step!r} block")
-            return self.render(name, step, DEFAULT_LOCALE, context)
+            return self.render(name, step, DEFAULT_LOCALE, context, channel)
+        context = {**context, "step": step, "channel": text_channel(channel)}
         title = self._block(template, "title", context) if "title" in template.blocks else ""
         return Rendered(chosen, title, self._block(template, step, context))
 
@@ -83,6 +92,11 @@ class Templates:
     def _block(template: jinja2.Template, block: str, context: dict[str, Any]) -> str:
         text = "".join(template.blocks[block](template.new_context(context)))
         return SPACES.sub(" ", text).strip()
+
+
+def text_channel(channel: str) -> str:
+    """Which text a delivery channel gets: "sms", or "push" for anything shown in the app."""
+    return "sms" if channel == "sms" else "push"
 
 
 def missing_templates(

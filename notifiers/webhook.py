@@ -60,5 +60,5 @@ def webhook_document(message: OutboundMessage) -> dict[str, Any]:
         "incident_id": message.incident_id,
         "step": message.step,
         "title": message.title,
-        "body": message.body,
+        "body": message.body_for("webhook"),
     }

@@ -46,6 +46,7 @@ class Notify(_Strict):
 
     template: str | None = None  # default: the rule's kind
     channels: list[Channel] = Field(default_factory=lambda: ["push", "sms"], min_length=1)
+    refund: bool = False  # the platform refunds for this incident: messages may promise a refund
 
 
 class Page(_Strict):

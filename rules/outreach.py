@@ -2,7 +2,7 @@
 
 - `RuleSetFollower`: the published rule set, followed in any process (no worker entry).
 - `policy_from_rules(follower.rule_set, fallback)`: a `notifiers.policy.PolicyFn` that reads the
-  incident's rule: `actions.notify.template` (default: the kind) and `actions.open_case`. A
+  incident's rule: `actions.notify.template` (default: the kind), `notify.refund` and `actions.open_case`. A
   rule with `actions` but no `notify` sends nothing to the passenger; a rule without
   `actions` at all (or an unknown rule) keeps the fallback policy.
 - `silence_check(redis)`: the `is_silenced(incident, now_ms)` the outreach engine takes.
@@ -55,6 +55,7 @@ def policy_from_rules(
             open_case=actions.open_case,
             survey=default.survey,
             notify_passenger=notify is not None,
+            refund=notify.refund if notify else False,
         )
 
     return policy

@@ -128,7 +128,7 @@ async def test_update_only_on_news_redelivery_ignored_and_closing(
     clock.advance(31)
     await outreach.tick()
     await drain(dispatcher, clock)
-    assert len(providers.sms) == 3 and "the pickup delay is over" in providers.sms[2]["body"]
+    assert len(providers.sms) == 3 and "closed the issue with your pickup" in providers.sms[2]["body"]
 
 
 async def test_flapping_incident_sends_no_close_and_no_second_opening(

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
+
 from monitor.models import Passenger
 from notifiers.cases import CaseStore
 from notifiers.engine import Outreach
 from notifiers.policy import default_policy_for, rule_policy_for
 from notifiers.render import Templates
-from rules.loader import load_rules
+from rules.loader import RuleError, load_rules
 from tests.notifiers.conftest import add_passenger
 from tests.notifiers.test_outreach import drain, incident, parts
 
@@ -65,3 +67,59 @@ async def test_rule_channels_and_silence_hold_outreach(
     assert "we noticed a problem with your trip" in providers.sms[0]["body"]
     case = await CaseStore(redis).get("r2:pickup_delay")
     assert case is not None and case.state == "open"  # silenced: still recorded
+
+
+REFUND_RULES = """
+rules:
+  - id: refunds
+    kind: double_charge
+    actions:
+      notify: {refund: true}
+  - id: reviews
+    kind: double_charge
+    actions:
+      notify: {channels: [push]}
+"""
+
+
+def test_a_refund_is_promised_only_when_the_rule_requests_one() -> None:
+    rule_set = load_rules({"r.yaml": REFUND_RULES})
+    policy = rule_policy_for(lambda: rule_set, default_policy_for(Templates()))
+    assert policy(incident("o", 1, rule_id="refunds", kind="double_charge")).refund
+    assert not policy(incident("o", 1, rule_id="reviews", kind="double_charge")).refund
+    assert not policy(incident("o", 1, rule_id="unknown", kind="double_charge")).refund  # the default
+
+
+def test_the_refund_flag_is_validated_at_its_line() -> None:
+    bad = REFUND_RULES.replace("{refund: true}", "{refund: maybe}")
+    with pytest.raises(RuleError) as caught:
+        load_rules({"r.yaml": bad})
+    assert (
+        "r.yaml:6:24: rules.0.actions.notify.refund: wrong type: expected true or false, got 'maybe'"
+        in str(caught.value)
+    )
+
+
+async def test_the_double_charge_message_follows_the_rule(
+    outreach_settings, redis, http, clock, providers
+) -> None:
+    rule_set = load_rules({"r.yaml": REFUND_RULES})
+    templates = Templates()
+    policy = rule_policy_for(lambda: rule_set, default_policy_for(templates))
+    outreach = Outreach(outreach_settings, redis, templates, clock, policy=policy)
+    _, dispatcher = parts(outreach_settings, redis, http, clock)
+    for order in ("d1", "d2"):
+        await add_passenger(
+            redis, Passenger(passenger_id=f"p-{order}", name="Anna", locale="en", push_token=order)
+        )
+    details = {"amount_minor": 1250, "currency": "EUR"}
+    for order, rule in (("d1", "refunds"), ("d2", "reviews")):
+        await outreach.on_incident(
+            incident(order, 1, rule_id=rule, kind="double_charge", incident_id=f"{order}:dc", details=details)
+        )
+    clock.advance(31)
+    await outreach.tick()
+    await drain(dispatcher, clock)
+    bodies = {m["token"]: m["notification"]["body"] for m in providers.push}
+    assert "We are refunding the extra charge" in bodies["d1"] and "(12.50 EUR)" in bodies["d1"]
+    assert "refund" not in bodies["d2"] and "support team will review the charge" in bodies["d2"]
