@@ -12,6 +12,8 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,10 +25,12 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 
 from monitor import names
-from monitor.embedded import free_port
-from monitor.processes import describe_exit
+from monitor.children import Child, Supervisor
+from monitor.embedded import broker_service, free_port
+from monitor.processes import describe_exit, spawn
 from monitor.restarts import RestartBook, RestartPolicy, backoff_s, is_crash_loop
-from monitor.settings import BUILTIN_RULES_DIR
+from monitor.settings import BUILTIN_RULES_DIR, Settings
+from monitor.topics import ensure_topics
 from tests.helpers import now_ms, wait_until
 from tests.monitor.test_up import alive, healthy
 
@@ -71,6 +75,70 @@ def test_restarts_older_than_the_window_do_not_count():
 def test_exits_are_described_by_code_or_signal():
     assert describe_exit(1) == "exited with code 1"
     assert describe_exit(-9) == "was killed by SIGKILL"
+
+
+# --- the supervisor over small real processes -----------------------------------------------------
+
+FAST = RestartPolicy(first_backoff_s=0.01, max_backoff_s=0.05, crash_loop_restarts=3)
+
+
+def python_child(name: str, code: str, **roles: bool) -> Child:
+    return Child(name, lambda: spawn([sys.executable, "-c", code]), book=RestartBook(FAST), **roles)
+
+
+def watch_until(supervisor: Supervisor, check, timeout_s: float = 20) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        assert time.monotonic() < deadline, "condition not met"
+        supervisor.check(time.monotonic())
+        time.sleep(0.02)
+
+
+def test_a_child_that_keeps_dying_makes_watch_give_up_naming_it(caplog: pytest.LogCaptureFixture):
+    supervisor = Supervisor(threading.Event())
+    supervisor.start(python_child("flaky", "raise SystemExit(3)"))
+    steady = supervisor.start(python_child("steady", "import time; time.sleep(60)"))
+    try:
+        assert supervisor.watch() == 1
+        assert steady.process is not None and steady.process.poll() is None  # served meanwhile
+    finally:
+        supervisor.stop_all()
+    restarts = [r.getMessage() for r in caplog.records if "; restart" in r.getMessage()]
+    assert len(restarts) == 3 and all("exited with code 3; restart" in line for line in restarts)
+    assert "flaky crash-loops" in caplog.records[-1].getMessage()
+
+
+def test_a_one_shot_that_finishes_is_not_restarted_but_one_that_fails_is():
+    supervisor = Supervisor(threading.Event())
+    done = supervisor.start(python_child("replay", "pass", one_shot=True))
+    failed = supervisor.start(python_child("replay-2", "raise SystemExit(1)", one_shot=True))
+    try:
+        watch_until(supervisor, lambda: done.finished and failed.book.total >= 1)
+        assert done.process is None and done.book.total == 0
+    finally:
+        supervisor.stop_all()
+
+
+def test_broker_users_are_stopped_before_the_broker_restarts_and_started_after_its_topics():
+    seen: list[tuple[str, bool]] = []
+
+    def broker_back() -> None:
+        seen.append(("topics created; producer running", producer.process is not None))
+
+    supervisor = Supervisor(threading.Event(), on_broker_back=broker_back)
+    broker = supervisor.start(python_child("broker", "import time; time.sleep(60)", is_broker=True))
+    producer = supervisor.start(python_child("producer", "import time; time.sleep(60)", needs_broker=True))
+    first_producer = producer.process
+    try:
+        broker.process.kill()
+        broker.process.wait()
+        supervisor.check(time.monotonic())  # the death is seen: the producer is held at once
+        assert producer.held and first_producer.poll() is not None
+        watch_until(supervisor, lambda: producer.process is not None)
+        assert seen == [("topics created; producer running", False)]
+        assert broker.process.poll() is None and not supervisor.broker_lost_data
+    finally:
+        supervisor.stop_all()
 
 
 # --- a real `tripwatch up` ----------------------------------------------------------------------
@@ -239,3 +307,21 @@ async def _send_sos(bootstrap: str, order_id: str) -> None:
         await producer.send_and_wait(names.SAFETY_SIGNALS, orjson.dumps(event), key=order_id.encode())
     finally:
         await producer.stop()
+
+
+async def test_ensure_topics_names_a_topic_the_broker_created_with_its_own_count(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+):
+    with broker_service("127.0.0.1", free_port(), tmp_path) as broker:
+        bootstrap = f"127.0.0.1:{broker.port}"
+        producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+        await producer.start()
+        try:  # a producer first: the broker auto-creates the topic with its own count
+            await producer.send_and_wait(names.SAFETY_SIGNALS, b"{}", key=b"k")
+        finally:
+            await producer.stop()
+        settings = Settings(kafka_url=f"kafka://{bootstrap}", redis_url="redis://127.0.0.1:1/0", partitions=8)
+        problems = await ensure_topics(settings)
+    assert len(problems) == 1
+    assert problems[0].startswith("topic safety-signals has 4 partitions, not the configured 8")
+    assert problems[0] in [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
