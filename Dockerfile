@@ -9,5 +9,7 @@ COPY dashboard ./dashboard
 COPY fixtures ./fixtures
 RUN pip install --no-cache-dir .
 USER nobody
+# dashboard, outreach's inbound webhook, the worker's /metrics and /healthz (docker-compose.yml)
+EXPOSE 8080 8081 9100
 ENTRYPOINT ["tripwatch"]
 CMD ["--help"]

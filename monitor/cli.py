@@ -65,8 +65,9 @@ def up(ctx: click.Context, demo: bool, scenario: Path | None, speed: float | Non
     """Run everything: embedded broker and Redis (unless configured), worker, outreach and board.
 
     Publishes the rule set of TRIPWATCH_RULES_DIR (a broken set refuses to start). With --demo,
-    replays fixtures/demo.jsonl and prints a sign-in for the board. Stops everything cleanly
-    on Ctrl-C or SIGTERM, leaving no process behind.
+    replays fixtures/demo.jsonl and prints a sign-in for the board. Restarts a process that
+    dies; stops everything, leaving no process behind, on Ctrl-C or SIGTERM (exit 0) or when
+    one crash-loops (exit 1).
     """
     from monitor.embedded import ServiceError
     from monitor.supervisor import run_up

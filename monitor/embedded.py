@@ -13,6 +13,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from monitor.processes import spawn, stop_process
+
 log = logging.getLogger(__name__)
 
 
@@ -31,7 +33,9 @@ class EmbeddedService:
     log_path: Path
     process: subprocess.Popen[bytes] | None = field(default=None, init=False)
 
-    def start(self, timeout_s: float = 15.0) -> None:
+    def start(self, timeout_s: float = 15.0) -> subprocess.Popen[bytes]:
+        """Start it and wait until it listens; the same command, port and data folder each
+        time, so a restarted Redis finds its append-only files again."""
         if port_is_open(self.host, self.port):
             raise ServiceError(
                 f"{self.name}: port {self.host}:{self.port} is already taken; stop what uses it "
@@ -40,16 +44,16 @@ class EmbeddedService:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as sink:
             try:
-                self.process = subprocess.Popen(
-                    self.command, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True
-                )
+                process = spawn(self.command, output=sink)
             except OSError as error:
                 raise ServiceError(
                     f"{self.name}: cannot run {self.command[0]} ({error.strerror}); "
                     "reinstall Tripwatch with `pip install --force-reinstall tripwatch`"
                 ) from None
+        self.process = process
         self._wait_until_ready(timeout_s)
         log.info("%s listening on %s:%d (pid %d)", self.name, self.host, self.port, self.pid)
+        return process
 
     def __enter__(self) -> EmbeddedService:
         self.start()
@@ -63,15 +67,8 @@ class EmbeddedService:
         return self.process.pid if self.process else 0
 
     def stop(self, timeout_s: float = 10.0) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout_s)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        log.info("%s stopped", self.name)
+        if self.process is not None:
+            stop_process(self.name, self.process, timeout_s)
 
     def _wait_until_ready(self, timeout_s: float) -> None:
         deadline = time.monotonic() + timeout_s

@@ -1,5 +1,6 @@
-"""`tripwatch up`: start the embedded services (unless configured away), the worker and the
-board; stop them all, in reverse order, on Ctrl-C or SIGTERM, leaving no process behind."""
+"""`tripwatch up`: start the embedded services (unless configured away), the worker, outreach
+and the board; restart any of them that dies (monitor/children.py); stop them all, in reverse
+order, on Ctrl-C or SIGTERM or when one crash-loops, leaving no process behind."""
 
 from __future__ import annotations
 
@@ -12,14 +13,14 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import redis.asyncio as aioredis
 
 from dashboard.users import UserStore
+from monitor.children import Child, Supervisor
 from monitor.embedded import ServiceError, broker_service, port_is_open, redis_service
+from monitor.processes import spawn, stop_process
 from monitor.settings import ENV_PREFIX, Settings
 from monitor.topics import ensure_topics
 from notifiers.sandbox import sandbox_settings
@@ -33,14 +34,15 @@ DEMO_USER = "demo"
 def run_up(settings: Settings, scenario: Path | None, speed: float, demo: bool = False) -> int:
     rules = load_rule_dir(settings.rules_dir)  # a broken rule set refuses to start, with its errors
     stop = _stop_on_signals()
-    with ExitStack() as stack:
-        children_env = _child_environment(settings, stack)
+    supervisor = Supervisor(stop, on_broker_back=lambda: _broker_back(settings))
+    try:
+        children_env = _start_embedded(settings, supervisor)
         demo_password = asyncio.run(_prepare(settings, rules, demo))
         if demo and not settings.twilio_account_sid and not settings.fcm_project:
-            children_env |= _start_sandbox(settings, stack, children_env)
-        worker = stack.enter_context(_child("worker", ["worker"], children_env, settings))
-        board = stack.enter_context(_child("dashboard", ["dashboard"], children_env, settings))
-        outreach = stack.enter_context(_child("outreach", ["outreach"], children_env, settings))
+            children_env |= _start_sandbox(settings, supervisor, children_env)
+        supervisor.start(_cli_child("worker", ["worker"], children_env, needs_broker=True))
+        board = supervisor.start(_cli_child("dashboard", ["dashboard"], children_env))
+        supervisor.start(_cli_child("outreach", ["outreach"], children_env, needs_broker=True))
         _wait_for_board(settings, board, stop)
         announce(f"Tripwatch is up: the board is at http://{settings.dashboard_host}:{settings.dashboard_port}")
         if demo and ENV_PREFIX + "FCM_PROJECT" in children_env:
@@ -50,9 +52,21 @@ def run_up(settings: Settings, scenario: Path | None, speed: float, demo: bool =
         announce("Ctrl-C stops everything.")
         if scenario is not None:
             args = ["replay", str(scenario), "--speed", str(speed)]
-            stack.enter_context(_child("replay", args, children_env, settings))
-        return _watch([worker, board, outreach], stop)
-    return 0
+            supervisor.start(_cli_child("replay", args, children_env, one_shot=True, needs_broker=True))
+        return supervisor.watch()
+    finally:
+        supervisor.stop_all()
+
+
+def _broker_back(settings: Settings) -> None:
+    """The restarted embedded broker has nothing: topics first, then say what was lost."""
+    asyncio.run(ensure_topics(settings))
+    announce(
+        "The embedded broker was restarted. It keeps everything in memory, so the events in flight, "
+        "the consumer offsets and the trips' state (the trips changelog) are lost; incidents, cases "
+        "and the board's data are in Redis and kept. Topics recreated with "
+        f"{settings.partitions} partitions; restarting the worker and outreach."
+    )
 
 
 async def _prepare(settings: Settings, rules: RuleSet, demo: bool) -> str | None:
@@ -79,7 +93,7 @@ def _sandbox_url(settings: Settings) -> str:
     return f"http://{settings.embedded_host}:{settings.sandbox_port}"
 
 
-def _start_sandbox(settings: Settings, stack: ExitStack, env: dict[str, str]) -> dict[str, str]:
+def _start_sandbox(settings: Settings, supervisor: Supervisor, env: dict[str, str]) -> dict[str, str]:
     """The demo has no phone network: outreach delivers to a local stand-in that speaks the
     providers' formats (notifiers/sandbox.py). Returns the settings that point at it."""
     if port_is_open(settings.embedded_host, settings.sandbox_port):
@@ -87,12 +101,8 @@ def _start_sandbox(settings: Settings, stack: ExitStack, env: dict[str, str]) ->
             f"sandbox: port {settings.embedded_host}:{settings.sandbox_port} is already taken; "
             "choose another with TRIPWATCH_SANDBOX_PORT"
         )
-    stack.enter_context(_child("sandbox", ["sandbox"], env, settings))
-    deadline = time.monotonic() + 30
-    while not port_is_open(settings.embedded_host, settings.sandbox_port):
-        if time.monotonic() > deadline:
-            raise ServiceError("the demo sandbox did not come up within 30 s")
-        time.sleep(0.1)
+    listening = (settings.embedded_host, settings.sandbox_port)
+    supervisor.start(_cli_child("sandbox", ["sandbox"], env, listening=listening))
     values = sandbox_settings(_sandbox_url(settings))
     return {ENV_PREFIX + name.upper(): value for name, value in values.items()}
 
@@ -103,64 +113,59 @@ def announce(line: str) -> None:
     sys.stdout.flush()
 
 
-def _child_environment(settings: Settings, stack: ExitStack) -> dict[str, str]:
+def _start_embedded(settings: Settings, supervisor: Supervisor) -> dict[str, str]:
     """Start what is embedded; the children get explicit URLs for broker and Redis."""
     env = dict(os.environ) | settings.as_environment()
     data_dir = settings.data_dir
     if settings.embedded_kafka:
         broker = broker_service(settings.embedded_host, settings.embedded_kafka_port, data_dir / "logs")
-        stack.enter_context(broker)
+        supervisor.start(Child("broker", broker.start, is_broker=True, stop_timeout_s=10))
         env[ENV_PREFIX + "KAFKA_URL"] = "kafka://" + settings.kafka_bootstrap
     if settings.embedded_redis:
+        # a restart runs the same command: same port, same append-only data folder
         redis = redis_service(settings.embedded_host, settings.embedded_redis_port, data_dir / "redis")
-        stack.enter_context(redis)
+        supervisor.start(Child("redis", redis.start, stop_timeout_s=10))
         env[ENV_PREFIX + "REDIS_URL"] = settings.redis_dsn
     return env
 
 
-@contextmanager
-def _child(
-    name: str, args: list[str], env: dict[str, str], settings: Settings
-) -> Iterator[subprocess.Popen[bytes]]:
+def _cli_child(
+    name: str,
+    args: list[str],
+    env: dict[str, str],
+    listening: tuple[str, int] | None = None,
+    **roles: bool,
+) -> Child:
+    """A `tripwatch ARGS` child; with `listening`, started once it listens there."""
     command = [sys.executable, "-m", "monitor.cli", *args]
-    process = subprocess.Popen(command, env=env, start_new_session=True)
-    log.info("started %s (pid %d)", name, process.pid)
-    try:
-        yield process
-    finally:
-        _terminate(name, process)
+
+    def start() -> subprocess.Popen[bytes]:
+        process = spawn(command, env)
+        if listening is not None:
+            _wait_listening(name, process, *listening)
+        return process
+
+    return Child(name, start, **roles)
 
 
-def _terminate(name: str, process: subprocess.Popen[bytes], timeout_s: float = 15.0) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout_s)
-        except subprocess.TimeoutExpired:
-            log.warning("%s did not stop within %.0f s: killing it", name, timeout_s)
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-    log.info("%s stopped", name)
-
-
-def _wait_for_board(settings: Settings, board: subprocess.Popen[bytes], stop: threading.Event) -> None:
-    deadline = time.monotonic() + 60
-    while not port_is_open(settings.dashboard_host, settings.dashboard_port):
-        if board.poll() is not None:
-            raise ServiceError(f"the dashboard exited with code {board.returncode}; see its output above")
-        if time.monotonic() > deadline or stop.is_set():
-            raise ServiceError("the dashboard did not come up within 60 s")
+def _wait_listening(name: str, process: subprocess.Popen[bytes], host: str, port: int) -> None:
+    deadline = time.monotonic() + 30
+    while not port_is_open(host, port):
+        if process.poll() is not None or time.monotonic() > deadline:
+            stop_process(name, process)
+            raise ServiceError(f"the {name} did not come up on {host}:{port} within 30 s")
         time.sleep(0.1)
 
 
-def _watch(children: list[subprocess.Popen[bytes]], stop: threading.Event) -> int:
-    """Block until a signal (exit 0) or until a child dies on its own (exit 1)."""
-    while not stop.wait(0.2):
-        for child in children:
-            if child.poll() is not None:
-                log.error("%s exited with code %s: stopping everything", child.args[-1], child.returncode)
-                return 1
-    return 0
+def _wait_for_board(settings: Settings, board: Child, stop: threading.Event) -> None:
+    deadline = time.monotonic() + 60
+    while not port_is_open(settings.dashboard_host, settings.dashboard_port):
+        if board.process is None or board.process.poll() is not None:
+            code = board.process.returncode if board.process else None
+            raise ServiceError(f"the dashboard exited with code {code}; see its output above")
+        if time.monotonic() > deadline or stop.is_set():
+            raise ServiceError("the dashboard did not come up within 60 s")
+        time.sleep(0.1)
 
 
 def _stop_on_signals() -> threading.Event:

@@ -33,8 +33,10 @@ def topic_specs(settings: Settings) -> list[NewTopic]:
     ]
 
 
-async def ensure_topics(settings: Settings, attempts: int = 20) -> None:
-    """Create every topic that does not exist yet; existing ones are left as they are."""
+async def ensure_topics(settings: Settings, attempts: int = 20) -> list[str]:
+    """Create every topic that does not exist yet, then check that each has the configured
+    partition count. Existing topics are left as they are: a wrong count (a topic the broker
+    auto-created first) is logged as an error and returned, one line per topic."""
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
     for attempt in range(attempts):
         try:
@@ -49,6 +51,7 @@ async def ensure_topics(settings: Settings, attempts: int = 20) -> None:
         missing = [spec for spec in topic_specs(settings) if spec.name not in existing]
         if missing:
             await _create(admin, missing)
+        return await _wrong_partition_counts(admin, settings)
     finally:
         await admin.close()
 
@@ -59,3 +62,19 @@ async def _create(admin: AIOKafkaAdminClient, topics: list[NewTopic]) -> None:
     except TopicAlreadyExistsError:
         pass  # another process created them meanwhile
     log.info("created topics %s", ", ".join(t.name for t in topics))
+
+
+async def _wrong_partition_counts(admin: AIOKafkaAdminClient, settings: Settings) -> list[str]:
+    wanted = [spec.name for spec in topic_specs(settings)]
+    problems = []
+    for topic in await admin.describe_topics(wanted):
+        count = len(topic["partitions"])
+        if count != settings.partitions:
+            problems.append(
+                f"topic {topic['topic']} has {count} partitions, not the configured {settings.partitions} "
+                "(TRIPWATCH_PARTITIONS): events of one order may reach different workers; "
+                "delete and recreate it"
+            )
+    for problem in problems:
+        log.error("%s", problem)
+    return problems

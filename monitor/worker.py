@@ -15,6 +15,7 @@ from pathlib import Path
 import faust
 
 from monitor.app import Monitor
+from monitor.processes import spawn, stop_process
 from monitor.settings import Settings
 from monitor.topics import ensure_topics
 from rules.loader import load_rule_dir
@@ -43,19 +44,12 @@ def worker_process(
     (SIGTERM, then SIGKILL after 20 s) on exit. For tools and tests that need a worker."""
     env = dict(os.environ) | settings.as_environment()
     with log_path.open("wb") as sink:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "monitor.cli", "worker"], env=env, stdout=sink, stderr=subprocess.STDOUT
-        )
+        process = spawn([sys.executable, "-m", "monitor.cli", "worker"], env, sink)
     try:
         _wait_ready(log_path, process, timeout_s)
         yield process
     finally:
-        process.terminate()
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process("worker", process, timeout_s=20)
 
 
 def _wait_ready(log_path: Path, process: subprocess.Popen[bytes], timeout_s: float) -> None:
