@@ -47,7 +47,7 @@ class TripwatchApp(faust.App):
 
     fetch_max_wait_ms: int = 10
     commit_cap: Callable[[TP], int | None] = staticmethod(lambda tp: None)  # see monitor.unsaved
-    read_from_start_topics: frozenset[str] = frozenset()  # uncommitted partitions (monitor.transport)
+    guarded_topics: frozenset[str] = frozenset()  # none of their records skipped (monitor.offsets)
 
     def _new_transport(self) -> Any:
         return LowLatencyTransport(self.conf.broker_consumer, self)
@@ -114,7 +114,7 @@ class Monitor:
         )
         app.fetch_max_wait_ms = s.fetch_max_wait_ms
         app.commit_cap = self.unsaved.commit_cap
-        app.read_from_start_topics = frozenset([*names.INPUT_TOPICS, names.PASSENGERS])
+        app.guarded_topics = frozenset([*names.INPUT_TOPICS, names.PASSENGERS])
         return app
 
     def _declare(self) -> None:

@@ -1,21 +1,28 @@
-"""The faust transport's two changes, both for want of a faust setting:
+"""The faust transport's changes, each for want of a faust setting:
 
 - the consumer waits at most `fetch_max_wait_ms` per fetch. faust's aiokafka driver
   hard-codes 1500, and the embedded broker (Tansu) holds every fetch for the full wait
   even when data is there, so each event would wait up to 1.5 s;
 - it commits no partition past the app's `commit_cap` (see monitor.unsaved);
 - it commits nothing before the producer's buffer is on the broker;
-- a seek to the committed offsets also rewinds input partitions that have no commit.
+- a seek to the committed offsets also rewinds input partitions that have no commit;
+- no record of an input topic is skipped (monitor.offsets).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import logging
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 import aiokafka
+from faust.transport.consumer import ensure_TP
 from faust.transport.drivers import aiokafka as faust_aiokafka
-from faust.types import TP
+from faust.types import TP, Message
+
+from monitor.offsets import OffsetLedger
+
+log = logging.getLogger(__name__)
 
 
 class LowLatencyConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
@@ -39,7 +46,7 @@ class LowLatencyConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
         uncommitted = [
             tp
             for tp, offset in committed.items()
-            if (offset is None or offset <= 0) and tp.topic in self.app.read_from_start_topics
+            if (offset is None or offset <= 0) and tp.topic in self.app.guarded_topics
         ]
         if uncommitted:
             await consumer.seek_to_beginning(*uncommitted)
@@ -47,8 +54,42 @@ class LowLatencyConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
 
 
 class LowLatencyConsumer(faust_aiokafka.Consumer):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.ledger = OffsetLedger()
+
     def _new_consumer_thread(self) -> LowLatencyConsumerThread:
         return LowLatencyConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+    async def getmany(self, timeout: float) -> AsyncIterator[tuple[TP, Message]]:
+        """faust's batch, with no record of an input topic skipped (see monitor.offsets): a
+        partition whose records jump is held back for the rest of the batch and sought back."""
+        rewind: dict[TP, int] = {}
+        guarded = self.app.guarded_topics
+        async for tp, message in super().getmany(timeout):
+            if tp in rewind:
+                continue
+            if tp.topic not in guarded or self.ledger.admit(tp, message.offset):
+                yield tp, message
+                continue
+            expected = self.ledger.expected(tp)
+            if expected is not None:
+                rewind[tp] = expected
+                log.warning("%s[%d]: got offset %d, expected %d: reading again from %d",
+                            tp.topic, tp.partition, message.offset, expected, expected)  # fmt: skip
+        for tp, offset in rewind.items():
+            await self.seek(tp, offset)
+
+    async def seek(self, partition: TP, offset: int) -> None:
+        await super().seek(partition, offset)
+        self.ledger.reset(ensure_TP(partition), offset)
+
+    async def seek_to_committed(self) -> Mapping[TP, int]:
+        committed = await super().seek_to_committed()
+        for tp, offset in committed.items():
+            # no commit yet: the partition is read from its start (see the consumer thread)
+            self.ledger.reset(ensure_TP(tp), offset if offset is not None and offset > 0 else 0)
+        return committed
 
     def _new_offset(self, tp: TP) -> int | None:
         """faust's next offset to commit, never past the app's `commit_cap` (monitor.unsaved): a

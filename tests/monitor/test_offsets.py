@@ -1,0 +1,57 @@
+"""The offset ledger: a record past the one expected is held back until read again."""
+
+from __future__ import annotations
+
+from faust.types import TP
+
+from monitor.offsets import OffsetLedger
+
+SOS = TP("safety-signals", 3)
+
+
+def test_records_in_order_are_handed_on():
+    ledger = OffsetLedger()
+    ledger.reset(SOS, 5)
+    assert [ledger.admit(SOS, offset) for offset in (5, 6, 7)] == [True, True, True]
+    assert ledger.expected(SOS) == 8
+
+
+def test_a_jump_is_held_back_and_the_offset_expected_is_kept():
+    """What a restarted worker saw: committed at 5, the first record handed over was 14."""
+    ledger = OffsetLedger()
+    ledger.reset(SOS, 5)
+    assert not ledger.admit(SOS, 14)
+    assert ledger.expected(SOS) == 5
+    ledger.reset(SOS, 5)  # the consumer is sought back
+    assert ledger.admit(SOS, 5)
+
+
+def test_a_jump_seen_twice_after_reading_again_is_real():
+    ledger = OffsetLedger()
+    ledger.reset(SOS, 5)
+    assert not ledger.admit(SOS, 9)
+    # reading again from 5 gives 9 once more: 5..8 do not exist
+    assert ledger.admit(SOS, 9)
+    assert ledger.expected(SOS) == 10
+
+
+def test_a_different_jump_after_reading_again_is_held_back_again():
+    ledger = OffsetLedger()
+    ledger.reset(SOS, 5)
+    assert not ledger.admit(SOS, 14)  # a stale record from before the seek
+    assert not ledger.admit(SOS, 9)  # read again: 5..8 do not exist, but 9 is new
+    assert ledger.admit(SOS, 9)
+
+
+def test_repeats_of_records_already_handed_on_pass_and_never_move_back():
+    ledger = OffsetLedger()
+    ledger.reset(SOS, 5)
+    assert ledger.admit(SOS, 5) and ledger.admit(SOS, 6)
+    assert ledger.admit(SOS, 5)
+    assert ledger.expected(SOS) == 7
+
+
+def test_where_reading_starts_is_unknown_the_first_record_sets_it():
+    ledger = OffsetLedger()
+    assert ledger.admit(SOS, 40)
+    assert ledger.expected(SOS) == 41
