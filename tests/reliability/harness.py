@@ -216,15 +216,15 @@ class Mirror:
     """Produces every event, unchanged, to one or more brokers: a fault-free reference stack can
     see exactly the same input (the same timestamps) as the stack under fault."""
 
-    def __init__(self, stacks: Iterable[Stack], max_request_size: int = 1_048_576) -> None:
+    def __init__(self, targets: Iterable[Stack | Settings], max_request_size: int = 1_048_576) -> None:
         self.producers = [
             AIOKafkaProducer(
-                bootstrap_servers=stack.settings.kafka_bootstrap,
+                bootstrap_servers=_settings(target).kafka_bootstrap,
                 linger_ms=1,
                 max_request_size=max_request_size,
                 request_timeout_ms=30_000,
             )
-            for stack in stacks
+            for target in targets
         ]
 
     async def __aenter__(self) -> Mirror:
@@ -243,6 +243,10 @@ class Mirror:
             *(p.send_and_wait(topic, key=key.encode(), value=raw) for p in self.producers)
         )
         return [Sent(topic, key, r.partition, r.offset, sent_at) for r in results]
+
+
+def _settings(target: Stack | Settings) -> Settings:
+    return target if isinstance(target, Settings) else target.settings
 
 
 # --- reading what came out ---------------------------------------------------------------------

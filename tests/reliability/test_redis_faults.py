@@ -9,7 +9,15 @@ import uuid
 
 import pytest
 
-from tests.reliability.harness import IncidentLog, Mirror, describe, eventually, now_ms, raised_in_redis, trouble_lines
+from tests.reliability.harness import (
+    IncidentLog,
+    Mirror,
+    describe,
+    eventually,
+    now_ms,
+    raised_in_redis,
+    trouble_lines,
+)
 from tests.reliability.traffic import Trip
 
 SOS_EVERY_S = 0.5
