@@ -38,7 +38,9 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
-async def eventually(check: Callable[[], T | Awaitable[T]], timeout_s: float, what: str, every_s: float = 0.1) -> T:
+async def eventually(
+    check: Callable[[], T | Awaitable[T]], timeout_s: float, what: str, every_s: float = 0.1
+) -> T:
     """Poll `check` (sync or async) until it returns something truthy; without blocking the loop."""
     deadline = time.monotonic() + timeout_s
     while True:
@@ -153,7 +155,10 @@ class ChildProcess:
         env = dict(os.environ) | self.settings.as_environment()
         with path.open("wb") as sink:
             process = subprocess.Popen(
-                [sys.executable, "-m", "monitor.cli", self.command], env=env, stdout=sink, stderr=subprocess.STDOUT
+                [sys.executable, "-m", "monitor.cli", self.command],
+                env=env,
+                stdout=sink,
+                stderr=subprocess.STDOUT,
             )
         self.generations.append(process)
         self.logs.append(path)
@@ -163,7 +168,9 @@ class ChildProcess:
     async def wait_for_line(self, text: str, timeout_s: float, after: int = 0) -> None:
         def seen() -> bool:
             if self.process.poll() is not None:
-                raise RuntimeError(f"{self.command} exited ({self.process.returncode}):\n{self.log()[-3000:]}")
+                raise RuntimeError(
+                    f"{self.command} exited ({self.process.returncode}):\n{self.log()[-3000:]}"
+                )
             return text in self.log()[after:]
 
         await eventually(seen, timeout_s, f"{text!r} in {self.logs[-1]}")

@@ -33,9 +33,13 @@ async def sos_is_handled(stack: Stack, order_id: str, outreach: ChildProcess) ->
     async with Mirror([stack]) as mirror:
         await Trip(mirror, order_id).sos()
     with stack.redis_client() as redis:
-        await eventually(lambda: incidents_in_redis(redis, order_id), RAISED_WITHIN_S, f"{order_id}'s incident")
         await eventually(
-            lambda: redis.zcard(names.CASES_BY_ORDER + order_id), 30, f"{order_id}'s case\n{outreach.log()[-2000:]}"
+            lambda: incidents_in_redis(redis, order_id), RAISED_WITHIN_S, f"{order_id}'s incident"
+        )
+        await eventually(
+            lambda: redis.zcard(names.CASES_BY_ORDER + order_id),
+            30,
+            f"{order_id}'s case\n{outreach.log()[-2000:]}",
         )
 
 
@@ -76,6 +80,8 @@ async def test_after_a_broker_kill_9_topics_are_back_and_a_new_sos_is_handled(ne
     assert (after, "sos") in log.raised(), f"the new SOS is not on `incidents`: {sorted(log.raised())}"
 
     counts = await topic_partitions(stack.settings)
-    ours = [spec.name for spec in topic_specs(stack.settings)] + [t for t in counts if t.startswith(stack.app_id)]
+    ours = [spec.name for spec in topic_specs(stack.settings)] + [
+        t for t in counts if t.startswith(stack.app_id)
+    ]
     wrong = {t: counts.get(t) for t in ours if counts.get(t) != stack.partitions}
     assert not wrong, f"topics without {stack.partitions} partitions after the restart: {wrong}"

@@ -49,7 +49,9 @@ def up(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], dict[str, str]
     }
     log_path = tmp_path / "up.log"
     with log_path.open("wb") as log:
-        process = subprocess.Popen([sys.executable, "-m", "monitor.cli", "up"], env=env, stdout=log, stderr=log)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "monitor.cli", "up"], env=env, stdout=log, stderr=log
+        )
     try:
         yield process, env, log_path
     finally:
@@ -94,7 +96,9 @@ def poison(key: str) -> bytes:
     return b'{"order_id": "' + key.encode() + b'", "n": ' + b"[" * POISON_LEVELS + b"]" * POISON_LEVELS + b"}"
 
 
-async def press_through_faults(mirror: Mirror, up_process: subprocess.Popen[bytes], run_id: str) -> dict[str, object]:
+async def press_through_faults(
+    mirror: Mirror, up_process: subprocess.Popen[bytes], run_id: str
+) -> dict[str, object]:
     """The scenario's traffic and faults; what was pressed and what happened."""
     pressed: dict[str, int] = {}
     notes: dict[str, object] = {}
@@ -113,7 +117,9 @@ async def press_through_faults(mirror: Mirror, up_process: subprocess.Popen[byte
             os.kill(notes["redis_killed"], signal.SIGKILL)
         if n == POISON_AT:
             for p in range(5):
-                await mirror.send(names.SAFETY_SIGNALS, f"{run_id}-poison-{p}", poison(f"{run_id}-poison-{p}"))
+                await mirror.send(
+                    names.SAFETY_SIGNALS, f"{run_id}-poison-{p}", poison(f"{run_id}-poison-{p}")
+                )
             notes["after_poison"] = f"{run_id}-{n:03d}"
         order_id = f"{run_id}-{n:03d}"
         try:

@@ -34,20 +34,31 @@ def poison(o: str) -> dict[str, tuple[str, Callable[[], bytes]]]:
     """name -> (topic, its bytes): the issue's ten kinds of bad input, deeper nesting and a 2 MB message.
     `o` is the order id the message is keyed by (one per input, so they spread over partitions)."""
     dump = orjson.dumps
-    signal = {"event_id": f"{o}-s", "type": "sos.pressed", "order_id": o, "ts": now_ms(), "source": "passenger"}
+    signal = {
+        "event_id": f"{o}-s",
+        "type": "sos.pressed",
+        "order_id": o,
+        "ts": now_ms(),
+        "source": "passenger",
+    }
     return {
         "not_json": (names.TRIP_EVENTS, lambda: b"<xml>nope</xml>"),
         "invalid_utf8": (names.TRIP_EVENTS, lambda: b'{"type": "driver.arrived", "x": "\xc3\x28"}'),
-        "json_array": (names.PAYMENTS, lambda: b'[1, 2, 3]'),
-        "missing_order_id": (names.SAFETY_SIGNALS, lambda: dump({k: v for k, v in signal.items() if k != "order_id"})),
+        "json_array": (names.PAYMENTS, lambda: b"[1, 2, 3]"),
+        "missing_order_id": (
+            names.SAFETY_SIGNALS,
+            lambda: dump({k: v for k, v in signal.items() if k != "order_id"}),
+        ),
         "string_ts": (names.SAFETY_SIGNALS, lambda: dump({**signal, "ts": "yesterday"})),
         "unknown_type": (names.TRIP_EVENTS, lambda: dump({**created(o), "type": "order.teleported"})),
         "pickup_lat_999": (names.TRIP_EVENTS, lambda: dump(created(o, pickup={"lat": 999.0, "lon": 13.4}))),
         "ts_ten_days_ahead": (names.SAFETY_SIGNALS, lambda: dump({**signal, "ts": now_ms() + 10 * DAY_MS})),
         "nan_in_telemetry": (
             names.TELEMETRY,
-            lambda: f'{{"order_id": "{o}", "driver_id": "d", "ts": {now_ms()}, "lat": NaN, "lon": 13.4, '
-            f'"speed_kmh": 10}}'.encode(),
+            lambda: (
+                f'{{"order_id": "{o}", "driver_id": "d", "ts": {now_ms()}, "lat": NaN, "lon": 13.4, '
+                f'"speed_kmh": 10}}'.encode()
+            ),
         ),
         "nested_5000": (names.TELEMETRY, lambda: nested(5_000, o)),
         "nested_10000": (names.SAFETY_SIGNALS, lambda: nested(10_000, o)),
@@ -91,7 +102,9 @@ async def test_a_poison_burst_delays_no_sos_and_every_bad_input_is_a_dead_letter
             lambda: incidents_in_redis(redis, sos.order_id), 60, "the SOS sent after the poison"
         )
         late_ms = incident[f"{sos.order_id}:sos"]["detected_at"] - pressed
-        await eventually(lambda: incidents_in_redis(redis, good.order_id), 30, "the good order's pickup delay")
+        await eventually(
+            lambda: incidents_in_redis(redis, good.order_id), 30, "the good order's pickup delay"
+        )
 
     letters = {}
     try:

@@ -61,7 +61,9 @@ async def test_every_sos_is_raised_after_redis_is_killed_and_restarted(new_stack
 
     with stack.redis_client() as redis:
         try:
-            await eventually(lambda: raised_in_redis(redis, run_id) >= wanted, BACK_WITHIN_S, "every SOS raised")
+            await eventually(
+                lambda: raised_in_redis(redis, run_id) >= wanted, BACK_WITHIN_S, "every SOS raised"
+            )
         except TimeoutError:
             pass  # said below, with what is missing
         raised = raised_in_redis(redis, run_id)

@@ -48,11 +48,14 @@ def what(pairs: set[tuple[str, str]], trips: dict[str, str], stacks: tuple[Stack
     """For a failure message: each incident with its trip's script and how many of the trip's
     non-telemetry events each stack's worker read (its trip log): fewer means skipped on re-read."""
     with stacks[0].redis_client() as ref_redis, stacks[1].redis_client() as redis:
-        return "; ".join(
-            f"{o}:{k} ({trips.get(o, '?')}; events read: reference {ref_redis.llen(names.trip_events_key(o))}, "
-            f"faulted {redis.llen(names.trip_events_key(o))})"
-            for o, k in sorted(pairs)
-        ) or "none"
+        return (
+            "; ".join(
+                f"{o}:{k} ({trips.get(o, '?')}; events read: reference {ref_redis.llen(names.trip_events_key(o))}, "
+                f"faulted {redis.llen(names.trip_events_key(o))})"
+                for o, k in sorted(pairs)
+            )
+            or "none"
+        )
 
 
 @pytest.mark.timeout(300)
@@ -71,14 +74,21 @@ async def test_worker_kill_9_under_steady_traffic_loses_and_invents_nothing(new_
     labels = traffic.expected(trips)
 
     with reference.redis_client() as ref_redis, faulted.redis_client() as redis:
-        await eventually(lambda: raised_in_redis(ref_redis, run_id) >= labels, 60, "the reference's incidents")
+        await eventually(
+            lambda: raised_in_redis(ref_redis, run_id) >= labels, 60, "the reference's incidents"
+        )
         try:
-            await eventually(lambda: raised_in_redis(redis, run_id) >= labels, 60, "the faulted stack's incidents")
+            await eventually(
+                lambda: raised_in_redis(redis, run_id) >= labels, 60, "the faulted stack's incidents"
+            )
         except TimeoutError:
             pass  # the assertions below say what is missing
         await asyncio.sleep(SETTLE_S)
         ref_raised, raised = raised_in_redis(ref_redis, run_id), raised_in_redis(redis, run_id)
-    ref_log, log = await IncidentLog.read(reference.settings, run_id), await IncidentLog.read(faulted.settings, run_id)
+    ref_log, log = (
+        await IncidentLog.read(reference.settings, run_id),
+        await IncidentLog.read(faulted.settings, run_id),
+    )
 
     timeline = {k: round((v - times["start"]) / 1000, 1) for k, v in times.items()}
     evidence = f"timeline (s): {timeline}\nworker log trouble:\n" + "\n".join(
