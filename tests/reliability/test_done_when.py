@@ -22,7 +22,7 @@ from monitor import names
 from monitor.embedded import free_port, port_is_open
 from monitor.settings import Settings
 from tests.monitor.test_up import descendants
-from tests.reliability.harness import IncidentLog, Mirror, eventually, incidents_in_redis
+from tests.reliability.harness import IncidentLog, Mirror, eventually, incidents_in_redis, topic_partitions
 from tests.reliability.traffic import Trip
 
 PRESSES = 120
@@ -143,7 +143,9 @@ async def test_done_when_120_sos_through_worker_kill_redis_kill_and_poison(up) -
     pressed: dict[str, int] = notes.pop("pressed")  # type: ignore[assignment]
 
     def up_log() -> str:
-        return log_path.read_text(errors="replace")[-4000:]
+        """`tripwatch up`'s own lines (its children's output is in the same file)."""
+        lines = log_path.read_text(errors="replace").splitlines()
+        return "\n".join(line for line in lines if "monitor.supervisor" in line or "monitor.embedded" in line)
 
     assert up_process.poll() is None and "up_exited_at_press" not in notes, (
         f"`tripwatch up` did not survive the faults (supervision missing?): exit code "
@@ -185,7 +187,16 @@ async def _wait_until_detecting(
         except redis_sync.RedisError:
             return False
 
+    async def topics_created() -> bool:
+        # producing earlier would let the broker auto-create a topic with its own partition count
+        try:
+            counts = await topic_partitions(settings)
+        except KafkaError:
+            return False
+        return all(counts.get(topic) == settings.partitions for topic in names.INPUT_TOPICS)
+
     try:
+        await eventually(topics_created, 120, "the topics created by tripwatch up", every_s=0.5)
         await Trip(mirror, warm_up).sos()
         await eventually(raised, 150, "the warm-up SOS")
     finally:
