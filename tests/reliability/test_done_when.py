@@ -153,7 +153,9 @@ async def test_done_when_120_sos_through_worker_kill_redis_kill_and_poison(up) -
     )
     wanted = {(o, "sos") for o in pressed}
     try:
-        await eventually(lambda: _raised(settings, run_id, wanted), 90, "every SOS on `incidents`")
+        await eventually(
+            lambda: _raised(settings, run_id, wanted), 90, "every SOS on `incidents`", every_s=1.0
+        )
     except TimeoutError:
         pass  # said below
     log = await IncidentLog.read(settings, run_id)
