@@ -19,8 +19,8 @@ def new_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[...
 
     async def start(name: str = "faults", **options: object) -> Stack:
         stack = Stack(tmp_path_factory.mktemp(name), app_id=f"tripwatch-{name}", **options)
+        started.append(stack)  # first: a start that fails half-way is still stopped
         await stack.start()
-        started.append(stack)
         return stack
 
     yield start
