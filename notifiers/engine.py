@@ -20,7 +20,7 @@ from redis.exceptions import WatchError
 from monitor import names
 from monitor.models import Passenger
 from monitor.settings import Settings
-from notifiers import budget, cases, conversation, escalation, helpdesk
+from notifiers import budget, cases, conversation, escalation, helpdesk, keywords
 from notifiers.compose import compose
 from notifiers.conversation import Decision
 from notifiers.model import (
@@ -240,6 +240,8 @@ class Outreach:
             case_id=plan.case.case_id if plan.case else None,
             step=step,
             priority="critical" if incident.is_safety else "normal",
+            severity=incident.severity,
+            kind=incident.kind,
             channels=channels,
             recipients=self._recipients(passenger, channels),
             title=texts.title,
@@ -312,7 +314,9 @@ class Outreach:
         if not passenger_id:
             return None
         raw = await self.redis.get(names.passenger_key(passenger_id))
-        return msgspec.json.decode(raw, type=Passenger) if raw else None
+        if not raw:
+            return None
+        return await keywords.with_opt_outs(self.redis, msgspec.json.decode(raw, type=Passenger))
 
     async def _budget(
         self, pipe: aioredis.client.Pipeline, incident: IncidentView, now: int
