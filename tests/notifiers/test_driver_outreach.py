@@ -54,7 +54,7 @@ async def test_the_driver_gets_a_safety_check_in_on_sos_once(outreach_settings, 
     assert set(by_token) == {"tok-pass", "tok-driver-ivan"}
     driver_push = by_token["tok-driver-ivan"]
     assert driver_push["notification"]["title"] == "Вы в безопасности?"
-    assert driver_push["notification"]["body"].startswith("Иван, по вашей поездке (А123ВС77)")
+    assert driver_push["notification"]["body"].startswith("Иван, по поездке А123ВС77 сигнал тревоги")
     assert driver_push["data"]["audience"] == "driver" and driver_push["data"]["step"] == "driver-checkin"
     assert driver_push["android"]["priority"] == "high" and driver_push["android"]["ttl"] == "300s"
     assert "checkin_choices" not in driver_push["data"]
