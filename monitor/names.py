@@ -70,7 +70,6 @@ REMINDERS_DUE = KEY_PREFIX + "reminders:due"  # ZSET case_id -> next on-call rem
 CHECKIN = KEY_PREFIX + "checkin:"  # + phone -> incident_id of the check-in awaiting a reply
 SMS_OPT_OUT = KEY_PREFIX + "sms-opt-out:"  # + phone -> ms the number replied STOP (deleted by START)
 INBOUND_SEEN = KEY_PREFIX + "inbound:sid:"  # + Twilio MessageSid of a reply already handled, TTL
-DRIVER_TOLD = KEY_PREFIX + "driver-told:"  # + incident_id -> driver messages queued for it (counter)
 
 
 def incident_key(incident_id: str) -> str:
