@@ -48,6 +48,10 @@ class Driver(msgspec.Struct, frozen=True):
     plate: str
     car: str | None = None
     phone: str | None = None
+    # Beyond the contract's fields (optional, compatible): how outreach reaches the driver
+    # (docs/outreach.md "Driver outreach").
+    push_token: str | None = None
+    locale: str | None = None
 
 
 class Money(msgspec.Struct, frozen=True):

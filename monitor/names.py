@@ -68,6 +68,8 @@ CASES_SURVEY_WAIT = KEY_PREFIX + "cases:survey-wait"  # ZSET case_id -> survey a
 ESCALATIONS_DUE = KEY_PREFIX + "escalations:due"  # ZSET incident_id -> next level (or delayed page) due ms
 REMINDERS_DUE = KEY_PREFIX + "reminders:due"  # ZSET case_id -> next on-call reminder due ms
 CHECKIN = KEY_PREFIX + "checkin:"  # + phone -> incident_id of the check-in awaiting a reply
+SMS_OPT_OUT = KEY_PREFIX + "sms-opt-out:"  # + phone -> ms the number replied STOP (deleted by START)
+INBOUND_SEEN = KEY_PREFIX + "inbound:sid:"  # + Twilio MessageSid of a reply already handled, TTL
 
 
 def incident_key(incident_id: str) -> str:

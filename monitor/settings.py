@@ -62,7 +62,8 @@ class Settings(BaseModel):
     # Outreach (notifiers/, docs/outreach.md): providers, conversation rules, budgets, cases.
     fcm_base_url: str = Field("https://fcm.googleapis.com", description='FCM HTTP v1 base URL (a test or staging system points it at a local server)')
     fcm_project: str = Field("", description='FCM project id; empty = no push')
-    fcm_access_token: SecretStr = Field(SecretStr(""), description="OAuth2 bearer token for FCM HTTP v1")
+    fcm_access_token: SecretStr = Field(SecretStr(""), description="a fixed OAuth2 bearer token for FCM HTTP v1 (tests, staging); production uses fcm_service_account_file")
+    fcm_service_account_file: str = Field("", description="path of the Google service-account JSON key: tokens are fetched and refreshed before they expire (google-auth); wins over fcm_access_token")
     twilio_base_url: str = Field("https://api.twilio.com", description='Twilio API base URL')
     twilio_account_sid: str = Field("", description='Twilio account SID; empty = no SMS')
     twilio_auth_token: SecretStr = Field(SecretStr(""), description='Twilio auth token (basic auth, and inbound signature checks)')
@@ -71,6 +72,7 @@ class Settings(BaseModel):
     webhook_secret: SecretStr = Field(SecretStr(""), description='HMAC-SHA256 key of signed webhooks')
     helpdesk_webhook_url: str = Field("", description="case export (signed webhook); empty = off")
     pagerduty_url: str = Field("https://events.pagerduty.com/v2/enqueue", description='PagerDuty Events API v2 endpoint')
+    board_public_url: str = Field("", description="the board's address as on-call opens it (pages link to the trip view); empty = no link")
     escalation_levels: str = Field(
         "",
         pattern=r"^$|^\s*[^,@\s]+@\d+(\.\d+)?(\s*,\s*[^,@\s]+@\d+(\.\d+)?)*\s*$",
@@ -103,6 +105,10 @@ class Settings(BaseModel):
     outreach_port: int = Field(8081, ge=0, le=65535, description="inbound webhook (Twilio replies)")
     sandbox_port: int = Field(8082, ge=1, le=65535, description="demo only: the stand-in phone network")
     outreach_public_url: str = Field("", description="URL Twilio calls, for signature checks")
+    outreach_ttl_critical_s: int = Field(300, ge=1, le=36000, description="a critical incident's push expires (FCM ttl, apns-expiration) and its SMS is dropped by Twilio (ValidityPeriod) when not delivered within")
+    outreach_ttl_high_s: int = Field(900, ge=1, le=36000, description="the same for a high incident")
+    outreach_ttl_medium_s: int = Field(1800, ge=1, le=36000, description="the same for a medium incident")
+    outreach_ttl_low_s: int = Field(3600, ge=1, le=36000, description="the same for a low incident, and for every survey")
     checkin_timeout_s: float = Field(120.0, gt=0, description="no reply to a check-in escalates")
     case_sla_critical_s: int = Field(300, ge=1, description="a critical incident's case is due within")
     case_sla_high_s: int = Field(900, ge=1, description="a high incident's case is due within")

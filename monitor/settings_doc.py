@@ -14,7 +14,7 @@ SECTIONS = (
                              "telemetry_", "rules_")),
     ("Outreach (docs/outreach.md)", ("fcm", "twilio", "webhook", "helpdesk", "pagerduty", "escalation", "page_",
                                      "rate_", "outreach", "checkin", "case_", "sandbox")),
-    ("The board and metrics (docs/board.md)", ("session_ttl", "session_cookie", "signin", "ack_", "shift",
+    ("The board and metrics (docs/board.md)", ("board_public", "session_ttl", "session_cookie", "signin", "ack_", "shift",
                                                 "ws_", "worker_metrics")),
 )  # fmt: skip
 

@@ -3,7 +3,8 @@
 The rate is a token bucket per provider shared by every process (`ratelimit.py`): without a
 token the message is postponed by exactly the wait the bucket names.
 
-Refused connections, 429 and 5xx are retried with exponential backoff and jitter, up to
+Refused connections, 429 and 5xx are retried with exponential backoff and jitter (never sooner
+than the provider's `Retry-After`), up to
 `outreach_max_attempts` per channel; a 4xx is not retried. Either way, when a channel is done
 for, the next channel of the passenger's plan is tried; after the last one the message is a
 dead letter, written on its case.
@@ -181,7 +182,8 @@ class Dispatcher:
         message.attempts += 1
         if result.outcome in ("retry", "unknown") and message.attempts < self.settings.outreach_max_attempts:
             message.status = "sending" if result.outcome == "unknown" else "queued"  # unknown: ask first
-            await self.outbox.finish(message, now + self._backoff_ms(message.attempts), None, now)
+            wait_ms = self._backoff_ms(message.attempts, result.retry_after_s)
+            await self.outbox.finish(message, now + wait_ms, None, now)
             return
         if result.outcome == "unknown" or _maybe_delivered(message):
             await self._unknown(message, result, now)
@@ -219,10 +221,15 @@ class Dispatcher:
         entry = _entry(now, "dead_letter", text, message, result)
         await self.outbox.finish(message, None, entry, now, self.settings.helpdesk_webhook_url)
 
-    def _backoff_ms(self, attempts: int) -> int:
+    def _backoff_ms(self, attempts: int, retry_after_s: float | None = None) -> int:
+        """Exponential backoff with equal jitter; never sooner than the provider's `Retry-After`
+        (bounded by `outreach_retry_max_s`, so a provider cannot park a message for hours)."""
         s = self.settings
         delay = min(s.outreach_retry_max_s, s.outreach_retry_base_s * 2 ** (attempts - 1))
-        return int(1000 * (delay / 2 + random.uniform(0, delay / 2)))
+        jittered = delay / 2 + random.uniform(0, delay / 2)
+        if retry_after_s is not None:
+            jittered = max(jittered, min(retry_after_s, s.outreach_retry_max_s))
+        return int(1000 * jittered)
 
 
 def _sent_text(message: OutboundMessage) -> str:

@@ -20,7 +20,7 @@ from redis.exceptions import WatchError
 from monitor import names
 from monitor.models import Passenger
 from monitor.settings import Settings
-from notifiers import budget, cases, conversation, escalation, helpdesk
+from notifiers import budget, cases, conversation, drivers, escalation, helpdesk, keywords
 from notifiers.compose import compose
 from notifiers.conversation import Decision
 from notifiers.model import (
@@ -61,6 +61,7 @@ class Plan:
     reminder_due: int | None = None  # ms of the next on-call reminder; -1 = no more
     trip: TripFacts | None = None  # the trip as it stands now, read when a message is due
     refund: bool = False  # the rule says a refund is requested: a message may promise one
+    driver_spend: budget.Budget | None = None  # the driver's budget, when a driver message counts
 
 
 class Outreach:
@@ -90,7 +91,7 @@ class Outreach:
         def decide(conv: Conversation | None) -> Decision:
             return conversation.on_incident(conv, incident, now, self.wait_ms, muted)
 
-        await self._transact(incident.incident_id, incident, decide, now)
+        await self._transact(incident.incident_id, incident, decide, now, speak_to_driver=not muted)
 
     async def tick(self, limit: int = 100) -> int:
         """Let every conversation whose wait is over speak; returns how many were due."""
@@ -112,6 +113,7 @@ class Outreach:
         incident: IncidentView | None,
         decide: Callable[[Conversation | None], Decision],
         now: int,
+        speak_to_driver: bool = False,
     ) -> None:
         conv_key = conversation_key(incident_id)
         case_key = cases.case_key(incident_id)
@@ -125,7 +127,7 @@ class Outreach:
                         await pipe.unwatch()
                         await self.redis.zrem(names.CONVERSATIONS_DUE, incident_id)
                         return
-                    await self._write(pipe, current, incident, decide, now)
+                    await self._write(pipe, current, incident, decide, now, speak_to_driver)
                     return
                 except WatchError:
                     continue
@@ -137,6 +139,7 @@ class Outreach:
         incident: IncidentView | None,
         decide: Callable[[Conversation | None], Decision],
         now: int,
+        speak_to_driver: bool = False,
     ) -> None:
         subject = incident or current.incident  # type: ignore[union-attr]
         policy = self.policy(subject)
@@ -159,6 +162,8 @@ class Outreach:
             self._follow_incident(plan, incident, policy, now)
         for step in decision.steps:
             self._add_message(plan, conv, step, policy, passenger, spend, now)
+        if speak_to_driver and incident is not None and drivers.wanted(incident):
+            await self._add_driver_message(pipe, plan, incident, now, first=current is None)
         if incident is not None:
             self.escalation.on_incident(plan, incident, now, policy)
             self._page_first(plan, now)
@@ -219,6 +224,51 @@ class Outreach:
             if passenger.phone and (one == "survey" or (one == "open" and conv.incident.is_safety)):
                 conv.checkin_phone = passenger.phone  # its replies are for this case
 
+    async def _add_driver_message(
+        self, pipe: aioredis.client.Pipeline, plan: Plan, incident: IncidentView, now: int, first: bool
+    ) -> None:
+        """The driver's check-in or no-show notice (`drivers.py`), once per driver and incident."""
+        trip = plan.trip or await read_trip_facts(self.redis, incident.order_id)
+        wanted = drivers.driver_message(incident, trip)
+        if wanted is None:
+            return
+        message_id = wanted.message_id(incident.incident_id)
+        if await self.redis.exists(names.OUTBOX_MESSAGE + message_id):
+            return  # this driver was told about this incident already
+        driver = wanted.recipient()
+        channels = self.channels_for(driver)
+        if not channels:
+            if first:
+                self._note(plan, now, f"{wanted.step} not sent: the driver has no push token (or push is off)")
+            return
+        if not wanted.safety:  # the safety check-in is exempt, like the passenger's
+            spend = await self._budget_of(pipe, driver.passenger_id, incident.order_id, now)
+            if not spend.take():
+                self._note(plan, now, f"{wanted.step} not sent: the driver's message budget is spent")
+                return
+            plan.driver_spend = spend
+        texts = compose(self.templates, wanted.template, "open", incident, driver, channels, now, trip)
+        message = OutboundMessage(
+            message_id=message_id,
+            incident_id=incident.incident_id,
+            order_id=incident.order_id,
+            case_id=plan.case.case_id if plan.case else None,
+            step=wanted.step,
+            priority="critical" if wanted.safety else "normal",
+            severity=incident.severity,
+            kind=incident.kind,
+            audience="driver",
+            channels=channels,
+            recipients=self._recipients(driver, channels),
+            title=texts.title,
+            body=texts.body,
+            bodies=texts.bodies,
+            created_at=now,
+        )
+        plan.messages.append(message)
+        text = f"{wanted.step} queued for the driver by push: {message.body}"
+        plan.entries.append(TimelineEntry(at=now, what="message", text=text, data={"message_id": message_id}))
+
     def _message(
         self,
         conv: Conversation,
@@ -240,6 +290,8 @@ class Outreach:
             case_id=plan.case.case_id if plan.case else None,
             step=step,
             priority="critical" if incident.is_safety else "normal",
+            severity=incident.severity,
+            kind=incident.kind,
             channels=channels,
             recipients=self._recipients(passenger, channels),
             title=texts.title,
@@ -302,6 +354,8 @@ class Outreach:
             pipe.set(names.CHECKIN + conv.checkin_phone, conv.incident_id, ex=86_400)
         if spend is not None:
             budget.spend(pipe, spend, plan.spent)
+        if plan.driver_spend is not None:
+            budget.spend(pipe, plan.driver_spend, 1)
         if plan.case is not None:
             queue_case_step(pipe, plan, plan.case.case_id, self.settings.helpdesk_webhook_url)
             return
@@ -312,14 +366,21 @@ class Outreach:
         if not passenger_id:
             return None
         raw = await self.redis.get(names.passenger_key(passenger_id))
-        return msgspec.json.decode(raw, type=Passenger) if raw else None
+        if not raw:
+            return None
+        return await keywords.with_opt_outs(self.redis, msgspec.json.decode(raw, type=Passenger))
 
     async def _budget(
         self, pipe: aioredis.client.Pipeline, incident: IncidentView, now: int
     ) -> budget.Budget | None:
         if not incident.passenger_id:
             return None
-        trip_key, day_key = budget.keys(incident.passenger_id, incident.order_id, now)
+        return await self._budget_of(pipe, incident.passenger_id, incident.order_id, now)
+
+    async def _budget_of(
+        self, pipe: aioredis.client.Pipeline, who: str, order_id: str, now: int
+    ) -> budget.Budget:
+        trip_key, day_key = budget.keys(who, order_id, now)
         await pipe.watch(trip_key, day_key)
         return await budget.read(pipe, self.settings, trip_key, day_key)
 

@@ -27,7 +27,7 @@ import redis.asyncio as aioredis
 from monitor import names
 from monitor.settings import Settings, parse_page_routes
 from notifiers.model import Case, IncidentView, OutboundMessage, TimelineEntry
-from notifiers.pagerduty import page_event
+from notifiers.pagerduty import PageContext, page_event, trip_link
 from notifiers.policy import Policy
 
 if TYPE_CHECKING:
@@ -90,6 +90,7 @@ class Escalation:
         self.levels = parse_levels(settings.escalation_levels)
         self.routes = parse_page_routes(settings.page_routes)
         self.default_policy = Policy(template="generic")
+        self.board_url = settings.board_public_url
 
     @property
     def enabled(self) -> bool:
@@ -283,8 +284,8 @@ class Escalation:
             paged.setdefault(f"{incident.incident_id}:L{level}", f"level {level + 1}")
         return paged
 
-    @staticmethod
     def _event(
+        self,
         case: Case,
         incident: IncidentView,
         dedup_key: str,
@@ -296,7 +297,14 @@ class Escalation:
     ) -> OutboundMessage:
         details: dict[str, Any] = {"order_id": incident.order_id, "kind": incident.kind, **(extra or {})}
         text = summary or incident.summary or incident.kind
-        event = page_event(action, dedup_key, text, incident.severity, "tripwatch", details)
+        context = PageContext(
+            timestamp_ms=incident.detected_at or now,
+            component=incident.rule_id or incident.kind,
+            group=incident.city or "",
+            event_class=incident.kind,
+            links=trip_link(self.board_url, incident.order_id),
+        )
+        event = page_event(action, dedup_key, text, incident.severity, "tripwatch", details, context)
         tag = dedup_key.rsplit(":", 1)[1]
         return OutboundMessage(
             message_id=f"{incident.incident_id}:page:{case.version}:{tag}:{action}",

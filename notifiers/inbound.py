@@ -6,6 +6,9 @@ name and value, sorted by name)). An open case reads digits as check-in choices 
 "I'm OK" is noted on the case and lowers nothing: only a person who acknowledges stands the
 escalation down. Twilio's delivery receipts (`StatusCallback`, signed the same way) arrive on
 `STATUS_PATH` and are recorded on the message's case (delivered / undelivered / failed).
+STOP / START (and Twilio's other spellings, `keywords.py`) switch SMS off and on for the number;
+HELP answers a pending check-in ("get help"), else Twilio answers it. A reply is handled once
+per `MessageSid`: Twilio redelivers a webhook it thinks failed.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from aiohttp import web
 
 from monitor import names
 from monitor.settings import Settings
-from notifiers import cases, webhook
+from notifiers import cases, keywords, webhook
 from notifiers.engine import Outreach, escalate_case
 from notifiers.helpdesk import queue_delivery_export
 from notifiers.model import TimelineEntry
@@ -141,10 +144,50 @@ async def record_receipt(outreach: Outreach, sid: str, status: str, error_code: 
     return status
 
 
+SEEN_TTL_S = 2 * 86_400  # Twilio retries a webhook for far less than this
+
+
 async def receive_sms(request: web.Request) -> web.Response:
+    """One reply, once: a webhook Twilio delivers again (same `MessageSid`) changes nothing."""
     params = await signed_form(request, INBOUND_PATH)
-    await handle_reply(request.app[OUTREACH_KEY], params.get("From", ""), params.get("Body", ""))
+    outreach = request.app[OUTREACH_KEY]
+    sid = params.get("MessageSid", "")
+    if sid and not await outreach.redis.set(names.INBOUND_SEEN + sid, 1, nx=True, ex=SEEN_TTL_S):
+        log.info("reply %s already handled; the redelivery changes nothing", sid)
+        return web.Response(text=EMPTY_TWIML, content_type="text/xml")
+    try:
+        await handle_inbound(outreach, params.get("From", ""), params.get("Body", ""))
+    except Exception:
+        if sid:  # not handled: let Twilio's retry apply it
+            await outreach.redis.delete(names.INBOUND_SEEN + sid)
+        raise
     return web.Response(text=EMPTY_TWIML, content_type="text/xml")
+
+
+async def handle_inbound(outreach: Outreach, phone: str, text: str) -> str:
+    """STOP / START first (they change where we may write), then HELP with nothing awaiting an
+    answer; anything else is a reply to the case that awaits one (HELP to a check-in escalates)."""
+    word = keywords.keyword_of(text)
+    now = outreach.clock()
+    if word == "stop":
+        if await keywords.opt_out(outreach.redis, phone, now):
+            await _note_for_phone(outreach, phone, f"passenger replied {text.strip()!r}: no more SMS to them")
+        return "opted_out"
+    if word == "start":
+        if await keywords.opt_in(outreach.redis, phone):
+            await _note_for_phone(outreach, phone, f"passenger replied {text.strip()!r}: SMS allowed again")
+        return "opted_in"
+    if word == "help" and await outreach.redis.get(names.CHECKIN + phone) is None:
+        log.info("HELP from a number with no check-in awaiting a reply; Twilio answers it")
+        return "help"
+    return await handle_reply(outreach, phone, text)
+
+
+async def _note_for_phone(outreach: Outreach, phone: str, text: str) -> None:
+    """On the case whose replies this number is answering, if any."""
+    incident_id = await outreach.redis.get(names.CHECKIN + phone)
+    if incident_id is not None:
+        await _note(outreach, incident_id.decode(), outreach.clock(), text)
 
 
 async def handle_reply(outreach: Outreach, phone: str, text: str) -> str:

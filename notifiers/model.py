@@ -13,6 +13,8 @@ MessageStatus = Literal["queued", "sending", "sent", "dead", "unknown"]
 ConversationState = Literal["pending", "told", "closing", "closed", "quiet"]
 CaseState = Literal["open", "acknowledged", "resolved", "closed"]
 SAFETY_KINDS = frozenset({"sos", "crash_suspected", "long_stop", "signal_lost", "early_end"})
+# Late is useless for these: the push goes at high priority (time-critical, not just critical).
+TIME_CRITICAL_KINDS = SAFETY_KINDS | {"pickup_delay"}
 
 
 class IncidentView(msgspec.Struct, kw_only=True):
@@ -77,6 +79,9 @@ class OutboundMessage(msgspec.Struct, kw_only=True):
     bodies: dict[str, str] = {}  # channel -> its own text (only SMS asks for replies)
     payload: dict[str, Any] = {}  # webhook / PagerDuty body
     order_id: str = ""
+    severity: str = ""  # the incident's, when queued: the push ttl and priority, the SMS validity
+    kind: str = ""
+    audience: str = "passenger"  # or "driver": the driver's safety check-in, the no-show notice
     channel_index: int = 0
     attempts: int = 0  # on the current channel
     status: MessageStatus = "queued"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import aiohttp
 
 from monitor.settings import Settings
-from notifiers.base import Notifier
+from notifiers.base import Notifier, missing_options
 from notifiers.fcm import FcmNotifier
 from notifiers.pagerduty import PagerDutyNotifier
 from notifiers.twilio import TwilioNotifier
@@ -25,8 +25,4 @@ def build_notifiers(settings: Settings, session: aiohttp.ClientSession) -> dict[
 
 def configured_channels(settings: Settings) -> set[str]:
     """Channels whose provider has all its required settings."""
-    return {
-        channel
-        for channel, cls in NOTIFIERS.items()
-        if all(getattr(settings, option) for option in cls.required_options)
-    }
+    return {channel for channel, cls in NOTIFIERS.items() if not missing_options(cls, settings)}

@@ -7,7 +7,8 @@ incident may still name them, but the trip log knows they are gone.
 - current driver: the last `driver.assigned` not followed by a driver's `order.cancelled`;
 - pickup ETA: from that assignment or a later `driver.eta_updated` (none without a driver);
 - dropoff ETA: the latest of `trip.started`, `trip.eta_updated`, `trip.rerouted`;
-- the end: `trip.completed`, or `order.cancelled` by the passenger or the system.
+- the end: `trip.completed`, or `order.cancelled` by the passenger or the system;
+- a no-show: `order.cancelled` by the driver with `reason: no_show` after `driver.arrived`.
 
 `ending` names how an incident ended, for its closing message (see docs/outreach.md).
 """
@@ -50,6 +51,7 @@ REASONS: dict[str, Ending] = {
     "payment captured": "cleared",
     "extra capture refunded": "cleared",
 }
+NO_SHOW = "no_show"  # `order.cancelled` reason: the driver waited and the passenger never came
 TRIP_ENDED = re.compile(r"^(?:trip|order) ended \((.+)\)$")
 ENDED_BY: dict[str, Ending] = {
     "completed": "completed",
@@ -68,6 +70,7 @@ class TripFacts:
     completed: bool = False
     cancelled_by: str | None = None  # "passenger" or "system": the order is over
     driver_cancellations: int = 0
+    no_show_driver: dict[str, Any] | None = None  # the driver who cancelled for a no-show after arriving
     fare: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -143,7 +146,11 @@ def _cancelled(facts: TripFacts, event: dict[str, Any]) -> TripFacts:
     by = event.get("cancelled_by")
     if by == "driver":  # the order lives on without them
         count = facts.driver_cancellations + 1
-        return replace(facts, driver=None, eta_pickup_ts=None, arrived=False, driver_cancellations=count)
+        no_show = facts.driver if facts.arrived and event.get("reason") == NO_SHOW else None
+        return replace(
+            facts, driver=None, eta_pickup_ts=None, arrived=False, driver_cancellations=count,
+            no_show_driver=no_show or facts.no_show_driver,
+        )  # fmt: skip
     return replace(facts, cancelled_by=str(by))
 
 

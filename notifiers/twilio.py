@@ -4,7 +4,9 @@ A send that got no answer (timeout) may still have been taken: before sending ag
 dispatcher asks `was_sent`, which reads Twilio's message list for that `To` since the first
 attempt (`DateSent>=` the day, then to the second by `date_created`) and matches the body.
 With `outreach_public_url` set, every send asks for delivery receipts (`StatusCallback` to the
-inbound webhook, `notifiers/inbound.py`, which checks Twilio's signature).
+inbound webhook, `notifiers/inbound.py`, which checks Twilio's signature). `ValidityPeriod`
+(`urgency.py`, from the incident's severity) makes Twilio drop a message still queued when it
+has gone stale, instead of sending a pickup-delay SMS hours later.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import email.utils
 import time
 from typing import Any, ClassVar
 
+from notifiers import urgency
 from notifiers.base import Notifier, ProviderUnreachable, SendResult
 from notifiers.model import OutboundMessage
 
@@ -38,6 +41,7 @@ class TwilioNotifier(Notifier):
 
     async def send(self, message: OutboundMessage) -> SendResult:
         form = {"To": message.recipients["sms"], "From": self.settings.twilio_from, "Body": message.body}
+        form["ValidityPeriod"] = str(urgency.remaining_s(self.settings, message, int(time.time() * 1000)))
         if self.settings.outreach_public_url:
             form["StatusCallback"] = self.settings.outreach_public_url.rstrip("/") + STATUS_PATH
         return await self.deliver("POST", self.messages_url, "sid", data=form, headers=self.auth_header)

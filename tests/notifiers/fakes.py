@@ -9,6 +9,10 @@ reply does; Twilio's message list still answers at once). Twilio's list takes `T
 Push has two counts, as in life: `push`, every request FCM accepted, and `shown`, what each
 device's tray shows (a notification with a tag already shown replaces it; `ios_tokens` are
 iPhones, which use `apns-collapse-id` for that, the rest Android, which uses the tag).
+Google's OAuth2 token endpoint (`/token`) takes a service account's signed JWT (RS256, checked
+against `service_account_keys`) and issues access tokens good for `token_lifetime_s`; FCM then
+accepts the fixed `FCM_TOKEN` or any issued token until it expires. `retry_after` adds a
+`Retry-After` header to the 429s `fail` asks for; a number in `blocked` said STOP (Twilio 21610).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import asyncio
 import base64
 import email.utils
 import itertools
+import json
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -24,6 +29,9 @@ from typing import Any
 
 import orjson
 from aiohttp import web
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from monitor.embedded import free_port
 from notifiers import webhook
@@ -33,6 +41,7 @@ TOKEN = "twilio-test-token"
 FCM_PROJECT = "tripwatch-test"
 FCM_TOKEN = "ya29.test-access-token"
 WEBHOOK_SECRET = "webhook-test-secret"
+GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token"  # the JWT's audience, whatever token_uri says
 ROUTING_KEYS = ("a" * 32, "b" * 32, "c" * 32)
 
 
@@ -52,6 +61,13 @@ class Providers:
     push_at: list[float] = field(default_factory=list)  # wall-clock arrival (s) of each `push`
     status_callbacks: dict[str, str] = field(default_factory=dict)  # SMS sid -> its StatusCallback URL
     list_queries: list[dict[str, str]] = field(default_factory=list)  # Twilio list queries, as asked
+    blocked: set[str] = field(default_factory=set)  # numbers that replied STOP: Twilio refuses them
+    retry_after: dict[str, str] = field(default_factory=dict)  # channel -> Retry-After of its 429s
+    service_account_keys: dict[str, rsa.RSAPublicKey] = field(default_factory=dict)  # client_email -> key
+    token_lifetime_s: int = 3600
+    token_requests: list[dict[str, Any]] = field(default_factory=list)  # the JWT claims of each
+    issued: dict[str, float] = field(default_factory=dict)  # access token -> expiry (wall clock s)
+    push_auth: list[str] = field(default_factory=list)  # the bearer token of each accepted push
     port: int = 0
     ids: itertools.count = field(default_factory=itertools.count)
 
@@ -71,6 +87,13 @@ class Providers:
         self.push_at.clear()
         self.status_callbacks.clear()
         self.list_queries.clear()
+        self.blocked.clear()
+        self.retry_after.clear()
+        self.service_account_keys.clear()
+        self.token_lifetime_s = 3600
+        self.token_requests.clear()
+        self.issued.clear()
+        self.push_auth.clear()
 
     def shown_on(self, token: str) -> list[dict[str, Any]]:
         """The notifications the device with `token` shows, one per tag."""
@@ -91,7 +114,10 @@ class Providers:
             return _json({"message": "Service Unavailable"}, 503)
         if self.fail[channel]:
             status = self.fail[channel].pop(0)
-            return _json({"code": 20500, "message": "Internal Server Error", "status": status}, status)
+            response = _json({"code": 20500, "message": "Internal Server Error", "status": status}, status)
+            if status == 429 and channel in self.retry_after:
+                response.headers["Retry-After"] = self.retry_after[channel]
+            return response
         return None
 
     async def _slow(self, channel: str) -> None:
@@ -110,6 +136,9 @@ class Providers:
         if not to.startswith("+") or not to[1:].isdigit():
             message = f"The 'To' number {to} is not a valid phone number."
             return _json({"code": 21211, "message": message, "status": 400}, 400)
+        if to in self.blocked:
+            message = "Attempt to send to unsubscribed recipient"
+            return _json({"code": 21610, "message": message, "status": 400}, 400)
         sid = f"SM{next(self.ids):032d}"
         created = email.utils.formatdate(usegmt=True)
         record = {
@@ -120,6 +149,7 @@ class Providers:
             "status": "queued",
             "date_created": created,
             "date_sent": created,
+            "validity_period": str(form.get("ValidityPeriod", "")),
         }
         if form.get("StatusCallback"):
             self.status_callbacks[sid] = str(form["StatusCallback"])
@@ -142,7 +172,8 @@ class Providers:
 
     # --- FCM HTTP v1 ---------------------------------------------------------------------
     async def fcm_send(self, request: web.Request) -> web.Response:
-        if request.headers.get("Authorization") != f"Bearer {FCM_TOKEN}":
+        bearer = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        if bearer != FCM_TOKEN and self.issued.get(bearer, 0) <= time.time():
             return _fcm_error(401, "UNAUTHENTICATED", "Request had invalid authentication credentials.")
         if request.match_info["project"] != FCM_PROJECT:
             return _fcm_error(404, "NOT_FOUND", "Requested entity was not found.")
@@ -155,10 +186,40 @@ class Providers:
         if message["token"] in self.unregistered:
             return _fcm_error(404, "NOT_FOUND", "Requested entity was not found.", "UNREGISTERED")
         self.push.append(message)  # FCM counts every request it accepted
+        self.push_auth.append(bearer)
         self.push_at.append(time.time())
         self._show(message)
         await self._slow("push")
         return _json({"name": f"projects/{FCM_PROJECT}/messages/0:{next(self.ids)}"}, 200)
+
+    # --- Google OAuth2 token endpoint (service-account JWT bearer grant) ---------------------
+    async def token(self, request: web.Request) -> web.Response:
+        form = await request.post()
+        if form.get("grant_type") != "urn:ietf:params:oauth:grant-type:jwt-bearer":
+            return _json({"error": "unsupported_grant_type"}, 400)
+        claims = self._verified_claims(str(form.get("assertion", "")), str(request.url))
+        if claims is None:
+            return _json({"error": "invalid_grant", "error_description": "Invalid JWT Signature."}, 400)
+        self.token_requests.append(claims)
+        access = f"ya29.issued-{next(self.ids)}"
+        self.issued[access] = time.time() + self.token_lifetime_s
+        return _json({"access_token": access, "expires_in": self.token_lifetime_s, "token_type": "Bearer"}, 200)
+
+    def _verified_claims(self, assertion: str, url: str) -> dict[str, Any] | None:
+        """The JWT's claims when signed by a known key, for this endpoint, with FCM's scope."""
+        try:
+            header, claims, signature = (_b64(part) for part in assertion.split("."))
+            claims_json = json.loads(claims)
+            key = self.service_account_keys[claims_json["iss"]]
+            signed = assertion.rsplit(".", 1)[0].encode()
+            key.verify(signature, signed, padding.PKCS1v15(), hashes.SHA256())
+        except (ValueError, KeyError, InvalidSignature):
+            return None
+        fresh = claims_json.get("exp", 0) > time.time() >= claims_json.get("iat", 0) - 60
+        scoped = "firebase.messaging" in claims_json.get("scope", "")
+        if json.loads(header).get("alg") != "RS256" or claims_json.get("aud") not in (url, GOOGLE_TOKEN_URI) or not (fresh and scoped):
+            return None
+        return claims_json
 
     # --- PagerDuty Events v2 -------------------------------------------------------------
     async def pagerduty(self, request: web.Request) -> web.Response:
@@ -205,6 +266,7 @@ class Providers:
         app.router.add_get("/2010-04-01/Accounts/{sid}/Messages.json", self.twilio_list)
         app.router.add_post("/v1/projects/{project}/messages:send", self.fcm_send)
         app.router.add_post("/v2/enqueue", self.pagerduty)
+        app.router.add_post("/token", self.token)
         app.router.add_post("/hooks/{name}", self.hook)
         return app
 
@@ -228,6 +290,10 @@ def _fcm_error(code: int, status: str, message: str, error_code: str | None = No
             {"@type": "type.googleapis.com/google.firebase.fcm.v1.FcmError", "errorCode": error_code}
         ]
     return _json({"error": error}, code)
+
+
+def _b64(part: str) -> bytes:
+    return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
 
 
 def _day(rfc2822: str) -> str:

@@ -37,7 +37,7 @@ async def test_the_device_shows_a_repeated_push_once(outreach_settings, http, pr
             message_id=f"dev-{token}:1:open", incident_id="i", case_id=None, step="open",
             priority="normal", channels=["push"], recipients={"push": token}, title="T", body="Late",
         )  # fmt: skip
-        other = msgspec.structs.replace(first, message_id=f"dev-{token}:2:update")
+        other = msgspec.structs.replace(first, message_id=f"dev-{token}:2:update", step="update")
         for message in (first, first, other):  # the first one twice, as after a crash
             assert (await fcm.send(message)).outcome == "sent"
         shown = [n["data"]["message_id"] for n in providers.shown_on(token)]

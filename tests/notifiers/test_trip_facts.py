@@ -102,7 +102,8 @@ async def test_facts_are_read_from_the_trip_log(redis) -> None:
     ))  # fmt: skip
     await log.record(models.OrderCancelled(event_id="c1", order_id="o9", ts=T0 + 1, cancelled_by="passenger"))
     facts = await read_trip_facts(redis, "o9")
-    assert facts.driver == {**JONAS, "car": None, "phone": None} and facts.cancelled_by == "passenger"
+    expected = {**JONAS, "car": None, "phone": None, "push_token": None, "locale": None}
+    assert facts.driver == expected and facts.cancelled_by == "passenger"
     assert not (await read_trip_facts(redis, "unknown")).known
 
 
