@@ -23,6 +23,7 @@ from monitor import deadletters, metrics, models, names
 from monitor.deadlines import DeadlineQueue
 from monitor.decoding import DAY_MS, BadEvent, DecodeLimits, decode_event
 from monitor.durable import is_outage, until_done
+from monitor.held import HeldEvent, HeldEvents
 from monitor.incident_store import IncidentStore
 from monitor.incidents import Incident, IncidentChange, encode_incident
 from monitor.processor import Outcome, TripProcessor
@@ -91,6 +92,7 @@ class Monitor:
         self.clocks = PartitionClocks(int(settings.partition_idle_s * 1000))
         self.cache: dict[str, TripState] = {}
         self.unsaved = UnsavedPings()
+        self.held = HeldEvents()
         self.checkpoint_ms = int(settings.telemetry_checkpoint_s * 1000)
         self.app = self._create_app()
         self._declare()
@@ -113,8 +115,8 @@ class Monitor:
             table_cleanup_interval=60.0,
         )
         app.fetch_max_wait_ms = s.fetch_max_wait_ms
-        app.commit_cap = self.unsaved.commit_cap
-        app.guarded_topics = frozenset([*names.INPUT_TOPICS, names.PASSENGERS])
+        app.commit_cap = self._commit_cap
+        app.guarded_topics = frozenset(names.INPUT_TOPICS)  # not `passengers`: compacted, it has gaps
         return app
 
     def _declare(self) -> None:
@@ -153,6 +155,8 @@ class Monitor:
         Raises nothing: one agent serves every partition, so a message that crashed it would
         hold every trip back for faust's restart, and its offset would be committed unjudged.
         """
+        if not self.app.consumer.take(message.tp, message.offset):
+            return  # judged already, or past a hole that is being read again (monitor.offsets)
         try:
             decoded = decode_event(message.topic, raw, self.limits, key=message.key)
         except BadEvent as error:
@@ -171,9 +175,13 @@ class Monitor:
         metrics.EVENTS.labels(message.topic).inc()
         await until_done(lambda: self.trip_log.record(event), "writing the trip log")
         self.clocks.observe(message.topic, message.partition, event.ts, now_ms(), message.offset)
-        saved = await self.handle(event, message.partition)
+        await self._judge_event(HeldEvent(event, message.tp, message.offset), message.partition)
+
+    async def _judge_event(self, source: HeldEvent, partition: int, force: bool = False) -> None:
+        event = source.event
+        saved = await self.handle(event, partition, source=None if force else source)
         if not saved and isinstance(event, models.TelemetryPing):
-            self.unsaved.hold(event.order_id, message.tp, message.offset, now_ms())
+            self.unsaved.hold(event.order_id, source.tp, source.offset, now_ms())
 
     async def _passengers(self, stream: faust.StreamT[bytes]) -> None:
         async for event in stream.events():
@@ -192,8 +200,8 @@ class Monitor:
         now = now_ms()
         for order_id in self.deadlines.pop_due(now):
             state = self._cached_state(order_id)
-            if state is None:
-                continue
+            if state is None or self.held.holding(order_id):
+                continue  # a held trip's deadlines are judged before its events go on (_release_held)
             due = self.processor.next_deadline(state)
             if due is None:
                 continue
@@ -208,6 +216,7 @@ class Monitor:
                 await self._apply(state, self.processor.on_clock(state, now, event_time))
             except Exception:  # a bug in one trip's deadline must not stop every other trip's clock
                 log.exception("judging the deadline of %s failed", order_id)
+        await self._release_held(now)
         self._save_overdue(now)
         self._drop_expired(now)
 
@@ -238,8 +247,9 @@ class Monitor:
 
     # --- the logic's effects ------------------------------------------------------------
 
-    async def handle(self, event: models.InputEvent, partition: int) -> bool:
-        """Judge one event; True when the trip's state (with this event's effect) was written."""
+    async def handle(self, event: models.InputEvent, partition: int, source: HeldEvent | None = None) -> bool:
+        """Judge one event; True when the trip's state (with this event's effect) was written, or
+        when, given its `source`, the event is held until a deadline it passes is judged."""
         if self._rules_start is None or not self._rules_start.done() or self._rules_start.exception():
             await until_done(self._start_rules, "loading the published rule set")  # judge nothing before
         if isinstance(event, models.OrderCreated) and event.passenger_id not in self.processor.passengers:
@@ -247,20 +257,42 @@ class Monitor:
         # GPS pings mostly change nothing a restart needs: the processor says when the
         # table must be written (see TripProcessor._on_ping), so most pings cost no write.
         state = self._state(event.order_id, partition)
-        await self._fire_passed_deadlines(state, event.ts)
+        if source is not None and not await self._fire_passed_deadlines(state, event.ts):
+            # Only what comes after the deadline waits: an earlier event (the pings that trail
+            # a trip's completion while telemetry catches up) goes on, and may move the deadline.
+            self.held.hold(state.order_id, source, now_ms())
+            return True
         return await self._apply(state, self.processor.on_event(state, event))
 
-    async def _fire_passed_deadlines(self, state: TripState, event_ts: int) -> None:
+    async def _fire_passed_deadlines(self, state: TripState, event_ts: int) -> bool:
         """An event from beyond a deadline shows, once its partition is read that far, that the
         deadline passed in event time: judge it first, so the event (the ping that ends a long
-        stop, say) cannot clear a condition that had already lasted too long."""
+        stop, say) cannot clear a condition that had already lasted too long. False when the
+        partition is not read that far yet: the event must wait (monitor.held)."""
         due = self.processor.next_deadline(state)
         if due is None or due > event_ts:
-            return
+            return True
         now = now_ms()
         event_time = self.clocks.event_time(state.partition, now, self._highwater, self._position)
-        if due <= event_time:
-            await self._apply(state, self.processor.on_clock(state, now, event_time))
+        if due > event_time:
+            return False
+        # judged as of the event: a later deadline may still be moved by the event itself
+        await self._apply(state, self.processor.on_clock(state, now, min(event_time, event_ts)))
+        return True
+
+    async def _release_held(self, now: int) -> None:
+        """Trips whose held events may go on: the deadline they waited for was judged (or can be
+        now), or they waited too long and are let through as they are."""
+        for order_id in self.held.orders():
+            state = self._cached_state(order_id)
+            forced = state is None or self.held.overdue(order_id, now)
+            if not forced and not await self._fire_passed_deadlines(state, self.held.first_ts(order_id)):
+                continue
+            if forced:
+                metrics.HELD_RELEASED_UNJUDGED.inc()
+                log.warning("%s: events held past a deadline released unjudged", order_id)
+            for held in self.held.release(order_id):
+                await self._judge_event(held, held.tp.partition, force=forced)
 
     async def _apply(self, state: TripState, outcome: Outcome) -> bool:
         for change in outcome.changes:
@@ -276,6 +308,11 @@ class Monitor:
         # A retry after a failure is harmless: the change is computed again against what
         # Redis holds, and a publication repeated with the same revision is de-duplicated.
         await self.incidents.apply(change, now_ms(), before_commit=self._publish)
+
+    def _commit_cap(self, tp: TP) -> int | None:
+        """Commit no offset whose effect is not written yet: unsaved pings and held events."""
+        caps = [cap for cap in (self.unsaved.commit_cap(tp), self.held.commit_cap(tp)) if cap is not None]
+        return min(caps, default=None)
 
     def _save(self, state: TripState) -> None:
         """Write the trip's state to the table; the pings it now reflects may be committed."""
@@ -346,6 +383,7 @@ class Monitor:
         self.cache = {k: v for k, v in self.cache.items() if v.partition in owned}
         self.deadlines.clear()
         self.unsaved.keep_only(owned)
+        self.held.clear()  # uncommitted: read again from the committed offsets
         self.clocks.restart(names.INPUT_TOPICS, owned, now_ms())
         for key, raw in list(self.trips.items()):
             state = decode_state(raw)

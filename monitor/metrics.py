@@ -66,6 +66,11 @@ DEPENDENCY_WAITS = Counter(
     "Times an effect had to wait for Redis or the broker to come back (back-pressure)",
     registry=REGISTRY,
 )
+HELD_RELEASED_UNJUDGED = Counter(
+    "tripwatch_held_released_unjudged",
+    "Trips whose events waited too long for a deadline to be judged and went on without it",
+    registry=REGISTRY,
+)
 PROCESSING_FAILURES = Counter(
     "tripwatch_processing_failures",
     "Events whose judgement raised, dead-lettered with the error, by topic",

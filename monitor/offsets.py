@@ -15,6 +15,9 @@ time, the jump is taken as real.
 
 from __future__ import annotations
 
+import enum
+from collections.abc import Callable
+
 from faust.types import TP
 
 
@@ -48,3 +51,70 @@ class OffsetLedger:
 
     def expected(self, tp: TP) -> int | None:
         return self._expected.get(tp)
+
+
+class Verdict(enum.Enum):
+    JUDGE = "judge"  # the next offset: judge it
+    SKIP = "skip"  # judged already, or waiting for a re-read: let it pass unjudged
+    REREAD = "reread"  # a hole before it: seek the partition back (`JudgedOffsets.next`)
+
+
+class JudgedOffsets:
+    """The offsets the agent has judged, per input topic-partition, without a hole.
+
+    Records the consumer fetched in order can still be lost before the agent judges them:
+    faust clears the agents' buffers when a rebalance starts, and drops what its read offset
+    says it has delivered. A record past the next one expected shows such a hole: the
+    partition is read again from the hole, and records that arrive meanwhile pass unjudged
+    (faust acknowledges them, but cannot commit past the hole). A hole at the tail (nothing
+    after it arrives) shows as a partition with unread records and nothing in flight.
+    """
+
+    def __init__(self, reread_after_ms: int = 2_000) -> None:
+        self.reread_after_ms = reread_after_ms
+        self._next: dict[TP, int] = {}
+        self._rereading: dict[TP, int] = {}  # tp -> when its re-read was asked for
+        self._progress: dict[TP, int] = {}  # tp -> when it last judged or was sought
+
+    def reset(self, tp: TP, offset: int, now_ms: int) -> None:
+        """The consumer was sought to `offset`: judging goes on from there."""
+        self._next[tp] = offset
+        self._rereading.pop(tp, None)
+        self._progress[tp] = now_ms
+
+    def skip_to(self, tp: TP, start: int, end: int) -> None:
+        """The broker has no records in `start`..`end - 1` (seen twice by the fetch ledger)."""
+        if self._next.get(tp) == start:
+            self._next[tp] = end
+
+    def take(self, tp: TP, offset: int, now_ms: int) -> Verdict:
+        expected = self._next.get(tp)
+        if expected is None or offset == expected:
+            self._next[tp] = offset + 1
+            self._rereading.pop(tp, None)
+            self._progress[tp] = now_ms
+            return Verdict.JUDGE
+        if offset < expected:
+            return Verdict.SKIP
+        asked = self._rereading.get(tp)
+        if asked is not None and now_ms - asked < self.reread_after_ms:
+            return Verdict.SKIP
+        self._rereading[tp] = now_ms
+        return Verdict.REREAD
+
+    def stalled(self, highwater: Callable[[TP], int | None], in_flight: set[TP], now_ms: int) -> list[TP]:
+        """Partitions with records past the next expected, none in flight, and no progress for
+        `reread_after_ms`: their next record was lost at the tail; each is marked re-reading."""
+        found = []
+        for tp, expected in self._next.items():
+            mark = highwater(tp)
+            if mark is None or mark <= expected or tp in in_flight:
+                continue
+            if now_ms - max(self._progress.get(tp, 0), self._rereading.get(tp, 0)) < self.reread_after_ms:
+                continue
+            self._rereading[tp] = now_ms
+            found.append(tp)
+        return found
+
+    def next(self, tp: TP) -> int | None:
+        return self._next.get(tp)

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
@@ -20,7 +21,7 @@ from faust.transport.consumer import ensure_TP
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP, Message
 
-from monitor.offsets import OffsetLedger
+from monitor.offsets import JudgedOffsets, OffsetLedger, Verdict
 
 log = logging.getLogger(__name__)
 
@@ -56,29 +57,73 @@ class LowLatencyConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
 class LowLatencyConsumer(faust_aiokafka.Consumer):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.ledger = OffsetLedger()
+        self.ledger = OffsetLedger()  # what the fetcher yields
+        self.judged = JudgedOffsets()  # what the agent judged
+        self._rereads: dict[TP, int] = {}
+        self._next_stall_check = 0.0
 
     def _new_consumer_thread(self) -> LowLatencyConsumerThread:
         return LowLatencyConsumerThread(self, loop=self.loop, beacon=self.beacon)
 
+    def take(self, tp: TP, offset: int) -> bool:
+        """Whether the agent should judge this record of an input topic (monitor.offsets): False
+        for one judged already, or past a hole, which is then read again from the hole."""
+        verdict = self.judged.take(tp, offset, _now_ms())
+        if verdict is Verdict.REREAD:
+            hole = self.judged.next(tp)
+            log.warning("%s[%d]: offset %d reached the agent, %s never did: reading again from it",
+                        tp.topic, tp.partition, offset, hole)  # fmt: skip
+            if hole is not None:
+                self._rereads[tp] = hole
+        return verdict is Verdict.JUDGE
+
     async def getmany(self, timeout: float) -> AsyncIterator[tuple[TP, Message]]:
         """faust's batch, with no record of an input topic skipped (see monitor.offsets): a
-        partition whose records jump is held back for the rest of the batch and sought back."""
+        partition whose records jump is held back for the rest of the batch and sought back.
+        Seeks happen between batches only, so faust's read offset cannot move past them."""
+        await self._reread_holes()
         rewind: dict[TP, int] = {}
         guarded = self.app.guarded_topics
         async for tp, message in super().getmany(timeout):
             if tp in rewind:
                 continue
-            if tp.topic not in guarded or self.ledger.admit(tp, message.offset):
+            if tp.topic not in guarded:
                 yield tp, message
                 continue
-            expected = self.ledger.expected(tp)
-            if expected is not None:
-                rewind[tp] = expected
-                log.warning("%s[%d]: got offset %d, expected %d: reading again from %d",
-                            tp.topic, tp.partition, message.offset, expected, expected)  # fmt: skip
+            before = self.ledger.expected(tp)
+            if self.ledger.admit(tp, message.offset):
+                if before is not None and message.offset > before:  # a real jump, seen twice
+                    self.judged.skip_to(tp, before, message.offset)
+                yield tp, message
+            elif before is not None:
+                rewind[tp] = before
+                log.warning("%s[%d]: fetched offset %d, expected %d: reading again from %d",
+                            tp.topic, tp.partition, message.offset, before, before)  # fmt: skip
         for tp, offset in rewind.items():
             await self.seek(tp, offset)
+
+    async def _reread_holes(self) -> None:
+        now = time.monotonic()
+        if now >= self._next_stall_check:  # a hole at the tail: looked for once a second
+            self._next_stall_check = now + 1.0
+            in_flight = {message.tp for message in list(self._unacked_messages)}
+            for tp in self.judged.stalled(self._known_highwater, in_flight, _now_ms()):
+                hole = self.judged.next(tp)
+                if hole is not None:
+                    log.warning("%s[%d]: offset %d never reached the agent: reading again from it",
+                                tp.topic, tp.partition, hole)  # fmt: skip
+                    self._rereads[tp] = hole
+        rereads, self._rereads = self._rereads, {}
+        assigned = self.assignment()
+        for tp, offset in rereads.items():
+            if tp in assigned:
+                await self.seek(tp, offset)
+
+    def _known_highwater(self, tp: TP) -> int | None:
+        try:
+            return self.highwater(tp)
+        except Exception:  # not assigned any more, or not fetched yet
+            return None
 
     async def seek(self, partition: TP, offset: int) -> None:
         await super().seek(partition, offset)
@@ -86,9 +131,13 @@ class LowLatencyConsumer(faust_aiokafka.Consumer):
 
     async def seek_to_committed(self) -> Mapping[TP, int]:
         committed = await super().seek_to_committed()
+        now = _now_ms()
         for tp, offset in committed.items():
             # no commit yet: the partition is read from its start (see the consumer thread)
-            self.ledger.reset(ensure_TP(tp), offset if offset is not None and offset > 0 else 0)
+            start = offset if offset is not None and offset > 0 else 0
+            self.ledger.reset(ensure_TP(tp), start)
+            if tp.topic in self.app.guarded_topics:
+                self.judged.reset(ensure_TP(tp), start, now)
         return committed
 
     def _new_offset(self, tp: TP) -> int | None:
@@ -121,6 +170,10 @@ class LowLatencyConsumer(faust_aiokafka.Consumer):
         # lose the state that the committed events produced.
         await self.app.producer.flush()
         return await super()._commit_tps(tps, start_new_transaction)
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
 
 
 class LowLatencyTransport(faust_aiokafka.Transport):

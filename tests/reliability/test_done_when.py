@@ -80,7 +80,9 @@ def child_pid(up_pid: int, wanted: bytes) -> int:
             args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        if any(arg == wanted or arg.endswith(b"/" + wanted) for arg in args):
+        # Valkey rewrites its title: "valkey-server 127.0.0.1:6379" as one argument
+        names = [arg.split(b" ")[0] for arg in args]
+        if any(name == wanted or name.endswith(b"/" + wanted) for name in names):
             return pid
     raise AssertionError(f"no child {wanted!r} of tripwatch up (pid {up_pid})")
 
