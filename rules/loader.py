@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from rules import limits
 from rules.conditions import (
     OBJECTS,
     Condition,
@@ -31,6 +32,7 @@ from rules.model import Rule, RuleFile
 from rules.params import DETECTOR_PARAMS
 from rules.positions import duplicate_keys, in_expression, key_node, node_at, start
 from rules.problems import Problems
+from rules.reading import read_yaml
 from rules.templates import BUILTIN_KINDS, available_templates
 
 
@@ -86,20 +88,85 @@ class _File:
 
 
 def load_rule_dir(directory: Path, templates: Iterable[str] | None = None) -> RuleSet:
-    """Every `*.yaml`/`*.yml` file of `directory`, named by path in errors."""
+    """Every `*.yaml`/`*.yml` file of `directory`, named by path in errors.
+
+    Rule files in subfolders are refused (never silently skipped), and so is a file too
+    large to read: both before any file is parsed."""
     if not directory.is_dir():
         raise RuleError([f"{directory}: not a directory of rule files"])
-    paths = sorted(directory.glob("*.yaml")) + sorted(directory.glob("*.yml"))
+    paths = rule_paths(directory)
+    refused = [*_in_subfolders(directory), *_too_large(paths)]
+    if refused:
+        raise RuleError(refused)
     return load_rules({str(path): path.read_text(encoding="utf-8") for path in paths}, templates)
 
 
-def load_rules(files: Mapping[str, str], templates: Iterable[str] | None = None) -> RuleSet:
-    """A rule set from file name -> text; raises `RuleError` listing every problem."""
+def rule_paths(directory: Path) -> list[Path]:
+    return sorted(directory.glob("*.yaml")) + sorted(directory.glob("*.yml"))
+
+
+def _in_subfolders(directory: Path) -> list[str]:
+    nested = [p for p in sorted(directory.rglob("*.y*ml")) if p.suffix in (".yaml", ".yml")]
+    return [
+        f"{path}:1:1: (file): rule files in subfolders are not loaded: move it to {directory}"
+        for path in nested
+        if path.parent != directory and not any(part.startswith(".") for part in path.parts)
+    ]
+
+
+def _too_large(paths: list[Path]) -> list[str]:
+    sizes = {path: path.stat().st_size for path in paths}
+    problems = [
+        f"{path}:1:1: (file): too large: {size} bytes, at most {limits.MAX_FILE_BYTES}"
+        for path, size in sizes.items()
+        if size > limits.MAX_FILE_BYTES
+    ]
+    return problems or _set_limits(len(paths), sum(sizes.values()), str(paths[0].parent) if paths else "")
+
+
+def _set_limits(count: int, size: int, where: str) -> list[str]:
+    if count > limits.MAX_FILES:
+        return [f"{where}: too many rule files: {count}, at most {limits.MAX_FILES}"]
+    if size > limits.MAX_SET_BYTES:
+        return [f"{where}: rule set too large: {size} bytes, at most {limits.MAX_SET_BYTES}"]
+    return []
+
+
+def load_rules(
+    files: Mapping[str, str], templates: Iterable[str] | None = None, budget_s: float = limits.MAX_CHECK_S
+) -> RuleSet:
+    """A rule set from file name -> text; raises `RuleError` listing every problem.
+
+    Refused without parsing when over the limits of `rules.limits`, and stopped (refused)
+    when the whole check takes longer than `budget_s`."""
+    sizes = {name: len(text.encode()) for name, text in files.items()}
+    refused = _set_limits(len(files), sum(sizes.values()), "rule set")
+    if refused:
+        raise RuleError(refused)
+    deadline = limits.Deadline(budget_s)
+    try:
+        return _load(files, sizes, templates, deadline)
+    except limits.CheckTooSlow as error:
+        raise RuleError([f"{deadline.where}: refused: {error}"]) from None
+
+
+def _load(
+    files: Mapping[str, str],
+    sizes: dict[str, int],
+    templates: Iterable[str] | None,
+    deadline: limits.Deadline,
+) -> RuleSet:
     problems = Problems()
-    parsed = [p for p in (_parse(name, text, problems) for name, text in sorted(files.items())) if p]
-    env, timezones, kinds = _shared(parsed, problems)
+    parsed = []
+    for name, text in sorted(files.items()):
+        deadline.at(name)
+        if sizes[name] > limits.MAX_FILE_BYTES:
+            problems.add(name, (1, 1), (), f"too large: {sizes[name]} bytes, at most {limits.MAX_FILE_BYTES}")
+        elif (file := _parse(name, text, problems)) is not None:
+            parsed.append(file)
+    env, timezones, kinds = _shared(parsed, problems, deadline)
     known_templates = frozenset(templates) if templates is not None else available_templates()
-    loaded = _rules(parsed, env, kinds, known_templates, problems)
+    loaded = _rules(parsed, env, kinds, known_templates, problems, deadline)
     if problems.lines:
         raise RuleError(problems.lines)
     return RuleSet(tuple(loaded), _digest(loaded, env, timezones, kinds), env, timezones, dict(files))
@@ -110,8 +177,7 @@ def load_rules(files: Mapping[str, str], templates: Iterable[str] | None = None)
 
 def _parse(name: str, text: str, problems: Problems) -> _File | None:
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        root, data = read_yaml(text)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark
         where = (mark.line + 1, mark.column + 1) if mark else (1, 1)
@@ -151,12 +217,15 @@ def _validated_rules(
 # --- shared pieces: lists, macros, kinds, timezones -------------------------------------------
 
 
-def _shared(parsed: list[_File], problems: Problems) -> tuple[Environment, dict[str, str], set[str]]:
+def _shared(
+    parsed: list[_File], problems: Problems, deadline: limits.Deadline
+) -> tuple[Environment, dict[str, str], set[str]]:
     env = Environment()
     timezones: dict[str, str] = {}
     kinds = set(BUILTIN_KINDS)
     macro_sources: dict[str, tuple[_File, str]] = {}
     for file in parsed:
+        deadline.at(file.name)
         kinds.update(file.content.kinds)
         for city, zone in file.content.timezones.items():
             if not valid_zone(zone):
@@ -171,7 +240,7 @@ def _shared(parsed: list[_File], problems: Problems) -> tuple[Environment, dict[
                     env.lists[name] = value
                 else:
                     macro_sources[name] = (file, value)
-    _compile_macros(macro_sources, env, problems)
+    _compile_macros(macro_sources, env, problems, deadline)
     return env, timezones, kinds
 
 
@@ -190,9 +259,12 @@ def _clashes(
     return False
 
 
-def _compile_macros(sources: dict[str, tuple[_File, str]], env: Environment, problems: Problems) -> None:
+def _compile_macros(
+    sources: dict[str, tuple[_File, str]], env: Environment, problems: Problems, deadline: limits.Deadline
+) -> None:
     pending = {name: text for name, (_, text) in sources.items()}
     for name, (file, text) in sources.items():
+        deadline.at(file.name)
         path = ("macros", name)
         condition = _compile(file, path, text, env, problems, pending)
         if condition is not None:
@@ -227,12 +299,18 @@ def _cyclic(env: Environment) -> list[str]:
 
 
 def _rules(
-    parsed: list[_File], env: Environment, kinds: set[str], templates: frozenset[str], problems: Problems
+    parsed: list[_File],
+    env: Environment,
+    kinds: set[str],
+    templates: frozenset[str],
+    problems: Problems,
+    deadline: limits.Deadline,
 ) -> list[LoadedRule]:
     loaded: list[LoadedRule] = []
     seen: dict[str, str] = {}
     for file in parsed:
         for index, rule in file.rules:
+            deadline.at(file.name)
             path = ("rules", index)
             line, _ = start(node_at(file.root, path))
             _check_duplicate(file, index, rule, seen, problems)
@@ -331,6 +409,12 @@ def _compile(
     problems: Problems,
     pending: Mapping[str, str] = {},
 ) -> Condition | None:
+    if len(text) > limits.MAX_EXPRESSION_CHARS:
+        node = node_at(file.root, path)
+        problems.at_node(
+            file.name, node, path, f"too long: {len(text)} characters, at most {limits.MAX_EXPRESSION_CHARS}"
+        )
+        return None
     try:
         return compile_condition(text, env, pending)
     except ConditionError as error:

@@ -103,6 +103,14 @@ def check_draft(published: Mapping[str, str], name: str, text: str) -> DraftChec
     return DraftCheck(name, rule_set.version, lines, [])
 
 
+def too_slow(name: str, text: str, seconds: float) -> DraftCheck:
+    """The answer for a draft whose check did not finish in time."""
+    lines = [DraftLine(number, line) for number, line in enumerate(text.splitlines() or [""], start=1)]
+    return DraftCheck(
+        name.strip() or "draft.yaml", None, lines, [f"{name}: refused: not checked within {seconds:g} s"]
+    )
+
+
 def _place(problems: list[str], name: str, lines: list[DraftLine]) -> list[str]:
     """Put each of the draft's problems under its line; return the others."""
     elsewhere = []
