@@ -34,6 +34,16 @@ def check(ctx: click.Context, directory: Path | None) -> None:
     click.echo(f"ok: {len(rule_set.rules)} rules, rule set version {rule_set.version}")
 
 
+@rules_group.command("fields")
+def fields() -> None:
+    """Every field a condition may read, with its type and what it is (as in docs/rules.md)."""
+    from rules.fields import CONTEXT
+
+    for obj, declared in CONTEXT.items():
+        for name, spec in declared.items():
+            click.echo(f"{obj + '.' + name:<26} {spec.type:<7} {spec.about}")
+
+
 @rules_group.command("test")
 @click.argument("directory", required=False, type=DIR)
 @click.option(
@@ -83,7 +93,9 @@ def test(
         before = dry_run.run(baseline, scenario, start_ms)
         comparison = dry_run.compare(before, run)
         click.echo("\n".join(report.differences(comparison, run, baseline.version, str(path))))
-    sys.exit(1 if failed else 0)
+    if rule_set.failures:
+        click.echo(f"rule set {rule_set.version}:{_failures(dict(rule_set.failures))}", err=True)
+    sys.exit(1 if failed or rule_set.failures else 0)
 
 
 @rules_group.command("publish")
@@ -116,7 +128,7 @@ def status(ctx: click.Context) -> None:
     document, workers, refused = _with_redis(_settings(ctx).redis_dsn, read)
     click.echo(f"published: {document['version'] if document else 'none'}")
     for worker, state in sorted(workers.items()):
-        click.echo(f"  worker {worker}: {state['version']}")
+        click.echo(f"  worker {worker}: {state['version']}{_failures(state.get('condition_failures') or {})}")
     if refused:
         click.echo(f"last refused: {refused['version']} (by worker {refused['worker']}):")
         click.echo("\n".join(f"  {line}" for line in refused["problems"]))
@@ -169,6 +181,14 @@ def silence_remove(ctx: click.Context, silence_id: str) -> None:
     if not _with_redis(_settings(ctx).redis_dsn, lambda redis: silences.remove(redis, silence_id)):
         raise click.ClickException(f"no silence {silence_id}")
     click.echo(f"silence {silence_id} removed")
+
+
+def _failures(counts: dict[str, int]) -> str:
+    """Conditions that failed at run time (taken as false), in words."""
+    if not counts:
+        return ""
+    listed = ", ".join(f"{rule_id} ×{count}" for rule_id, count in sorted(counts.items()))
+    return f" (conditions failed at run time, taken as false: {listed})"
 
 
 def _load(directory: Path) -> RuleSet:

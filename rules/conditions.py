@@ -1,10 +1,11 @@
 """Rule conditions in CEL (the `common-expression-language` package): compiled once at load.
 
-A condition sees five objects, with fixed fields (see `FIELDS` and `docs/rules.md`):
+A condition sees five objects, with fixed fields (declared in `rules.fields`):
 `trip`, `event`, `passenger`, `time` and `incident`, plus the rule set's named `lists`
 and `macros`, used by bare name. Everything an author can get wrong is found at load:
 syntax (with the position in the expression), unknown fields, lists and macros (with
-the closest valid name), and type errors on a trial run over typical values.
+the closest valid name), type mistakes anywhere in the expression (`rules.typecheck`,
+over the tree of `rules.expression`), and what is left on a trial run over typical values.
 """
 
 from __future__ import annotations
@@ -12,57 +13,21 @@ from __future__ import annotations
 import difflib
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import cel
 
+from rules.expression import ParseFailed, parse
+from rules.fields import CONTEXT
+from rules.typecheck import Names, TypeMistake, check_condition, list_type
+
 log = logging.getLogger(__name__)
 
-# object -> field -> the value a field has when the fact is unknown (its type, too)
+# object -> field -> the value a field has when the fact is unknown (its type, too); declared in rules.fields
 FIELDS: dict[str, dict[str, Any]] = {
-    "trip": {
-        "order_id": "",
-        "city": "",
-        "passenger_id": "",
-        "driver_id": "",
-        "promised_pickup_ts": 0,
-        "eta_pickup_ts": 0,
-        "assigned": False,
-        "arrived": False,
-        "started": False,
-        "ended": False,
-        "distance_m": 0.0,  # pickup to drop-off, straight line
-        "speed_kmh": 0.0,  # at the latest GPS ping
-    },
-    # filled from the incident change's details (see rules.context): what the detector measured
-    "event": {
-        "type": "",  # the detector's trigger (details.trigger), else the kind
-        "ts": 0,
-        "amount_minor": 0,
-        "currency": "",
-        "attempt": 0,
-        "failures": 0,
-        "code": "",
-        "source": "",
-        "signal": "",
-        "reason": "",
-        "cancellations": 0,
-        "distance_m": 0.0,
-        "max_distance_m": 0.0,
-        "dropoff_m": 0.0,
-        "from_kmh": 0.0,
-        "to_kmh": 0.0,
-        "overrun_s": 0.0,
-        "slip_s": 0.0,
-        "moving_away": False,
-        "night": False,
-        "on_route": False,
-    },
-    "passenger": {"id": "", "name": "", "locale": "", "vip": False},
-    "time": {"hour": 0, "minute": 0, "weekday": 1, "day": "mon", "local": "00:00", "timezone": "UTC"},
-    "incident": {"kind": "", "severity": "medium", "rule_id": ""},
+    obj: {name: spec.unknown_value for name, spec in fields.items()} for obj, fields in CONTEXT.items()
 }
 OBJECTS = tuple(FIELDS)
 _COMPREHENSION = re.compile(r"\.\s*(?:all|exists|exists_one|map|filter)\s*\(\s*([A-Za-z_]\w*)\s*,")
@@ -119,7 +84,24 @@ def compile_condition(source: str, env: Environment, pending_macros: Mapping[str
             lists.append(name)
         else:
             raise _unknown_name(blanked, name, env, pending_macros)
+    _check_types(source, env, pending_macros)
     return Condition(source, program, tuple(macros), tuple(lists), needs)
+
+
+def _check_types(source: str, env: Environment, pending_macros: Mapping[str, str]) -> None:
+    try:
+        tree = parse(source)
+    except (ParseFailed, RecursionError):
+        log.info("condition %r: not understood by the type checker, checked by trial only", source)
+        return
+    names = Names({n: list_type(v) for n, v in env.lists.items()}, frozenset([*env.macros, *pending_macros]))
+    try:
+        check_condition(source, tree, names)
+    except TypeMistake as mistake:
+        line, column = _position(source, mistake.offset)
+        raise ConditionError(f"wrong type: {mistake.message}", line, column) from None
+    except RecursionError:
+        raise ConditionError("too deeply nested") from None
 
 
 def check_by_trial(condition: Condition, env: Environment) -> None:
@@ -157,15 +139,17 @@ def holds(
     condition: Condition,
     env: Environment,
     context: dict[str, Any],
-    default: bool,
     memo: dict[str, Any] | None = None,
+    failed: Callable[[], None] | None = None,
 ) -> bool:
-    """True or false; `default` when evaluation fails at run time (logged)."""
+    """True or false; false when evaluation fails at run time (logged, and `failed` is called)."""
     try:
         return evaluate(condition, env, context, memo) is True
     except (TypeError, KeyError, RuntimeError, ValueError) as error:
-        log.warning("condition %r failed (%s): taken as %s", condition.source, error, default)
-        return default
+        log.warning("condition %r failed (%s): taken as false", condition.source, error)
+        if failed is not None:
+            failed()
+        return False
 
 
 def sample_context() -> dict[str, Any]:

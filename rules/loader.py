@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -67,9 +68,16 @@ class RuleSet:
     env: Environment = field(default_factory=Environment)
     timezones: Mapping[str, str] = field(default_factory=dict)
     files: Mapping[str, str] = field(default_factory=dict)  # file name -> text, as loaded
+    # rule id -> conditions of it that failed at run time (taken as false), since this set loaded
+    failures: Counter[str] = field(default_factory=Counter)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_by_id", {r.id: r for r in self.rules})
+
+    def condition_failed(self, rule_id: str, listener: Callable[[str], None] | None = None) -> None:
+        self.failures[rule_id] += 1
+        if listener is not None:
+            listener(rule_id)
 
     def for_detector(self, detector: str) -> list[LoadedRule]:
         return [r for r in self.rules if r.rule.enabled and r.rule.detector == detector]

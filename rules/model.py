@@ -38,7 +38,7 @@ Duration = Annotated[float, BeforeValidator(parse_duration), Field(ge=0, le=7 * 
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)  # "true" or "300" is refused
 
 
 class Notify(_Strict):

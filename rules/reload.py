@@ -177,7 +177,12 @@ class RuleReloader:
     async def _record(self) -> None:
         if not self.report:
             return
-        status = {"version": self.current.version, "loaded_at": self.loaded_at, "seen_at": now_ms()}
+        status = {
+            "version": self.current.version,
+            "loaded_at": self.loaded_at,
+            "seen_at": now_ms(),
+            "condition_failures": dict(self.current.failures),  # rule id -> failed at run time
+        }
         await self.redis.hset(names.RULES_WORKERS, self.worker, orjson.dumps(status))
 
     async def forget(self) -> None:

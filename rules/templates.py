@@ -20,7 +20,6 @@ _LOCALE = re.compile(r"[a-z]{2,3}(?:-[A-Za-z]{2,4})?")
 TEMPLATE_ROOT = Path(__file__).resolve().parent.parent / "notifiers" / "templates"
 
 
-
 def available_templates(root: Path | None = None) -> frozenset[str]:
     """Template names found under `root` (default `TEMPLATE_ROOT`), else the built-in kinds."""
     names = _names_under(root or TEMPLATE_ROOT)

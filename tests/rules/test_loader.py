@@ -63,7 +63,16 @@ EXPECTED = {
     ),
     "expression_type": (
         "rules.yaml",
-        "6:15: rules.0.escalate.0.when: wrong type: Unsupported operation: float + int",
+        "6:15: rules.0.escalate.0.when: wrong type: `event.overrun_s` is a number and `60` a whole number: "
+        "arithmetic does not mix them (write double(…) or int(…))",
+    ),
+    "type_behind_and": (
+        "rules.yaml",
+        "4:28: rules.0.when: wrong type: `trip.city` is a string, compared with the number 3",
+    ),
+    "quoted_number": (
+        "rules.yaml",
+        "5:16: rules.0.params.grace_s: wrong type: expected a number, got '300'",
     ),
     "unknown_detector": (
         "rules.yaml",
