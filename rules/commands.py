@@ -27,10 +27,17 @@ def rules_group() -> None:
 
 @rules_group.command("check")
 @click.argument("directory", required=False, type=DIR)
+@click.option("--strict", is_flag=True, help="Refuse the set on warnings too (exit 1).")
 @click.pass_context
-def check(ctx: click.Context, directory: Path | None) -> None:
-    """Validate every rule file of DIRECTORY (default: TRIPWATCH_RULES_DIR); exit 1 on any problem."""
+def check(ctx: click.Context, directory: Path | None, strict: bool) -> None:
+    """Validate every rule file of DIRECTORY (default: TRIPWATCH_RULES_DIR); exit 1 on any problem.
+
+    Warnings (likely mistakes that still load) are listed too; exit 0 unless --strict."""
     rule_set = _load(directory or _settings(ctx).rules_dir)
+    for warning in rule_set.warnings:
+        click.echo(warning, err=True)
+    if strict and rule_set.warnings:
+        raise click.ClickException(f"rule set refused: {len(rule_set.warnings)} warning(s) with --strict")
     click.echo(f"ok: {len(rule_set.rules)} rules, rule set version {rule_set.version}")
 
 

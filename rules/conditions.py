@@ -60,6 +60,7 @@ class Environment:
 
     lists: dict[str, list[Any]] = field(default_factory=dict)
     macros: dict[str, Condition] = field(default_factory=dict)
+    cities: frozenset[str] = frozenset()  # the cities given a time zone: the ones the lint knows
 
     def names(self) -> list[str]:
         return [*self.lists, *self.macros]
@@ -213,6 +214,11 @@ def closest(word: str, choices: Any) -> str:
 def _blank_strings(source: str) -> str:
     """The expression with string literals' contents blanked out, offsets unchanged."""
     return _STRING.sub(lambda m: m.group(0)[0] + " " * (len(m.group(0)) - 2) + m.group(0)[-1], source)
+
+
+def position_in(text: str, offset: int) -> tuple[int, int]:
+    """(line, column), 1-based, of `offset` in `text`."""
+    return _position(text, offset)
 
 
 def _position(text: str, offset: int) -> tuple[int, int]:

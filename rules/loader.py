@@ -19,6 +19,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from rules import limits
+from rules.checks import set_warnings, warnings_of
 from rules.conditions import (
     OBJECTS,
     Condition,
@@ -27,6 +28,7 @@ from rules.conditions import (
     check_by_trial,
     closest,
     compile_condition,
+    position_in,
 )
 from rules.context import valid_zone
 from rules.model import Rule, RuleFile
@@ -68,6 +70,7 @@ class RuleSet:
     env: Environment = field(default_factory=Environment)
     timezones: Mapping[str, str] = field(default_factory=dict)
     files: Mapping[str, str] = field(default_factory=dict)  # file name -> text, as loaded
+    warnings: tuple[str, ...] = ()  # `file:line:col: path: warning: ...`, see rules.lint
     # rule id -> conditions of it that failed at run time (taken as false), since this set loaded
     failures: Counter[str] = field(default_factory=Counter)
 
@@ -177,7 +180,9 @@ def _load(
     loaded = _rules(parsed, env, kinds, known_templates, problems, deadline)
     if problems.lines:
         raise RuleError(problems.lines)
-    return RuleSet(tuple(loaded), _digest(loaded, env, timezones, kinds), env, timezones, dict(files))
+    set_warnings(parsed, loaded, env, problems, check_locales=templates is None)
+    digest = _digest(loaded, env, timezones, kinds)
+    return RuleSet(tuple(loaded), digest, env, timezones, dict(files), tuple(problems.warnings))
 
 
 # --- one file ---------------------------------------------------------------------------
@@ -191,7 +196,8 @@ def _parse(name: str, text: str, problems: Problems) -> _File | None:
         where = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         problems.add(name, where, (), f"not valid YAML: {error.problem}")
         return None
-    if root is None:
+    if root is None or data in ({}, []):
+        problems.warn(name, (1, 1), (), "empty file: no rules, lists, macros, kinds or time zones")
         return None
     for node, path, first in duplicate_keys(root):
         problems.at_node(name, node, path, f"duplicate key {node.value!r}, first at line {first}")
@@ -248,6 +254,7 @@ def _shared(
                     env.lists[name] = value
                 else:
                     macro_sources[name] = (file, value)
+    env.cities = frozenset(timezones)
     _compile_macros(macro_sources, env, problems, deadline)
     return env, timezones, kinds
 
@@ -424,10 +431,16 @@ def _compile(
         )
         return None
     try:
-        return compile_condition(text, env, pending)
+        condition = compile_condition(text, env, pending)
     except ConditionError as error:
         _report(file, path, error, problems)
         return None
+    for offset, message in warnings_of(text, env):
+        line, column = position_in(text, offset)
+        problems.warn(
+            file.name, in_expression(node_at(file.root, path), file.lines, line, column), path, message
+        )
+    return condition
 
 
 def _trial(

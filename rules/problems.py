@@ -43,6 +43,11 @@ class Problems:
 
     def __init__(self) -> None:
         self.lines: list[str] = []
+        self.warnings: list[str] = []  # do not refuse the set (unless checked with --strict)
+
+    def warn(self, file: str, position: tuple[int, int], path: tuple[Any, ...], message: str) -> None:
+        dotted = ".".join(str(part) for part in path) or "(file)"
+        self.warnings.append(f"{file}:{position[0]}:{position[1]}: {dotted}: warning: {message}")
 
     def add(self, file: str, position: tuple[int, int], path: tuple[Any, ...], message: str) -> None:
         dotted = ".".join(str(part) for part in path) or "(file)"
