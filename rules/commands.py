@@ -36,6 +36,9 @@ def check(ctx: click.Context, directory: Path | None, strict: bool) -> None:
     rule_set = _load(directory or _settings(ctx).rules_dir)
     for warning in rule_set.warnings:
         click.echo(warning, err=True)
+    for loaded in rule_set.rules:
+        if loaded.changed_by:
+            click.echo(_effective(loaded))
     if strict and rule_set.warnings:
         raise click.ClickException(f"rule set refused: {len(rule_set.warnings)} warning(s) with --strict")
     click.echo(f"ok: {len(rule_set.rules)} rules, rule set version {rule_set.version}")
@@ -188,6 +191,16 @@ def silence_remove(ctx: click.Context, silence_id: str) -> None:
     if not _with_redis(_settings(ctx).redis_dsn, lambda redis: silences.remove(redis, silence_id)):
         raise click.ClickException(f"no silence {silence_id}")
     click.echo(f"silence {silence_id} removed")
+
+
+def _effective(loaded: Any) -> str:
+    """A rule changed by overrides, as it runs."""
+    import yaml
+
+    content = loaded.rule.model_dump(mode="json", exclude_defaults=True, exclude={"description"})
+    text = yaml.safe_dump(content, sort_keys=False, allow_unicode=True, width=100)
+    lines = "".join(f"  {line}\n" for line in text.splitlines())
+    return f"effective rule {loaded.id} ({loaded.source}, changed by {', '.join(loaded.changed_by)}):\n{lines}"
 
 
 def _failures(counts: dict[str, int]) -> str:

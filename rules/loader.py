@@ -31,7 +31,8 @@ from rules.conditions import (
     position_in,
 )
 from rules.context import valid_zone
-from rules.model import Rule, RuleFile
+from rules.model import Rule, RuleFile, RuleOverride
+from rules.overrides import effective, overridden_parts
 from rules.params import DETECTOR_PARAMS
 from rules.positions import duplicate_keys, in_expression, key_node, node_at, start
 from rules.problems import Problems
@@ -57,6 +58,7 @@ class LoadedRule:
     exceptions: tuple[tuple[str, Condition], ...] = ()  # (name, condition)
 
     version: str = ""  # the rule's digest with the macros and lists it uses: stamped on incidents
+    changed_by: tuple[str, ...] = ()  # file:line of each override applied to it (rules.overrides)
 
     @property
     def id(self) -> str:
@@ -323,6 +325,7 @@ def _rules(
 ) -> list[LoadedRule]:
     loaded: list[LoadedRule] = []
     seen: dict[str, str] = {}
+    changed = _apply_overrides(parsed, env, problems)
     for file in parsed:
         for index, rule in file.rules:
             deadline.at(file.name)
@@ -331,11 +334,53 @@ def _rules(
             _check_duplicate(file, index, rule, seen, problems)
             _check_names(file, index, rule, kinds, templates, problems)
             params = _params(file, index, rule, problems)
-            conditions = _conditions(file, index, rule, env, problems)
+            conditions = _conditions(file, index, rule, env, problems, lint=rule.id not in changed)
             if params is not None and conditions is not None:
                 version = _rule_version(rule, conditions, env)
-                loaded.append(LoadedRule(rule, params, f"{file.name}:{line}", *conditions, version=version))
+                by = tuple(changed.get(rule.id, ()))
+                source = f"{file.name}:{line}"
+                loaded.append(LoadedRule(rule, params, source, *conditions, version=version, changed_by=by))
     return loaded
+
+
+def _apply_overrides(parsed: list[_File], env: Environment, problems: Problems) -> dict[str, list[str]]:
+    """Each `overrides:` entry applied to its rule, in file order; rule id -> file:line of each."""
+    slots = {rule.id: (file, slot) for file in parsed for slot, (_, rule) in enumerate(file.rules)}
+    changed: dict[str, list[str]] = {}
+    for file in parsed:
+        for number, change in enumerate(file.content.overrides):
+            path: tuple[Any, ...] = ("overrides", number)
+            if change.id not in slots:
+                message = f"no rule {change.id!r} to override{closest(change.id, slots)}"
+                problems.at_node(file.name, node_at(file.root, (*path, "id")), (*path, "id"), message)
+                continue
+            target, slot = slots[change.id]
+            index, rule = target.rules[slot]
+            merged = effective(rule, change)
+            parts_ok = all(
+                _compile(file, path + sub, text, env, problems) is not None
+                for sub, text in overridden_parts(change)
+            )
+            if parts_ok and _override_params(file, path, change, merged, problems):
+                target.rules[slot] = (index, merged)
+                changed.setdefault(change.id, []).append(f"{file.name}:{start(node_at(file.root, path))[0]}")
+    return changed
+
+
+def _override_params(
+    file: _File, path: tuple[Any, ...], change: RuleOverride, merged: Rule, problems: Problems
+) -> bool:
+    model = DETECTOR_PARAMS.get(merged.detector)
+    if model is None:
+        return True  # reported with the rule itself
+    try:
+        model.model_validate(merged.params)
+    except ValidationError as error:
+        section = "append" if change.append.params else "replace"
+        prefix = (*path, section, "params")
+        problems.from_validation(file.name, file.root, error, prefix=prefix, params_model=model)
+        return False
+    return True
 
 
 def _check_duplicate(file: _File, index: int, rule: Rule, seen: dict[str, str], problems: Problems) -> None:
@@ -395,14 +440,14 @@ def _params(file: _File, index: int, rule: Rule, problems: Problems) -> BaseMode
 
 
 def _conditions(
-    file: _File, index: int, rule: Rule, env: Environment, problems: Problems
+    file: _File, index: int, rule: Rule, env: Environment, problems: Problems, lint: bool = True
 ) -> tuple[Condition | None, tuple[tuple[str, Condition], ...], tuple[tuple[str, Condition], ...]] | None:
     base = ("rules", index)
     ok = True
 
     def one(path: tuple[Any, ...], text: str) -> Condition | None:
         nonlocal ok
-        condition = _compile(file, base + path, text, env, problems)
+        condition = _compile(file, base + path, text, env, problems, lint=lint)
         if condition is not None and not _trial(file, base + path, condition, env, problems):
             condition = None
         ok = ok and condition is not None
@@ -423,6 +468,7 @@ def _compile(
     env: Environment,
     problems: Problems,
     pending: Mapping[str, str] = {},
+    lint: bool = True,  # False for a rule an override changed: its parts were linted where written
 ) -> Condition | None:
     if len(text) > limits.MAX_EXPRESSION_CHARS:
         node = node_at(file.root, path)
@@ -435,7 +481,7 @@ def _compile(
     except ConditionError as error:
         _report(file, path, error, problems)
         return None
-    for offset, message in warnings_of(text, env):
+    for offset, message in warnings_of(text, env) if lint else ():
         line, column = position_in(text, offset)
         problems.warn(
             file.name, in_expression(node_at(file.root, path), file.lines, line, column), path, message

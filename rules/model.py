@@ -106,6 +106,38 @@ class Rule(_Strict):
         return hashlib.sha256(canonical.encode()).hexdigest()[:10]
 
 
+class Appended(_Strict):
+    """What an override adds to a rule: `when` is joined with `&&`, lists are extended, params merged."""
+
+    when: str | None = Field(None, min_length=1)
+    exceptions: list[RuleException] = []
+    escalate: list[Escalation] = []
+    params: dict[str, Any] = {}
+    tags: list[str] = []
+
+
+class Replaced(_Strict):
+    """What an override puts in place of the rule's own (only the fields given)."""
+
+    description: str | None = None
+    params: dict[str, Any] | None = None
+    when: str | None = Field(None, min_length=1)
+    severity: Severity | None = None
+    escalate: list[Escalation] | None = None
+    exceptions: list[RuleException] | None = None
+    actions: Actions | None = None
+    enabled: bool | None = None
+    tags: list[str] | None = None
+
+
+class RuleOverride(_Strict):
+    """A change to a rule defined elsewhere in the set, by id, without copying it (as Falco's `override`)."""
+
+    id: str = Field(min_length=1)
+    append: Appended = Appended()
+    replace: Replaced = Replaced()
+
+
 ListName = Annotated[str, Field(pattern=NAME)]
 
 
@@ -115,3 +147,4 @@ class RuleFile(_Strict):
     lists: dict[ListName, list[str | int | float | bool]] = {}
     macros: dict[ListName, str] = {}
     rules: list[Rule] = []
+    overrides: list[RuleOverride] = []

@@ -35,6 +35,14 @@ _MODELS: dict[tuple[str, ...], type[BaseModel]] = {
     ("rules", "actions", "page"): model.Page,
     ("rules", "escalate"): model.Escalation,
     ("rules", "exceptions"): model.RuleException,
+    ("overrides",): model.RuleOverride,
+    ("overrides", "append"): model.Appended,
+    ("overrides", "replace"): model.Replaced,
+    ("overrides", "append", "exceptions"): model.RuleException,
+    ("overrides", "replace", "exceptions"): model.RuleException,
+    ("overrides", "append", "escalate"): model.Escalation,
+    ("overrides", "replace", "escalate"): model.Escalation,
+    ("overrides", "replace", "actions"): model.Actions,
 }
 
 
@@ -68,7 +76,8 @@ class Problems:
             loc = prefix + tuple(item["loc"])
             unknown = item["type"] == "extra_forbidden"
             node = node_at(root, loc, want_key=unknown)
-            owner = params_model if loc[2:3] == ("params",) and params_model else _model_at(loc[:-1])
+            in_params = "params" in loc[2:4]
+            owner = params_model if in_params and params_model else _model_at(loc[:-1])
             self.at_node(file, node, loc, describe(item, loc, owner))
 
 
