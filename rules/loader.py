@@ -114,8 +114,13 @@ def load_rule_dir(directory: Path, templates: Iterable[str] | None = None) -> Ru
     return load_rules({str(path): path.read_text(encoding="utf-8") for path in paths}, templates)
 
 
+TEST_SUFFIXES = (".test.yaml", ".test.yml")  # expectation files beside the rules (rules.expectations)
+
+
 def rule_paths(directory: Path) -> list[Path]:
-    return sorted(directory.glob("*.yaml")) + sorted(directory.glob("*.yml"))
+    """The rule files of `directory`: its YAML files, but for its test files."""
+    paths = sorted(directory.glob("*.yaml")) + sorted(directory.glob("*.yml"))
+    return [path for path in paths if not path.name.endswith(TEST_SUFFIXES)]
 
 
 def _in_subfolders(directory: Path) -> list[str]:

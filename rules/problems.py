@@ -71,13 +71,14 @@ class Problems:
         error: ValidationError,
         prefix: tuple[Any, ...] = (),
         params_model: type[BaseModel] | None = None,
+        models: dict[tuple[str, ...], type[BaseModel]] | None = None,  # default: the rule file's
     ) -> None:
         for item in error.errors():
             loc = prefix + tuple(item["loc"])
             unknown = item["type"] == "extra_forbidden"
             node = node_at(root, loc, want_key=unknown)
             in_params = "params" in loc[2:4]
-            owner = params_model if in_params and params_model else _model_at(loc[:-1])
+            owner = params_model if in_params and params_model else _model_at(loc[:-1], models or _MODELS)
             self.at_node(file, node, loc, describe(item, loc, owner))
 
 
@@ -112,5 +113,5 @@ def _not_one_of(loc: tuple[Any, ...], given: Any, item: dict[str, Any]) -> str:
     return f"unknown {what} {given!r}{closest(str(given), choices)}; expected {allowed}"
 
 
-def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
-    return _MODELS.get(tuple(part for part in loc if isinstance(part, str)))
+def _model_at(loc: tuple[Any, ...], models: dict[tuple[str, ...], type[BaseModel]]) -> type[BaseModel] | None:
+    return models.get(tuple(part for part in loc if isinstance(part, str)))

@@ -22,7 +22,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from monitor import names
-from rules.loader import RuleError, RuleSet, load_rules
+from rules.loader import RuleError, RuleSet, load_rules, rule_paths
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +37,7 @@ def worker_id() -> str:
 
 def files_of(directory: Path) -> dict[str, str]:
     """A rule directory as published: file name (no folder) -> text."""
-    paths = sorted(directory.glob("*.yaml")) + sorted(directory.glob("*.yml"))
-    return {path.name: path.read_text(encoding="utf-8") for path in paths}
+    return {path.name: path.read_text(encoding="utf-8") for path in rule_paths(directory)}
 
 
 async def publish(
