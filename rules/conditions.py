@@ -10,7 +10,6 @@ over the tree of `rules.expression`), and what is left on a trial run over typic
 
 from __future__ import annotations
 
-import difflib
 import logging
 import re
 from collections.abc import Callable, Mapping
@@ -21,6 +20,7 @@ import cel
 
 from rules.expression import ParseFailed, parse
 from rules.fields import CONTEXT
+from rules.suggest import closest
 from rules.typecheck import Names, TypeMistake, check_condition, list_type
 
 log = logging.getLogger(__name__)
@@ -52,6 +52,7 @@ class Condition:
     # the objects and fields it reads (None: the whole object). CEL converts every value it
     # is given on each run (about 5 µs a field), so a run is given only these.
     needs: tuple[tuple[str, tuple[str, ...] | None], ...] = ()
+    uses_zones: bool = False  # calls in_zone(): run with the trip's zones at hand
 
 
 @dataclass
@@ -61,6 +62,7 @@ class Environment:
     lists: dict[str, list[Any]] = field(default_factory=dict)
     macros: dict[str, Condition] = field(default_factory=dict)
     cities: frozenset[str] = frozenset()  # the cities given a time zone: the ones the lint knows
+    zones: dict[str, list[tuple[float, float]]] = field(default_factory=dict)  # name -> polygon
 
     def names(self) -> list[str]:
         return [*self.lists, *self.macros]
@@ -86,7 +88,8 @@ def compile_condition(source: str, env: Environment, pending_macros: Mapping[str
         else:
             raise _unknown_name(blanked, name, env, pending_macros)
     _check_types(source, env, pending_macros)
-    return Condition(source, program, tuple(macros), tuple(lists), needs)
+    uses_zones = "in_zone" in program.functions()
+    return Condition(source, program, tuple(macros), tuple(lists), needs, uses_zones)
 
 
 def _check_types(source: str, env: Environment, pending_macros: Mapping[str, str]) -> None:
@@ -95,12 +98,16 @@ def _check_types(source: str, env: Environment, pending_macros: Mapping[str, str
     except (ParseFailed, RecursionError):
         log.info("condition %r: not understood by the type checker, checked by trial only", source)
         return
-    names = Names({n: list_type(v) for n, v in env.lists.items()}, frozenset([*env.macros, *pending_macros]))
+    names = Names(
+        {n: list_type(v) for n, v in env.lists.items()},
+        frozenset([*env.macros, *pending_macros]),
+        frozenset(env.zones),
+    )
     try:
         check_condition(source, tree, names)
     except TypeMistake as mistake:
         line, column = _position(source, mistake.offset)
-        raise ConditionError(f"wrong type: {mistake.message}", line, column) from None
+        raise ConditionError(f"{mistake.label}: {mistake.message}", line, column) from None
     except RecursionError:
         raise ConditionError("too deeply nested") from None
 
@@ -133,6 +140,10 @@ def evaluate(
         if name not in memo:
             memo[name] = evaluate(env.macros[name], env, context, memo)
         variables[name] = memo[name]
+    if condition.uses_zones:
+        trip = context.get("trip", {})
+        inside = {*trip.get("pickup_zones", ()), *trip.get("dropoff_zones", ())}
+        return condition.program.execute(cel.Context(variables, functions={"in_zone": inside.__contains__}))
     return condition.program.execute(variables)
 
 
@@ -204,11 +215,6 @@ def _unknown_name(blanked: str, name: str, env: Environment, pending: Mapping[st
     line, column = _position(blanked, match.start()) if match else (1, 1)
     choices = [*env.names(), *pending, *OBJECTS]
     return ConditionError(f"unknown macro or list {name!r}{closest(name, choices)}", line, column)
-
-
-def closest(word: str, choices: Any) -> str:
-    match = difflib.get_close_matches(word, list(choices), n=1)
-    return f" (did you mean {match[0]!r}?)" if match else ""
 
 
 def _blank_strings(source: str) -> str:

@@ -11,12 +11,12 @@ from dataclasses import dataclass
 from typing import Any
 
 TYPE_WORDS = {"string": "a string", "int": "a whole number", "double": "a number", "bool": "true or false"}
-_UNKNOWN = {"string": "", "int": 0, "double": 0.0, "bool": False}
+_UNKNOWN: dict[str, Any] = {"string": "", "int": 0, "double": 0.0, "bool": False, "list:string": ()}
 
 
 @dataclass(frozen=True)
 class Field:
-    type: str  # string, int, double or bool
+    type: str  # string, int, double, bool or list:string
     about: str
     low: float | None = None  # the domain of a number: values outside can never be seen
     high: float | None = None
@@ -26,7 +26,8 @@ class Field:
 
     @property
     def unknown_value(self) -> Any:
-        return _UNKNOWN[self.type] if self.unknown is None else self.unknown
+        value = _UNKNOWN[self.type] if self.unknown is None else self.unknown
+        return list(value) if isinstance(value, tuple) else value
 
 
 def _s(about: str, **kw: Any) -> Field:
@@ -62,6 +63,12 @@ CONTEXT: dict[str, dict[str, Field]] = {
         "ended": _b("the trip has ended"),
         "distance_m": _d("pickup to drop-off, straight line, metres", low=0),
         "speed_kmh": _d("speed at the latest GPS ping", low=0),
+        "pickup_address": _s("pickup address, as the platform sends it (optional in the contract)"),
+        "dropoff_address": _s("drop-off address, as the platform sends it (optional)"),
+        "pickup_zones": Field("list:string", 'the set\'s `zones:` the pickup lies in, e.g. `["airport"]`'),
+        "dropoff_zones": Field("list:string", "the set's `zones:` the drop-off lies in"),
+        "account_type": _s("the order's account type, e.g. `personal`, `business` (optional)"),
+        "payment_method": _s("the order's payment method, e.g. `card`, `cash`, `corporate` (optional)"),
     },
     # filled from the incident change's details (see rules.context): what the detector measured
     "event": {
@@ -119,6 +126,7 @@ def fields_table() -> str:
     for obj, fields in CONTEXT.items():
         for name, spec in fields.items():
             unknown = str(spec.unknown_value).lower() if spec.type == "bool" else repr(spec.unknown_value)
+            unknown = "[]" if spec.type.startswith("list:") else unknown
             unknown = unknown.replace("'", '"')
             rows.append(f"| `{obj}.{name}` | {spec.type} | {spec.about}{_domain(spec)} | `{unknown}` |")
     return "\n".join(rows) + "\n"

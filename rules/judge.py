@@ -38,7 +38,7 @@ def judge(
         updates["rule_version"] = rule.version
     if rule.when or rule.exceptions or rule.escalations:
         passenger = passengers.get(state.passenger_id) if passengers is not None else None
-        context = build_context(state, change, passenger, dict(rules.timezones))
+        context = build_context(state, change, passenger, dict(rules.timezones), rules.env.zones)
         memo: dict[str, Any] = {}  # macros, evaluated once per judgment
         failed = partial(rules.condition_failed, rule.id, on_failure)
         if rule.when is not None and not holds(rule.when, rules.env, context, memo, failed):

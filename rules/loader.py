@@ -253,12 +253,14 @@ def _shared(
                 node = node_at(file.root, ("timezones", city))
                 problems.at_node(file.name, node, ("timezones", city), f"unknown time zone {zone!r}")
             timezones[city] = zone
-        for section in ("lists", "macros"):
+        for section in ("lists", "macros", "zones"):
             for name, value in getattr(file.content, section).items():
                 if _clashes(file, section, name, env, macro_sources, problems):
                     continue
                 if section == "lists":
                     env.lists[name] = value
+                elif section == "zones":
+                    env.zones[name] = value
                 else:
                     macro_sources[name] = (file, value)
     env.cities = frozenset(timezones)
@@ -275,8 +277,10 @@ def _clashes(
             file.name, node, (section, name), f"{name!r} is a built-in object; choose another name"
         )
         return True
-    if name in env.lists or name in macros:
-        problems.at_node(file.name, node, (section, name), f"{name!r} is defined twice (as a list or macro)")
+    if name in (env.zones if section == "zones" else {**env.lists, **macros}):
+        problems.at_node(
+            file.name, node, (section, name), f"{name!r} is defined twice (as a list, macro or zone)"
+        )
         return True
     return False
 

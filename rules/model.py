@@ -13,7 +13,7 @@ import json
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 Severity = Literal["critical", "high", "medium", "low"]
 Channel = Literal["push", "sms", "webhook"]
@@ -139,6 +139,7 @@ class RuleOverride(_Strict):
 
 
 ListName = Annotated[str, Field(pattern=NAME)]
+ZonePoint = Annotated[list[Annotated[float, Field(ge=-180, le=180)]], Field(min_length=2, max_length=2)]
 
 
 class RuleFile(_Strict):
@@ -146,5 +147,14 @@ class RuleFile(_Strict):
     timezones: dict[str, str] = {}
     lists: dict[ListName, list[str | int | float | bool]] = {}
     macros: dict[ListName, str] = {}
+    zones: dict[ListName, Annotated[list[ZonePoint], Field(min_length=3)]] = {}  # [lat, lon] polygons
     rules: list[Rule] = []
+
+    @field_validator("zones")
+    @classmethod
+    def _latitudes(cls, zones: dict[str, list[list[float]]]) -> dict[str, list[list[float]]]:
+        for name, polygon in zones.items():
+            if any(not -90 <= lat <= 90 for lat, _ in polygon):
+                raise ValueError(f"zone {name!r}: a latitude is outside -90..90 (points are [lat, lon])")
+        return zones
     overrides: list[RuleOverride] = []

@@ -6,6 +6,7 @@ An unknown function is typed `dyn` (not refused here: the CEL package decides wh
 from __future__ import annotations
 
 from rules.expression import Node
+from rules.suggest import closest
 from rules.typecheck import Checker, TypeMistake, words
 
 _STRING_METHODS = ("startsWith", "endsWith", "contains", "matches")
@@ -20,6 +21,8 @@ def call_type(check: Checker, node: Node) -> str:
     if name == "has":
         return "bool"  # has(x.f) asks whether the field is set: its argument is not evaluated
     arguments = [(child, check.type(child)) for child in node.children]
+    if name == "in_zone" and not node.method:
+        return _in_zone(check, node, arguments)
     if name in _STRING_METHODS and node.method:
         for child, kind in arguments:
             _need(check, child, kind, "string", f"used with `{name}`")
@@ -56,3 +59,15 @@ def _comprehension(check: Checker, node: Node, name: str) -> str:
             check.scope.pop(bound, None)
         else:
             check.scope[bound] = saved
+
+
+def _in_zone(check: Checker, node: Node, arguments: list[tuple[Node, str]]) -> str:
+    if len(arguments) != 1:
+        raise TypeMistake('in_zone takes one zone name, e.g. in_zone("airport")', node.start)
+    child, kind = arguments[0]
+    _need(check, child, kind, "string", "used with `in_zone`")
+    if child.kind == "literal" and child.value[1] not in check.names.zones:
+        zone = child.value[1]
+        where = closest(zone, check.names.zones) or " (zones are declared under `zones:`)"
+        raise TypeMistake(f"no zone {zone!r}{where}", child.start, label="unknown zone")
+    return "bool"

@@ -20,9 +20,9 @@ _WORDS = {**TYPE_WORDS, "uint": "an unsigned number", "null": "null", "bytes": "
 
 
 class TypeMistake(Exception):
-    def __init__(self, message: str, offset: int) -> None:
+    def __init__(self, message: str, offset: int, label: str = "wrong type") -> None:
         super().__init__(message)
-        self.message, self.offset = message, offset
+        self.message, self.offset, self.label = message, offset, label
 
 
 @dataclass
@@ -31,6 +31,7 @@ class Names:
 
     lists: Mapping[str, str]  # list name -> its type (`list:string`)
     macros: frozenset[str]
+    zones: frozenset[str] = frozenset()
 
 
 def list_type(values: list[Any]) -> str:
@@ -167,6 +168,8 @@ class Checker:
 
 
 def _comparable(a: str, b: str) -> bool:
+    if a.startswith("list:") and b.startswith("list:"):
+        return _comparable(a[5:], b[5:])  # `[]` is a list of anything
     return "dyn" in (a, b) or a == b or (a in NUMBERS and b in NUMBERS)
 
 
