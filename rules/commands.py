@@ -13,7 +13,8 @@ from typing import Any, TypeVar
 import click
 import redis.asyncio as aioredis
 
-from rules.loader import TEST_SUFFIXES, RuleError, RuleSet, load_rule_dir
+from rules.files import TEST_SUFFIXES
+from rules.loader import RuleError, RuleSet, load_rule_dir
 from rules.model import parse_duration
 
 T = TypeVar("T")

@@ -31,6 +31,7 @@ from rules.conditions import (
     position_in,
 )
 from rules.context import valid_zone
+from rules.files import in_subfolders, rule_paths, set_limits, too_large
 from rules.model import Rule, RuleFile, RuleOverride
 from rules.overrides import effective, overridden_parts
 from rules.params import DETECTOR_PARAMS
@@ -108,46 +109,10 @@ def load_rule_dir(directory: Path, templates: Iterable[str] | None = None) -> Ru
     if not directory.is_dir():
         raise RuleError([f"{directory}: not a directory of rule files"])
     paths = rule_paths(directory)
-    refused = [*_in_subfolders(directory), *_too_large(paths)]
+    refused = [*in_subfolders(directory), *too_large(paths)]
     if refused:
         raise RuleError(refused)
     return load_rules({str(path): path.read_text(encoding="utf-8") for path in paths}, templates)
-
-
-TEST_SUFFIXES = (".test.yaml", ".test.yml")  # expectation files beside the rules (rules.expectations)
-
-
-def rule_paths(directory: Path) -> list[Path]:
-    """The rule files of `directory`: its YAML files, but for its test files."""
-    paths = sorted(directory.glob("*.yaml")) + sorted(directory.glob("*.yml"))
-    return [path for path in paths if not path.name.endswith(TEST_SUFFIXES)]
-
-
-def _in_subfolders(directory: Path) -> list[str]:
-    nested = [p for p in sorted(directory.rglob("*.y*ml")) if p.suffix in (".yaml", ".yml")]
-    return [
-        f"{path}:1:1: (file): rule files in subfolders are not loaded: move it to {directory}"
-        for path in nested
-        if path.parent != directory and not any(part.startswith(".") for part in path.parts)
-    ]
-
-
-def _too_large(paths: list[Path]) -> list[str]:
-    sizes = {path: path.stat().st_size for path in paths}
-    problems = [
-        f"{path}:1:1: (file): too large: {size} bytes, at most {limits.MAX_FILE_BYTES}"
-        for path, size in sizes.items()
-        if size > limits.MAX_FILE_BYTES
-    ]
-    return problems or _set_limits(len(paths), sum(sizes.values()), str(paths[0].parent) if paths else "")
-
-
-def _set_limits(count: int, size: int, where: str) -> list[str]:
-    if count > limits.MAX_FILES:
-        return [f"{where}: too many rule files: {count}, at most {limits.MAX_FILES}"]
-    if size > limits.MAX_SET_BYTES:
-        return [f"{where}: rule set too large: {size} bytes, at most {limits.MAX_SET_BYTES}"]
-    return []
 
 
 def load_rules(
@@ -158,7 +123,7 @@ def load_rules(
     Refused without parsing when over the limits of `rules.limits`, and stopped (refused)
     when the whole check takes longer than `budget_s`."""
     sizes = {name: len(text.encode()) for name, text in files.items()}
-    refused = _set_limits(len(files), sum(sizes.values()), "rule set")
+    refused = set_limits(len(files), sum(sizes.values()), "rule set")
     if refused:
         raise RuleError(refused)
     deadline = limits.Deadline(budget_s)

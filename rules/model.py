@@ -157,4 +157,5 @@ class RuleFile(_Strict):
             if any(not -90 <= lat <= 90 for lat, _ in polygon):
                 raise ValueError(f"zone {name!r}: a latitude is outside -90..90 (points are [lat, lon])")
         return zones
+
     overrides: list[RuleOverride] = []

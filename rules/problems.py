@@ -94,6 +94,9 @@ def describe(item: dict[str, Any], loc: tuple[Any, ...], owner: type[BaseModel] 
         return f"out of range: must be {words} {item['ctx'][key]:g} (got {given!r})"
     if kind == "literal_error":
         return _not_one_of(loc, given, item)
+    if kind == "string_type" and isinstance(given, bool):
+        word = str(given).lower()
+        return f"wrong type: expected text, got {word} (a condition is text: write '{word}' in quotes)"
     if kind.endswith(("_type", "_parsing")):
         wanted = _TYPE_WORDS.get(kind.split("_")[0], kind.split("_")[0])
         return f"wrong type: expected {wanted}, got {given!r}"

@@ -22,7 +22,8 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from monitor import names
-from rules.loader import RuleError, RuleSet, load_rules, rule_paths
+from rules.files import rule_paths
+from rules.loader import RuleError, RuleSet, load_rules
 
 log = logging.getLogger(__name__)
 

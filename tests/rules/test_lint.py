@@ -89,3 +89,13 @@ def test_check_exits_0_with_warnings_and_1_with_strict(tmp_path: Path):
     warning = f"{tmp_path / 'r.yaml'}:4:11: rules.0.when: warning: `time.hour > 24` can never be true"
     assert plain.exit_code == 0 and warning in plain.output and "ok: 1 rules" in plain.output
     assert strict.exit_code == 1 and "rule set refused: 1 warning(s) with --strict" in strict.output
+
+
+def test_an_unquoted_false_is_refused_with_the_way_to_write_it():
+    from rules.loader import RuleError
+
+    with pytest.raises(RuleError) as caught:
+        load_rules({"r.yaml": "rules:\n  - id: a\n    kind: pickup_delay\n    when: false\n"}, TEMPLATES)
+    assert caught.value.problems == [
+        "r.yaml:4:11: rules.0.when: wrong type: expected text, got false (a condition is text: write 'false' in quotes)"
+    ]
