@@ -5,6 +5,7 @@ Plain functions over Redis and the loader, so the page's view stays a thin shell
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -129,7 +130,7 @@ async def published_set(redis: aioredis.Redis) -> tuple[dict[str, Any] | None, R
     if raw is None:
         return None, None, []
     document = orjson.loads(raw)
-    try:
-        return document, load_rules(document["files"]), []
+    try:  # in a thread: the board's loop keeps serving while a large set loads
+        return document, await asyncio.to_thread(load_rules, document["files"]), []
     except RuleError as error:
         return document, None, error.problems
