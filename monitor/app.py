@@ -75,6 +75,7 @@ class Monitor:
             allowed_lateness_ms=int(settings.allowed_lateness_s * 1000),
             checkpoint_ms=int(settings.telemetry_checkpoint_s * 1000),
         )
+        self.processor.on_condition_failure = lambda rule_id: metrics.CONDITION_FAILURES.labels(rule_id).inc()
         self._next_sweep_ms = 0
         self.limits = DecodeLimits(
             max_bytes=settings.max_event_bytes,

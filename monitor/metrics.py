@@ -77,6 +77,12 @@ PROCESSING_FAILURES = Counter(
     ["topic"],
     registry=REGISTRY,
 )
+CONDITION_FAILURES = Counter(
+    "tripwatch_rule_condition_failures",
+    "Rule conditions that failed at run time and were taken as false, by rule",
+    ["rule"],
+    registry=REGISTRY,
+)
 
 
 HealthEndpoint = Callable[[], tuple[int, bytes]]  # the HTTP status and JSON body of /healthz

@@ -81,6 +81,9 @@ class OrderCreated(TripEvent, tag="order.created", frozen=True):
     pickup: Place
     dropoff: Place
     promised_pickup_ts: Millis
+    # a compatible extension of the contract, sent by platforms that know them (docs/rules.md)
+    account_type: str | None = None  # e.g. personal, business
+    payment_method: str | None = None  # e.g. card, cash, corporate, wallet
 
 
 class DriverAssigned(TripEvent, tag="driver.assigned", frozen=True):

@@ -10,6 +10,7 @@ subordinate to it).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import msgspec
@@ -55,6 +56,7 @@ class TripProcessor:
         self.allowed_lateness_ms = allowed_lateness_ms
         self.checkpoint_ms = checkpoint_ms
         self.passengers = PassengerCache()  # filled by the app; read by rule conditions
+        self.on_condition_failure: Callable[[str], None] | None = None  # rule id: the app counts it
         self._pairs: list[tuple[LoadedRule, Detector]] = []
         self._with_deadline: list[tuple[LoadedRule, Detector]] = []
         self._clearing: list[tuple[LoadedRule, Detector]] = []
@@ -198,7 +200,7 @@ class TripProcessor:
         their say (rules.judge); then the trip's open incidents and inhibition are kept."""
         if change is None:
             return
-        judged = judge(self.rules, state, change, self.passengers)
+        judged = judge(self.rules, state, change, self.passengers, self.on_condition_failure)
         if judged is None:
             return
         mark = state.open_incidents.get(judged.kind)

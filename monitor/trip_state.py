@@ -73,6 +73,10 @@ class TripState(msgspec.Struct, kw_only=True):
     city: str | None = None
     pickup: LatLon | None = None
     dropoff: LatLon | None = None
+    pickup_address: str | None = None
+    dropoff_address: str | None = None
+    account_type: str | None = None
+    payment_method: str | None = None
     promised_pickup_ts: int | None = None
     eta_pickup_ts: int | None = None
     driver: dict[str, Any] | None = None
@@ -160,6 +164,8 @@ def _created(state: TripState, event: models.OrderCreated) -> None:
     state.promised_pickup_ts = event.promised_pickup_ts
     state.pickup = (event.pickup.lat, event.pickup.lon)
     state.dropoff = (event.dropoff.lat, event.dropoff.lon)
+    state.pickup_address, state.dropoff_address = event.pickup.address, event.dropoff.address
+    state.account_type, state.payment_method = event.account_type, event.payment_method
 
 
 def _assigned(state: TripState, event: models.DriverAssigned) -> None:

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 import click
 import redis.asyncio as aioredis
 
+from rules.files import TEST_SUFFIXES
 from rules.loader import RuleError, RuleSet, load_rule_dir
 from rules.model import parse_duration
 
@@ -27,11 +28,31 @@ def rules_group() -> None:
 
 @rules_group.command("check")
 @click.argument("directory", required=False, type=DIR)
+@click.option("--strict", is_flag=True, help="Refuse the set on warnings too (exit 1).")
 @click.pass_context
-def check(ctx: click.Context, directory: Path | None) -> None:
-    """Validate every rule file of DIRECTORY (default: TRIPWATCH_RULES_DIR); exit 1 on any problem."""
+def check(ctx: click.Context, directory: Path | None, strict: bool) -> None:
+    """Validate every rule file of DIRECTORY (default: TRIPWATCH_RULES_DIR); exit 1 on any problem.
+
+    Warnings (likely mistakes that still load) are listed too; exit 0 unless --strict."""
     rule_set = _load(directory or _settings(ctx).rules_dir)
+    for warning in rule_set.warnings:
+        click.echo(warning, err=True)
+    for loaded in rule_set.rules:
+        if loaded.changed_by:
+            click.echo(_effective(loaded))
+    if strict and rule_set.warnings:
+        raise click.ClickException(f"rule set refused: {len(rule_set.warnings)} warning(s) with --strict")
     click.echo(f"ok: {len(rule_set.rules)} rules, rule set version {rule_set.version}")
+
+
+@rules_group.command("fields")
+def fields() -> None:
+    """Every field a condition may read, with its type and what it is (as in docs/rules.md)."""
+    from rules.fields import CONTEXT
+
+    for obj, declared in CONTEXT.items():
+        for name, spec in declared.items():
+            click.echo(f"{obj + '.' + name:<26} {spec.type:<7} {spec.about}")
 
 
 @rules_group.command("test")
@@ -40,9 +61,8 @@ def check(ctx: click.Context, directory: Path | None) -> None:
     "--scenario",
     "scenarios",
     multiple=True,
-    required=True,
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Scenario file (repeatable).",
+    help="Scenario file (repeatable). Without it, the test files DIRECTORY/*.test.yaml are run.",
 )
 @click.option("--against", type=DIR, help="Baseline rule directory: show what DIRECTORY adds and removes.")
 @click.option(
@@ -50,6 +70,10 @@ def check(ctx: click.Context, directory: Path | None) -> None:
     type=click.DateTime(["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S"]),
     help="Wall-clock start of the scenarios (time conditions depend on it); default now, UTC.",
 )
+@click.option(
+    "--junit", type=click.Path(dir_okay=False, path_type=Path), help="Write test files' results as JUnit XML."
+)
+@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), help="... or as JSON.")
 @click.pass_context
 def test(
     ctx: click.Context,
@@ -57,24 +81,27 @@ def test(
     scenarios: tuple[Path, ...],
     against: Path | None,
     start: datetime | None,
+    junit: Path | None,
+    json_out: Path | None,
 ) -> None:
     """Run scenarios through the rule set: per rule, the incidents raised against those expected.
 
-    Exit 1 when an expected incident is not raised or one is raised that no scenario expects
-    (without --against); with --against, only the differences are shown.
+    Without --scenario, runs every test file DIRECTORY/*.test.yaml: each case's scenario and
+    the incidents it must raise (kind, severity, rule, labels, within a time), with a diff
+    for each case that fails. Exit 1 when anything expected differs, or when a condition
+    failed at run time; with --against, only the differences are shown.
     """
-    from monitor.scenario import ScenarioError, load_scenario
     from rules import dry_run, report
 
-    rule_set = _load(directory or _settings(ctx).rules_dir)
+    directory = directory or _settings(ctx).rules_dir
+    rule_set = _load(directory)
     baseline = _load(against) if against else None
     start_ms = int((start.timestamp() if start else time.time()) * 1000)
     failed = False
+    if not scenarios:
+        failed = _run_test_files(rule_set, directory, start_ms, junit, json_out)
     for path in scenarios:
-        try:
-            scenario = load_scenario(path)
-        except ScenarioError as error:
-            raise click.ClickException(str(error)) from None
+        scenario = _scenario(path)
         run = dry_run.run(rule_set, scenario, start_ms)
         if baseline is None:
             click.echo("\n".join(report.expectations(run, str(path))))
@@ -83,7 +110,9 @@ def test(
         before = dry_run.run(baseline, scenario, start_ms)
         comparison = dry_run.compare(before, run)
         click.echo("\n".join(report.differences(comparison, run, baseline.version, str(path))))
-    sys.exit(1 if failed else 0)
+    if rule_set.failures:
+        click.echo(f"rule set {rule_set.version}:{_failures(dict(rule_set.failures))}", err=True)
+    sys.exit(1 if failed or rule_set.failures else 0)
 
 
 @rules_group.command("publish")
@@ -116,7 +145,7 @@ def status(ctx: click.Context) -> None:
     document, workers, refused = _with_redis(_settings(ctx).redis_dsn, read)
     click.echo(f"published: {document['version'] if document else 'none'}")
     for worker, state in sorted(workers.items()):
-        click.echo(f"  worker {worker}: {state['version']}")
+        click.echo(f"  worker {worker}: {state['version']}{_failures(state.get('condition_failures') or {})}")
     if refused:
         click.echo(f"last refused: {refused['version']} (by worker {refused['worker']}):")
         click.echo("\n".join(f"  {line}" for line in refused["problems"]))
@@ -169,6 +198,66 @@ def silence_remove(ctx: click.Context, silence_id: str) -> None:
     if not _with_redis(_settings(ctx).redis_dsn, lambda redis: silences.remove(redis, silence_id)):
         raise click.ClickException(f"no silence {silence_id}")
     click.echo(f"silence {silence_id} removed")
+
+
+def _scenario(path: Path) -> Any:
+    from monitor.scenario import ScenarioError, load_scenario
+
+    try:
+        return load_scenario(path)
+    except ScenarioError as error:
+        raise click.ClickException(str(error)) from None
+
+
+def _run_test_files(
+    rule_set: RuleSet, directory: Path, start_ms: int, junit: Path | None, json_out: Path | None
+) -> bool:
+    """Every case of DIRECTORY's test files; True when any failed."""
+    from rules import dry_run, expectations
+
+    files = sorted(p for suffix in TEST_SUFFIXES for p in directory.glob(f"*{suffix}"))
+    if not files:
+        raise click.ClickException(f"no --scenario given and no test files (*.test.yaml) in {directory}")
+    results = []
+    for path in files:
+        try:
+            cases = expectations.load_tests(path)
+        except expectations.TestFileError as error:
+            raise click.ClickException(str(error)) from None
+        for case in cases:
+            run = dry_run.run(
+                rule_set, _scenario(expectations.scenario_path(path, case)), case.start_ms() or start_ms
+            )
+            results.append(expectations.judge(case, str(path), list(run.raised.values())))
+    for result in results:
+        click.echo(f"{'ok  ' if result.passed else 'FAIL'} {result.name} ({result.source})")
+        click.echo("".join(f"    {line}\n" for line in result.diff), nl=False)
+    click.echo(f"{sum(r.passed for r in results)} of {len(results)} test(s) passed")
+    if junit:
+        junit.write_text(expectations.as_junit(results), encoding="utf-8")
+    if json_out:
+        json_out.write_text(expectations.as_json(results), encoding="utf-8")
+    return not all(r.passed for r in results)
+
+
+def _effective(loaded: Any) -> str:
+    """A rule changed by overrides, as it runs."""
+    import yaml
+
+    content = loaded.rule.model_dump(mode="json", exclude_defaults=True, exclude={"description"})
+    text = yaml.safe_dump(content, sort_keys=False, allow_unicode=True, width=100)
+    lines = "".join(f"  {line}\n" for line in text.splitlines())
+    return (
+        f"effective rule {loaded.id} ({loaded.source}, changed by {', '.join(loaded.changed_by)}):\n{lines}"
+    )
+
+
+def _failures(counts: dict[str, int]) -> str:
+    """Conditions that failed at run time (taken as false), in words."""
+    if not counts:
+        return ""
+    listed = ", ".join(f"{rule_id} ×{count}" for rule_id, count in sorted(counts.items()))
+    return f" (conditions failed at run time, taken as false: {listed})"
 
 
 def _load(directory: Path) -> RuleSet:

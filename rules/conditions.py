@@ -1,68 +1,33 @@
 """Rule conditions in CEL (the `common-expression-language` package): compiled once at load.
 
-A condition sees five objects, with fixed fields (see `FIELDS` and `docs/rules.md`):
+A condition sees five objects, with fixed fields (declared in `rules.fields`):
 `trip`, `event`, `passenger`, `time` and `incident`, plus the rule set's named `lists`
 and `macros`, used by bare name. Everything an author can get wrong is found at load:
 syntax (with the position in the expression), unknown fields, lists and macros (with
-the closest valid name), and type errors on a trial run over typical values.
+the closest valid name), type mistakes anywhere in the expression (`rules.typecheck`,
+over the tree of `rules.expression`), and what is left on a trial run over typical values.
 """
 
 from __future__ import annotations
 
-import difflib
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import cel
 
+from rules.expression import ParseFailed, parse
+from rules.fields import CONTEXT
+from rules.suggest import closest
+from rules.typecheck import Names, TypeMistake, check_condition, list_type
+
 log = logging.getLogger(__name__)
 
-# object -> field -> the value a field has when the fact is unknown (its type, too)
+# object -> field -> the value a field has when the fact is unknown (its type, too); declared in rules.fields
 FIELDS: dict[str, dict[str, Any]] = {
-    "trip": {
-        "order_id": "",
-        "city": "",
-        "passenger_id": "",
-        "driver_id": "",
-        "promised_pickup_ts": 0,
-        "eta_pickup_ts": 0,
-        "assigned": False,
-        "arrived": False,
-        "started": False,
-        "ended": False,
-        "distance_m": 0.0,  # pickup to drop-off, straight line
-        "speed_kmh": 0.0,  # at the latest GPS ping
-    },
-    # filled from the incident change's details (see rules.context): what the detector measured
-    "event": {
-        "type": "",  # the detector's trigger (details.trigger), else the kind
-        "ts": 0,
-        "amount_minor": 0,
-        "currency": "",
-        "attempt": 0,
-        "failures": 0,
-        "code": "",
-        "source": "",
-        "signal": "",
-        "reason": "",
-        "cancellations": 0,
-        "distance_m": 0.0,
-        "max_distance_m": 0.0,
-        "dropoff_m": 0.0,
-        "from_kmh": 0.0,
-        "to_kmh": 0.0,
-        "overrun_s": 0.0,
-        "slip_s": 0.0,
-        "moving_away": False,
-        "night": False,
-        "on_route": False,
-    },
-    "passenger": {"id": "", "name": "", "locale": "", "vip": False},
-    "time": {"hour": 0, "minute": 0, "weekday": 1, "day": "mon", "local": "00:00", "timezone": "UTC"},
-    "incident": {"kind": "", "severity": "medium", "rule_id": ""},
+    obj: {name: spec.unknown_value for name, spec in fields.items()} for obj, fields in CONTEXT.items()
 }
 OBJECTS = tuple(FIELDS)
 _COMPREHENSION = re.compile(r"\.\s*(?:all|exists|exists_one|map|filter)\s*\(\s*([A-Za-z_]\w*)\s*,")
@@ -87,6 +52,7 @@ class Condition:
     # the objects and fields it reads (None: the whole object). CEL converts every value it
     # is given on each run (about 5 µs a field), so a run is given only these.
     needs: tuple[tuple[str, tuple[str, ...] | None], ...] = ()
+    uses_zones: bool = False  # calls in_zone(): run with the trip's zones at hand
 
 
 @dataclass
@@ -95,6 +61,8 @@ class Environment:
 
     lists: dict[str, list[Any]] = field(default_factory=dict)
     macros: dict[str, Condition] = field(default_factory=dict)
+    cities: frozenset[str] = frozenset()  # the cities given a time zone: the ones the lint knows
+    zones: dict[str, list[tuple[float, float]]] = field(default_factory=dict)  # name -> polygon
 
     def names(self) -> list[str]:
         return [*self.lists, *self.macros]
@@ -119,7 +87,29 @@ def compile_condition(source: str, env: Environment, pending_macros: Mapping[str
             lists.append(name)
         else:
             raise _unknown_name(blanked, name, env, pending_macros)
-    return Condition(source, program, tuple(macros), tuple(lists), needs)
+    _check_types(source, env, pending_macros)
+    uses_zones = "in_zone" in program.functions()
+    return Condition(source, program, tuple(macros), tuple(lists), needs, uses_zones)
+
+
+def _check_types(source: str, env: Environment, pending_macros: Mapping[str, str]) -> None:
+    try:
+        tree = parse(source)
+    except (ParseFailed, RecursionError):
+        log.info("condition %r: not understood by the type checker, checked by trial only", source)
+        return
+    names = Names(
+        {n: list_type(v) for n, v in env.lists.items()},
+        frozenset([*env.macros, *pending_macros]),
+        frozenset(env.zones),
+    )
+    try:
+        check_condition(source, tree, names)
+    except TypeMistake as mistake:
+        line, column = _position(source, mistake.offset)
+        raise ConditionError(f"{mistake.label}: {mistake.message}", line, column) from None
+    except RecursionError:
+        raise ConditionError("too deeply nested") from None
 
 
 def check_by_trial(condition: Condition, env: Environment) -> None:
@@ -150,6 +140,10 @@ def evaluate(
         if name not in memo:
             memo[name] = evaluate(env.macros[name], env, context, memo)
         variables[name] = memo[name]
+    if condition.uses_zones:
+        trip = context.get("trip", {})
+        inside = {*trip.get("pickup_zones", ()), *trip.get("dropoff_zones", ())}
+        return condition.program.execute(cel.Context(variables, functions={"in_zone": inside.__contains__}))
     return condition.program.execute(variables)
 
 
@@ -157,15 +151,17 @@ def holds(
     condition: Condition,
     env: Environment,
     context: dict[str, Any],
-    default: bool,
     memo: dict[str, Any] | None = None,
+    failed: Callable[[], None] | None = None,
 ) -> bool:
-    """True or false; `default` when evaluation fails at run time (logged)."""
+    """True or false; false when evaluation fails at run time (logged, and `failed` is called)."""
     try:
         return evaluate(condition, env, context, memo) is True
     except (TypeError, KeyError, RuntimeError, ValueError) as error:
-        log.warning("condition %r failed (%s): taken as %s", condition.source, error, default)
-        return default
+        log.warning("condition %r failed (%s): taken as false", condition.source, error)
+        if failed is not None:
+            failed()
+        return False
 
 
 def sample_context() -> dict[str, Any]:
@@ -221,14 +217,14 @@ def _unknown_name(blanked: str, name: str, env: Environment, pending: Mapping[st
     return ConditionError(f"unknown macro or list {name!r}{closest(name, choices)}", line, column)
 
 
-def closest(word: str, choices: Any) -> str:
-    match = difflib.get_close_matches(word, list(choices), n=1)
-    return f" (did you mean {match[0]!r}?)" if match else ""
-
-
 def _blank_strings(source: str) -> str:
     """The expression with string literals' contents blanked out, offsets unchanged."""
     return _STRING.sub(lambda m: m.group(0)[0] + " " * (len(m.group(0)) - 2) + m.group(0)[-1], source)
+
+
+def position_in(text: str, offset: int) -> tuple[int, int]:
+    """(line, column), 1-based, of `offset` in `text`."""
+    return _position(text, offset)
 
 
 def _position(text: str, offset: int) -> tuple[int, int]:

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict
+from collections.abc import Mapping
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from rules.conditions import FIELDS
+from rules.zones import zones_of
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -42,11 +44,15 @@ class PassengerCache:
 
 
 def build_context(
-    state: Any, change: Any, passenger: dict[str, Any] | None, timezones: dict[str, str]
+    state: Any,
+    change: Any,
+    passenger: dict[str, Any] | None,
+    timezones: dict[str, str],
+    zones: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The condition context for one incident change on one trip (duck-typed on both)."""
     return {
-        "trip": _trip(state),
+        "trip": _trip(state, zones or {}),
         "event": _event(change),
         "passenger": _passenger(state, passenger),
         "time": local_time(change.trigger_ts, timezones.get(state.city or "", "UTC")),
@@ -82,8 +88,9 @@ def valid_zone(name: str) -> bool:
     return True
 
 
-def _trip(state: Any) -> dict[str, Any]:
+def _trip(state: Any, zones: Mapping[str, Any]) -> dict[str, Any]:
     driver = getattr(state, "driver", None) or {}
+    pickup, dropoff = getattr(state, "pickup", None), getattr(state, "dropoff", None)
     return {
         "order_id": state.order_id,
         "city": state.city or "",
@@ -95,8 +102,14 @@ def _trip(state: Any) -> dict[str, Any]:
         "arrived": state.arrived_ts is not None,
         "started": state.started_ts is not None,
         "ended": state.ended_ts is not None,
-        "distance_m": _distance(getattr(state, "pickup", None), getattr(state, "dropoff", None)),
+        "distance_m": _distance(pickup, dropoff),
         "speed_kmh": float(pings[-1].speed_kmh) if (pings := getattr(state, "pings", None)) else 0.0,
+        "pickup_address": getattr(state, "pickup_address", None) or "",
+        "dropoff_address": getattr(state, "dropoff_address", None) or "",
+        "pickup_zones": zones_of(pickup, zones),
+        "dropoff_zones": zones_of(dropoff, zones),
+        "account_type": getattr(state, "account_type", None) or "",
+        "payment_method": getattr(state, "payment_method", None) or "",
     }
 
 

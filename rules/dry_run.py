@@ -37,6 +37,7 @@ class Raised:
     severity: str
     onset_s: float  # event time of the trigger, scenario seconds
     summary: str
+    labels: dict[str, str] = field(default_factory=dict)  # city, passenger_id: what tests may match on
 
     @property
     def key(self) -> tuple[str, str]:
@@ -143,6 +144,7 @@ def _record(result: DryRun, changes: list[IncidentChange], start_ms: int) -> Non
                 change.severity,
                 (change.trigger_ts - start_ms) / 1000,
                 change.summary,
+                {name: value for name in ("city", "passenger_id") if (value := getattr(change, name))},
             )
         elif SEVERITY_RANK[change.severity] > SEVERITY_RANK[known.severity]:
             known.severity = change.severity

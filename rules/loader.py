@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from rules import limits
+from rules.checks import set_warnings, warnings_of
 from rules.conditions import (
     OBJECTS,
     Condition,
@@ -25,12 +28,16 @@ from rules.conditions import (
     check_by_trial,
     closest,
     compile_condition,
+    position_in,
 )
 from rules.context import valid_zone
-from rules.model import Rule, RuleFile
+from rules.files import in_subfolders, rule_paths, set_limits, too_large
+from rules.model import Rule, RuleFile, RuleOverride
+from rules.overrides import effective, overridden_parts
 from rules.params import DETECTOR_PARAMS
 from rules.positions import duplicate_keys, in_expression, key_node, node_at, start
 from rules.problems import Problems
+from rules.reading import read_yaml
 from rules.templates import BUILTIN_KINDS, available_templates
 
 
@@ -52,6 +59,7 @@ class LoadedRule:
     exceptions: tuple[tuple[str, Condition], ...] = ()  # (name, condition)
 
     version: str = ""  # the rule's digest with the macros and lists it uses: stamped on incidents
+    changed_by: tuple[str, ...] = ()  # file:line of each override applied to it (rules.overrides)
 
     @property
     def id(self) -> str:
@@ -65,9 +73,17 @@ class RuleSet:
     env: Environment = field(default_factory=Environment)
     timezones: Mapping[str, str] = field(default_factory=dict)
     files: Mapping[str, str] = field(default_factory=dict)  # file name -> text, as loaded
+    warnings: tuple[str, ...] = ()  # `file:line:col: path: warning: ...`, see rules.lint
+    # rule id -> conditions of it that failed at run time (taken as false), since this set loaded
+    failures: Counter[str] = field(default_factory=Counter)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_by_id", {r.id: r for r in self.rules})
+
+    def condition_failed(self, rule_id: str, listener: Callable[[str], None] | None = None) -> None:
+        self.failures[rule_id] += 1
+        if listener is not None:
+            listener(rule_id)
 
     def for_detector(self, detector: str) -> list[LoadedRule]:
         return [r for r in self.rules if r.rule.enabled and r.rule.detector == detector]
@@ -86,23 +102,59 @@ class _File:
 
 
 def load_rule_dir(directory: Path, templates: Iterable[str] | None = None) -> RuleSet:
-    """Every `*.yaml`/`*.yml` file of `directory`, named by path in errors."""
+    """Every `*.yaml`/`*.yml` file of `directory`, named by path in errors.
+
+    Rule files in subfolders are refused (never silently skipped), and so is a file too
+    large to read: both before any file is parsed."""
     if not directory.is_dir():
         raise RuleError([f"{directory}: not a directory of rule files"])
-    paths = sorted(directory.glob("*.yaml")) + sorted(directory.glob("*.yml"))
+    paths = rule_paths(directory)
+    refused = [*in_subfolders(directory), *too_large(paths)]
+    if refused:
+        raise RuleError(refused)
     return load_rules({str(path): path.read_text(encoding="utf-8") for path in paths}, templates)
 
 
-def load_rules(files: Mapping[str, str], templates: Iterable[str] | None = None) -> RuleSet:
-    """A rule set from file name -> text; raises `RuleError` listing every problem."""
+def load_rules(
+    files: Mapping[str, str], templates: Iterable[str] | None = None, budget_s: float = limits.MAX_CHECK_S
+) -> RuleSet:
+    """A rule set from file name -> text; raises `RuleError` listing every problem.
+
+    Refused without parsing when over the limits of `rules.limits`, and stopped (refused)
+    when the whole check takes longer than `budget_s`."""
+    sizes = {name: len(text.encode()) for name, text in files.items()}
+    refused = set_limits(len(files), sum(sizes.values()), "rule set")
+    if refused:
+        raise RuleError(refused)
+    deadline = limits.Deadline(budget_s)
+    try:
+        return _load(files, sizes, templates, deadline)
+    except limits.CheckTooSlow as error:
+        raise RuleError([f"{deadline.where}: refused: {error}"]) from None
+
+
+def _load(
+    files: Mapping[str, str],
+    sizes: dict[str, int],
+    templates: Iterable[str] | None,
+    deadline: limits.Deadline,
+) -> RuleSet:
     problems = Problems()
-    parsed = [p for p in (_parse(name, text, problems) for name, text in sorted(files.items())) if p]
-    env, timezones, kinds = _shared(parsed, problems)
+    parsed = []
+    for name, text in sorted(files.items()):
+        deadline.at(name)
+        if sizes[name] > limits.MAX_FILE_BYTES:
+            problems.add(name, (1, 1), (), f"too large: {sizes[name]} bytes, at most {limits.MAX_FILE_BYTES}")
+        elif (file := _parse(name, text, problems)) is not None:
+            parsed.append(file)
+    env, timezones, kinds = _shared(parsed, problems, deadline)
     known_templates = frozenset(templates) if templates is not None else available_templates()
-    loaded = _rules(parsed, env, kinds, known_templates, problems)
+    loaded = _rules(parsed, env, kinds, known_templates, problems, deadline)
     if problems.lines:
         raise RuleError(problems.lines)
-    return RuleSet(tuple(loaded), _digest(loaded, env, timezones, kinds), env, timezones, dict(files))
+    set_warnings(parsed, loaded, env, problems, check_locales=templates is None)
+    digest = _digest(loaded, env, timezones, kinds)
+    return RuleSet(tuple(loaded), digest, env, timezones, dict(files), tuple(problems.warnings))
 
 
 # --- one file ---------------------------------------------------------------------------
@@ -110,14 +162,14 @@ def load_rules(files: Mapping[str, str], templates: Iterable[str] | None = None)
 
 def _parse(name: str, text: str, problems: Problems) -> _File | None:
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        root, data = read_yaml(text)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark
         where = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         problems.add(name, where, (), f"not valid YAML: {error.problem}")
         return None
-    if root is None:
+    if root is None or data in ({}, []):
+        problems.warn(name, (1, 1), (), "empty file: no rules, lists, macros, kinds or time zones")
         return None
     for node, path, first in duplicate_keys(root):
         problems.at_node(name, node, path, f"duplicate key {node.value!r}, first at line {first}")
@@ -151,27 +203,33 @@ def _validated_rules(
 # --- shared pieces: lists, macros, kinds, timezones -------------------------------------------
 
 
-def _shared(parsed: list[_File], problems: Problems) -> tuple[Environment, dict[str, str], set[str]]:
+def _shared(
+    parsed: list[_File], problems: Problems, deadline: limits.Deadline
+) -> tuple[Environment, dict[str, str], set[str]]:
     env = Environment()
     timezones: dict[str, str] = {}
     kinds = set(BUILTIN_KINDS)
     macro_sources: dict[str, tuple[_File, str]] = {}
     for file in parsed:
+        deadline.at(file.name)
         kinds.update(file.content.kinds)
         for city, zone in file.content.timezones.items():
             if not valid_zone(zone):
                 node = node_at(file.root, ("timezones", city))
                 problems.at_node(file.name, node, ("timezones", city), f"unknown time zone {zone!r}")
             timezones[city] = zone
-        for section in ("lists", "macros"):
+        for section in ("lists", "macros", "zones"):
             for name, value in getattr(file.content, section).items():
                 if _clashes(file, section, name, env, macro_sources, problems):
                     continue
                 if section == "lists":
                     env.lists[name] = value
+                elif section == "zones":
+                    env.zones[name] = value
                 else:
                     macro_sources[name] = (file, value)
-    _compile_macros(macro_sources, env, problems)
+    env.cities = frozenset(timezones)
+    _compile_macros(macro_sources, env, problems, deadline)
     return env, timezones, kinds
 
 
@@ -184,15 +242,20 @@ def _clashes(
             file.name, node, (section, name), f"{name!r} is a built-in object; choose another name"
         )
         return True
-    if name in env.lists or name in macros:
-        problems.at_node(file.name, node, (section, name), f"{name!r} is defined twice (as a list or macro)")
+    if name in (env.zones if section == "zones" else {**env.lists, **macros}):
+        problems.at_node(
+            file.name, node, (section, name), f"{name!r} is defined twice (as a list, macro or zone)"
+        )
         return True
     return False
 
 
-def _compile_macros(sources: dict[str, tuple[_File, str]], env: Environment, problems: Problems) -> None:
+def _compile_macros(
+    sources: dict[str, tuple[_File, str]], env: Environment, problems: Problems, deadline: limits.Deadline
+) -> None:
     pending = {name: text for name, (_, text) in sources.items()}
     for name, (file, text) in sources.items():
+        deadline.at(file.name)
         path = ("macros", name)
         condition = _compile(file, path, text, env, problems, pending)
         if condition is not None:
@@ -227,22 +290,71 @@ def _cyclic(env: Environment) -> list[str]:
 
 
 def _rules(
-    parsed: list[_File], env: Environment, kinds: set[str], templates: frozenset[str], problems: Problems
+    parsed: list[_File],
+    env: Environment,
+    kinds: set[str],
+    templates: frozenset[str],
+    problems: Problems,
+    deadline: limits.Deadline,
 ) -> list[LoadedRule]:
     loaded: list[LoadedRule] = []
     seen: dict[str, str] = {}
+    changed = _apply_overrides(parsed, env, problems)
     for file in parsed:
         for index, rule in file.rules:
+            deadline.at(file.name)
             path = ("rules", index)
             line, _ = start(node_at(file.root, path))
             _check_duplicate(file, index, rule, seen, problems)
             _check_names(file, index, rule, kinds, templates, problems)
             params = _params(file, index, rule, problems)
-            conditions = _conditions(file, index, rule, env, problems)
+            conditions = _conditions(file, index, rule, env, problems, lint=rule.id not in changed)
             if params is not None and conditions is not None:
                 version = _rule_version(rule, conditions, env)
-                loaded.append(LoadedRule(rule, params, f"{file.name}:{line}", *conditions, version=version))
+                by = tuple(changed.get(rule.id, ()))
+                source = f"{file.name}:{line}"
+                loaded.append(LoadedRule(rule, params, source, *conditions, version=version, changed_by=by))
     return loaded
+
+
+def _apply_overrides(parsed: list[_File], env: Environment, problems: Problems) -> dict[str, list[str]]:
+    """Each `overrides:` entry applied to its rule, in file order; rule id -> file:line of each."""
+    slots = {rule.id: (file, slot) for file in parsed for slot, (_, rule) in enumerate(file.rules)}
+    changed: dict[str, list[str]] = {}
+    for file in parsed:
+        for number, change in enumerate(file.content.overrides):
+            path: tuple[Any, ...] = ("overrides", number)
+            if change.id not in slots:
+                message = f"no rule {change.id!r} to override{closest(change.id, slots)}"
+                problems.at_node(file.name, node_at(file.root, (*path, "id")), (*path, "id"), message)
+                continue
+            target, slot = slots[change.id]
+            index, rule = target.rules[slot]
+            merged = effective(rule, change)
+            parts_ok = all(
+                _compile(file, path + sub, text, env, problems) is not None
+                for sub, text in overridden_parts(change)
+            )
+            if parts_ok and _override_params(file, path, change, merged, problems):
+                target.rules[slot] = (index, merged)
+                changed.setdefault(change.id, []).append(f"{file.name}:{start(node_at(file.root, path))[0]}")
+    return changed
+
+
+def _override_params(
+    file: _File, path: tuple[Any, ...], change: RuleOverride, merged: Rule, problems: Problems
+) -> bool:
+    model = DETECTOR_PARAMS.get(merged.detector)
+    if model is None:
+        return True  # reported with the rule itself
+    try:
+        model.model_validate(merged.params)
+    except ValidationError as error:
+        section = "append" if change.append.params else "replace"
+        prefix = (*path, section, "params")
+        problems.from_validation(file.name, file.root, error, prefix=prefix, params_model=model)
+        return False
+    return True
 
 
 def _check_duplicate(file: _File, index: int, rule: Rule, seen: dict[str, str], problems: Problems) -> None:
@@ -302,14 +414,14 @@ def _params(file: _File, index: int, rule: Rule, problems: Problems) -> BaseMode
 
 
 def _conditions(
-    file: _File, index: int, rule: Rule, env: Environment, problems: Problems
+    file: _File, index: int, rule: Rule, env: Environment, problems: Problems, lint: bool = True
 ) -> tuple[Condition | None, tuple[tuple[str, Condition], ...], tuple[tuple[str, Condition], ...]] | None:
     base = ("rules", index)
     ok = True
 
     def one(path: tuple[Any, ...], text: str) -> Condition | None:
         nonlocal ok
-        condition = _compile(file, base + path, text, env, problems)
+        condition = _compile(file, base + path, text, env, problems, lint=lint)
         if condition is not None and not _trial(file, base + path, condition, env, problems):
             condition = None
         ok = ok and condition is not None
@@ -330,12 +442,25 @@ def _compile(
     env: Environment,
     problems: Problems,
     pending: Mapping[str, str] = {},
+    lint: bool = True,  # False for a rule an override changed: its parts were linted where written
 ) -> Condition | None:
+    if len(text) > limits.MAX_EXPRESSION_CHARS:
+        node = node_at(file.root, path)
+        problems.at_node(
+            file.name, node, path, f"too long: {len(text)} characters, at most {limits.MAX_EXPRESSION_CHARS}"
+        )
+        return None
     try:
-        return compile_condition(text, env, pending)
+        condition = compile_condition(text, env, pending)
     except ConditionError as error:
         _report(file, path, error, problems)
         return None
+    for offset, message in warnings_of(text, env) if lint else ():
+        line, column = position_in(text, offset)
+        problems.warn(
+            file.name, in_expression(node_at(file.root, path), file.lines, line, column), path, message
+        )
+    return condition
 
 
 def _trial(

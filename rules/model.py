@@ -13,7 +13,7 @@ import json
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 Severity = Literal["critical", "high", "medium", "low"]
 Channel = Literal["push", "sms", "webhook"]
@@ -38,7 +38,7 @@ Duration = Annotated[float, BeforeValidator(parse_duration), Field(ge=0, le=7 * 
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)  # "true" or "300" is refused
 
 
 class Notify(_Strict):
@@ -106,7 +106,40 @@ class Rule(_Strict):
         return hashlib.sha256(canonical.encode()).hexdigest()[:10]
 
 
+class Appended(_Strict):
+    """What an override adds to a rule: `when` is joined with `&&`, lists are extended, params merged."""
+
+    when: str | None = Field(None, min_length=1)
+    exceptions: list[RuleException] = []
+    escalate: list[Escalation] = []
+    params: dict[str, Any] = {}
+    tags: list[str] = []
+
+
+class Replaced(_Strict):
+    """What an override puts in place of the rule's own (only the fields given)."""
+
+    description: str | None = None
+    params: dict[str, Any] | None = None
+    when: str | None = Field(None, min_length=1)
+    severity: Severity | None = None
+    escalate: list[Escalation] | None = None
+    exceptions: list[RuleException] | None = None
+    actions: Actions | None = None
+    enabled: bool | None = None
+    tags: list[str] | None = None
+
+
+class RuleOverride(_Strict):
+    """A change to a rule defined elsewhere in the set, by id, without copying it (as Falco's `override`)."""
+
+    id: str = Field(min_length=1)
+    append: Appended = Appended()
+    replace: Replaced = Replaced()
+
+
 ListName = Annotated[str, Field(pattern=NAME)]
+ZonePoint = Annotated[list[Annotated[float, Field(ge=-180, le=180)]], Field(min_length=2, max_length=2)]
 
 
 class RuleFile(_Strict):
@@ -114,4 +147,15 @@ class RuleFile(_Strict):
     timezones: dict[str, str] = {}
     lists: dict[ListName, list[str | int | float | bool]] = {}
     macros: dict[ListName, str] = {}
+    zones: dict[ListName, Annotated[list[ZonePoint], Field(min_length=3)]] = {}  # [lat, lon] polygons
     rules: list[Rule] = []
+
+    @field_validator("zones")
+    @classmethod
+    def _latitudes(cls, zones: dict[str, list[list[float]]]) -> dict[str, list[list[float]]]:
+        for name, polygon in zones.items():
+            if any(not -90 <= lat <= 90 for lat, _ in polygon):
+                raise ValueError(f"zone {name!r}: a latitude is outside -90..90 (points are [lat, lon])")
+        return zones
+
+    overrides: list[RuleOverride] = []

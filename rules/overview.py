@@ -5,6 +5,7 @@ Plain functions over Redis and the loader, so the page's view stays a thin shell
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -103,6 +104,14 @@ def check_draft(published: Mapping[str, str], name: str, text: str) -> DraftChec
     return DraftCheck(name, rule_set.version, lines, [])
 
 
+def too_slow(name: str, text: str, seconds: float) -> DraftCheck:
+    """The answer for a draft whose check did not finish in time."""
+    lines = [DraftLine(number, line) for number, line in enumerate(text.splitlines() or [""], start=1)]
+    return DraftCheck(
+        name.strip() or "draft.yaml", None, lines, [f"{name}: refused: not checked within {seconds:g} s"]
+    )
+
+
 def _place(problems: list[str], name: str, lines: list[DraftLine]) -> list[str]:
     """Put each of the draft's problems under its line; return the others."""
     elsewhere = []
@@ -121,7 +130,7 @@ async def published_set(redis: aioredis.Redis) -> tuple[dict[str, Any] | None, R
     if raw is None:
         return None, None, []
     document = orjson.loads(raw)
-    try:
-        return document, load_rules(document["files"]), []
+    try:  # in a thread: the board's loop keeps serving while a large set loads
+        return document, await asyncio.to_thread(load_rules, document["files"]), []
     except RuleError as error:
         return document, None, error.problems

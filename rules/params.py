@@ -14,7 +14,8 @@ from rules.model import Severity
 
 
 class Params(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict: a quoted number (`grace_s: "300"`) or a quoted `"true"` is a mistake, not a value
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class PickupDelayParams(Params):

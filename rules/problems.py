@@ -35,6 +35,14 @@ _MODELS: dict[tuple[str, ...], type[BaseModel]] = {
     ("rules", "actions", "page"): model.Page,
     ("rules", "escalate"): model.Escalation,
     ("rules", "exceptions"): model.RuleException,
+    ("overrides",): model.RuleOverride,
+    ("overrides", "append"): model.Appended,
+    ("overrides", "replace"): model.Replaced,
+    ("overrides", "append", "exceptions"): model.RuleException,
+    ("overrides", "replace", "exceptions"): model.RuleException,
+    ("overrides", "append", "escalate"): model.Escalation,
+    ("overrides", "replace", "escalate"): model.Escalation,
+    ("overrides", "replace", "actions"): model.Actions,
 }
 
 
@@ -43,6 +51,11 @@ class Problems:
 
     def __init__(self) -> None:
         self.lines: list[str] = []
+        self.warnings: list[str] = []  # do not refuse the set (unless checked with --strict)
+
+    def warn(self, file: str, position: tuple[int, int], path: tuple[Any, ...], message: str) -> None:
+        dotted = ".".join(str(part) for part in path) or "(file)"
+        self.warnings.append(f"{file}:{position[0]}:{position[1]}: {dotted}: warning: {message}")
 
     def add(self, file: str, position: tuple[int, int], path: tuple[Any, ...], message: str) -> None:
         dotted = ".".join(str(part) for part in path) or "(file)"
@@ -58,12 +71,14 @@ class Problems:
         error: ValidationError,
         prefix: tuple[Any, ...] = (),
         params_model: type[BaseModel] | None = None,
+        models: dict[tuple[str, ...], type[BaseModel]] | None = None,  # default: the rule file's
     ) -> None:
         for item in error.errors():
             loc = prefix + tuple(item["loc"])
             unknown = item["type"] == "extra_forbidden"
             node = node_at(root, loc, want_key=unknown)
-            owner = params_model if loc[2:3] == ("params",) and params_model else _model_at(loc[:-1])
+            in_params = "params" in loc[2:4]
+            owner = params_model if in_params and params_model else _model_at(loc[:-1], models or _MODELS)
             self.at_node(file, node, loc, describe(item, loc, owner))
 
 
@@ -79,6 +94,9 @@ def describe(item: dict[str, Any], loc: tuple[Any, ...], owner: type[BaseModel] 
         return f"out of range: must be {words} {item['ctx'][key]:g} (got {given!r})"
     if kind == "literal_error":
         return _not_one_of(loc, given, item)
+    if kind == "string_type" and isinstance(given, bool):
+        word = str(given).lower()
+        return f"wrong type: expected text, got {word} (a condition is text: write '{word}' in quotes)"
     if kind.endswith(("_type", "_parsing")):
         wanted = _TYPE_WORDS.get(kind.split("_")[0], kind.split("_")[0])
         return f"wrong type: expected {wanted}, got {given!r}"
@@ -98,5 +116,5 @@ def _not_one_of(loc: tuple[Any, ...], given: Any, item: dict[str, Any]) -> str:
     return f"unknown {what} {given!r}{closest(str(given), choices)}; expected {allowed}"
 
 
-def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
-    return _MODELS.get(tuple(part for part in loc if isinstance(part, str)))
+def _model_at(loc: tuple[Any, ...], models: dict[tuple[str, ...], type[BaseModel]]) -> type[BaseModel] | None:
+    return models.get(tuple(part for part in loc if isinstance(part, str)))

@@ -22,6 +22,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from monitor import names
+from rules.files import rule_paths
 from rules.loader import RuleError, RuleSet, load_rules
 
 log = logging.getLogger(__name__)
@@ -37,8 +38,7 @@ def worker_id() -> str:
 
 def files_of(directory: Path) -> dict[str, str]:
     """A rule directory as published: file name (no folder) -> text."""
-    paths = sorted(directory.glob("*.yaml")) + sorted(directory.glob("*.yml"))
-    return {path.name: path.read_text(encoding="utf-8") for path in paths}
+    return {path.name: path.read_text(encoding="utf-8") for path in rule_paths(directory)}
 
 
 async def publish(
@@ -177,7 +177,12 @@ class RuleReloader:
     async def _record(self) -> None:
         if not self.report:
             return
-        status = {"version": self.current.version, "loaded_at": self.loaded_at, "seen_at": now_ms()}
+        status = {
+            "version": self.current.version,
+            "loaded_at": self.loaded_at,
+            "seen_at": now_ms(),
+            "condition_failures": dict(self.current.failures),  # rule id -> failed at run time
+        }
         await self.redis.hset(names.RULES_WORKERS, self.worker, orjson.dumps(status))
 
     async def forget(self) -> None:

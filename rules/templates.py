@@ -20,7 +20,6 @@ _LOCALE = re.compile(r"[a-z]{2,3}(?:-[A-Za-z]{2,4})?")
 TEMPLATE_ROOT = Path(__file__).resolve().parent.parent / "notifiers" / "templates"
 
 
-
 def available_templates(root: Path | None = None) -> frozenset[str]:
     """Template names found under `root` (default `TEMPLATE_ROOT`), else the built-in kinds."""
     names = _names_under(root or TEMPLATE_ROOT)
@@ -41,3 +40,16 @@ def _names_under(root: Path) -> frozenset[str]:
         elif entry.is_file() and entry.suffix == ".j2":
             names.add(entry.name.split(".")[0])
     return frozenset(names)
+
+
+def locales_missing(name: str, root: Path | None = None) -> list[str]:
+    """The locale folders under `root` without a template `name` (none when there are no locales)."""
+    root = root or TEMPLATE_ROOT
+    if not root.is_dir():
+        return []
+    locales = sorted(e for e in root.iterdir() if e.is_dir() and _LOCALE.fullmatch(e.name))
+    return [
+        locale.name
+        for locale in locales
+        if not any(locale.glob(f"{name}.j2")) and not any(locale.glob(f"{name}.*.j2"))
+    ]

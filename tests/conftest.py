@@ -23,7 +23,7 @@ from monitor.worker import worker_process
 from tests.helpers import Producer
 
 ROOT = Path(__file__).resolve().parent.parent
-TEST_RULES = Path(__file__).resolve().parent / "rules"
+TEST_RULES = Path(__file__).resolve().parent / "rules" / "worker_set"
 ARTIFACTS = ROOT / "test-artifacts"
 
 

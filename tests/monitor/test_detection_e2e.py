@@ -1,6 +1,6 @@
 """Detection end to end: real broker, real Redis, the session worker.
 
-The worker runs the short-threshold rules of tests/rules/detection.yaml.
+The worker runs the short-threshold rules of tests/rules/worker_set/detection.yaml.
 """
 
 from __future__ import annotations

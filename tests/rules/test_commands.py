@@ -101,3 +101,43 @@ def test_publish_status_and_silences_from_the_command_line(private_redis, settin
     assert run("rules", "silence", "remove", silence_id).exit_code == 0
     assert run("rules", "silence", "list").output == ""
     assert run("rules", "silence", "remove", silence_id).exit_code == 1
+
+
+def test_rules_test_fails_when_a_condition_failed_at_run_time(tmp_path: Path):
+    (tmp_path / "r.yaml").write_text(
+        "rules:\n  - id: pickup-delay\n    kind: pickup_delay\n    params: {grace_s: 30}\n"
+        '    when: trip.city == "berlin" && int(trip.order_id) > 5\n'
+    )
+    result = CliRunner().invoke(
+        main, ["rules", "test", str(tmp_path), "--scenario", str(SCENARIO), "--start", START]
+    )
+    assert result.exit_code == 1
+    assert "conditions failed at run time, taken as false: pickup-delay ×" in result.output
+
+
+def test_check_refuses_a_type_error_behind_and_within_10_s_naming_the_file(tmp_path: Path):
+    import time
+
+    (tmp_path / "vip.yaml").write_text(
+        "rules:\n  - id: vip-pickup\n    kind: pickup_delay\n    when: passenger.vip && trip.city > 3\n"
+    )
+    started = time.monotonic()
+    result = tripwatch("rules", "check", tmp_path)
+    assert time.monotonic() - started < 10 and result.exit_code == 1
+    assert (
+        f"{tmp_path / 'vip.yaml'}:4:28: rules.0.when: wrong type: `trip.city` is a string, "
+        "compared with the number 3"
+    ) in result.output
+
+
+def test_a_misspelt_key_in_a_copy_of_a_shipped_rule_is_refused_with_the_suggestion(tmp_path: Path):
+    shipped = (HERE.parents[1] / "rules" / "pack" / "pickup_delay.yaml").read_text()
+    assert "\n    severity: " in shipped
+    (tmp_path / "pickup_delay.yaml").write_text(shipped.replace("\n    severity: ", "\n    sevrity: ", 1))
+    line = shipped.split("\n    severity: ")[0].count("\n") + 2
+    result = tripwatch("rules", "check", tmp_path)
+    assert result.exit_code == 1
+    assert (
+        f"{tmp_path / 'pickup_delay.yaml'}:{line}:5: rules.0.sevrity: unknown field 'sevrity' "
+        "(did you mean 'severity'?)"
+    ) in result.output

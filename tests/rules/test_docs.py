@@ -39,3 +39,23 @@ def test_every_built_in_kind_has_a_worked_example_and_every_field_is_documented(
     for obj, fields in FIELDS.items():
         for name in fields:
             assert f"`{name}`" in text or f"`{obj}.{name}`" in text, f"{obj}.{name} is not documented"
+
+
+def test_the_fields_table_is_the_one_generated_from_the_declaration():
+    from rules.fields import fields_table
+
+    text = GUIDE.read_text(encoding="utf-8")
+    documented = text.split("<!-- fields:start -->\n")[1].split("<!-- fields:end -->")[0]
+    assert documented == fields_table()
+
+
+def test_rules_fields_prints_every_field_with_its_type():
+    from click.testing import CliRunner
+
+    from monitor.cli import main
+    from rules.fields import CONTEXT
+
+    output = CliRunner().invoke(main, ["rules", "fields"]).output.splitlines()
+    assert len(output) == sum(len(fields) for fields in CONTEXT.values())
+    assert any(line.split()[:2] == ["trip.city", "string"] for line in output)
+    assert any(line.split()[:2] == ["time.hour", "int"] for line in output)

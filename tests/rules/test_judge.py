@@ -104,3 +104,19 @@ def test_event_fields_come_from_the_details_and_resolves_pass_untouched():
     assert judge(rules, state, change(state, 12, overrun_s=900)) is not None
     resolve = IncidentChange(action="resolve", kind="pickup_delay", order_id="o-eta", rule_id="pickup-delay")
     assert judge(rules, state, resolve) is resolve
+
+
+def test_a_condition_failing_at_run_time_counts_as_false_and_is_counted():
+    # passes the type check and the load-time trial (`&&` short-circuits on the typical city "")
+    text = (
+        "rules:\n  - id: pickup-delay\n    kind: pickup_delay\n"
+        '    when: trip.city == "berlin" && int(trip.order_id) > 5\n'
+    )
+    rules = load_rules({"r.yaml": text}, templates=TEMPLATES)
+    counted: list[str] = []
+    state = trip("o-not-a-number", 12, "berlin")
+    assert judge(rules, state, change(state, 12), on_failure=counted.append) is None
+    assert rules.failures == {"pickup-delay": 1} and counted == ["pickup-delay"]
+    numeric = trip("42", 12, "berlin")
+    assert judge(rules, numeric, change(numeric, 12), on_failure=counted.append) is not None
+    assert rules.failures == {"pickup-delay": 1}

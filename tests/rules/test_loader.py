@@ -63,7 +63,16 @@ EXPECTED = {
     ),
     "expression_type": (
         "rules.yaml",
-        "6:15: rules.0.escalate.0.when: wrong type: Unsupported operation: float + int",
+        "6:15: rules.0.escalate.0.when: wrong type: `event.overrun_s` is a number and `60` a whole number: "
+        "arithmetic does not mix them (write double(…) or int(…))",
+    ),
+    "type_behind_and": (
+        "rules.yaml",
+        "4:28: rules.0.when: wrong type: `trip.city` is a string, compared with the number 3",
+    ),
+    "quoted_number": (
+        "rules.yaml",
+        "5:16: rules.0.params.grace_s: wrong type: expected a number, got '300'",
     ),
     "unknown_detector": (
         "rules.yaml",
@@ -98,7 +107,7 @@ def test_bad_rule_is_refused_at_its_line_and_column(error_class: str):
 
 
 def test_the_built_in_pack_and_the_test_pack_load_with_the_real_templates():
-    for folder in (PACK, HERE):
+    for folder in (PACK, HERE / "worker_set"):
         rule_set = load_rule_dir(folder)
         assert rule_set.by_id("pickup-delay") is not None
     assert "pickup_delay" in available_templates()

@@ -90,3 +90,26 @@ async def test_a_worker_told_to_run_its_own_directory_ignores_the_published_set(
     await reload.publish_rule_set(private_redis, load_rules({"a.yaml": V1.replace("60", "75")}, TEMPLATES))
     assert await own.reloader.check() is False and grace(own) == 90
     assert (await reload.worker_versions(private_redis))["w2"]["version"] == own.rules.version  # still shown
+
+
+async def test_conditions_failed_at_run_time_are_reported_with_the_workers_version(private_redis, settings):
+    import asyncio
+
+    from click.testing import CliRunner
+
+    from monitor.cli import main
+
+    worker = Worker(private_redis, "w-fail", load_rules({"a.yaml": V1}, TEMPLATES))
+    await worker.reloader.start()
+    worker.rules.condition_failed("pickup-delay")
+    worker.rules.condition_failed("pickup-delay")
+    await worker.reloader.check()
+    assert (await reload.worker_versions(private_redis))["w-fail"]["condition_failures"] == {
+        "pickup-delay": 2
+    }
+    env = {"TRIPWATCH_REDIS_URL": settings.redis_dsn.rsplit("/", 1)[0] + "/7"}
+    status = await asyncio.to_thread(CliRunner().invoke, main, ["rules", "status"], env=env)
+    assert (
+        f"  worker w-fail: {worker.rules.version} (conditions failed at run time, taken as false: "
+        "pickup-delay ×2)"
+    ) in status.output

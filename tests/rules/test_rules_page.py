@@ -111,3 +111,44 @@ async def test_a_pasted_draft_is_checked_with_errors_at_their_lines(private_redi
     ) in bad
     expected = load_rules({"pickup.yaml": RULES.replace("kind: sos", "kind: sos\n    when: night")}).version
     assert f"Accepted: the set with this draft would be version\n      <code>{expected}</code>" in good
+
+
+async def test_an_alias_bomb_draft_is_refused_at_its_line(private_redis, rules_board):
+    from tests.rules.test_limits import alias_bomb
+
+    url, user = rules_board
+    client = await signed_in(url, user)
+    try:
+        started = time.monotonic()
+        text = await page_text(client, url, alias_bomb(9))
+    finally:
+        await client.close()
+    assert time.monotonic() - started < 10
+    assert '<p id="draft-verdict"><strong>Refused.</strong></p>' in text
+    assert "aliases (*name) are not allowed in rule files" in text
+
+
+async def test_a_slow_draft_check_leaves_the_loop_free_and_is_cut_off(monkeypatch):
+    import asyncio
+
+    from dashboard import rules_views
+
+    def slow_check(files, name, text):
+        time.sleep(1.5)
+        raise AssertionError("the answer should not wait for this check")
+
+    monkeypatch.setattr(rules_views.overview, "check_draft", slow_check)
+    monkeypatch.setattr(rules_views, "DRAFT_CHECK_S", 0.5)
+    ticks = 0
+
+    async def ticker():
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.02)
+            ticks += 1
+
+    running = asyncio.create_task(ticker())
+    check = await rules_views.checked_off_loop({}, "d.yaml", "rules: []\n")
+    running.cancel()
+    assert not check.accepted and check.elsewhere == ["d.yaml: refused: not checked within 0.5 s"]
+    assert ticks >= 5  # the loop kept running while the check was busy
