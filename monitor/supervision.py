@@ -57,6 +57,7 @@ def supervise(current: Incident, action: SupervisorAction, now_ms: int) -> Incid
         updated.resolved_at = None
         updated.resolution = None
         updated.detected_at = now_ms  # the acknowledgement deadline starts again
+        updated.severity_since = now_ms
     return updated
 
 

@@ -18,6 +18,12 @@ function el(tag, attrs = {}, ...children) {
   return node;
 }
 
+const KIND_LABELS = { pickup_delay: "Pickup delay", trip_delay: "Trip delay", driver_cancellation: "Driver cancelled",
+  system_cancellation: "Cancelled by the system", route_deviation: "Off route", payment_failure: "Payment failed",
+  double_charge: "Charged twice", sos: "SOS", crash_suspected: "Crash suspected", long_stop: "Long stop",
+  signal_lost: "Signal lost", early_end: "Trip ended early" };
+function kindLabel(kind) { return KIND_LABELS[kind] || String(kind || "").replaceAll("_", " "); }
+
 function now() { return Date.now() + state.offset; }
 
 function fmtDuration(ms) {
@@ -32,7 +38,8 @@ function connect() {
   const ws = new WebSocket(`${scheme}//${location.host}/ws`);
   setConnection("connecting");
   ws.onmessage = (event) => receive(JSON.parse(event.data));
-  ws.onclose = () => {
+  ws.onclose = (event) => {
+    if (event.code === 4001) { location.assign("/login"); return; }  // signed out, removed or re-roled
     setConnection("reconnecting");
     checkHealth();  // say why, if the server knows
     const delay = Math.min(5000, 300 * 2 ** state.retry++);
@@ -109,9 +116,10 @@ function applySnapshot(message) {
   }
   const firstTime = !state.seenSnapshot;
   for (const row of fresh.values()) {
-    if (!firstTime && !state.rows.has(row.incident_id)) alertIfCritical(row);
+    if (!firstTime) alarmIfTurnedCritical(state.rows.get(row.incident_id), row);
   }
   state.rows = fresh;
+  renderAlarms();
   state.seenSnapshot = true;
   state.figures = message.figures;
   state.silences = message.silences;
@@ -124,30 +132,76 @@ function applySnapshot(message) {
 function applyRow(row, live) {
   const known = state.rows.get(row.incident_id);
   if (known && known.revision >= row.revision) return;  // a repeat or an older change
-  if (!known && live) alertIfCritical(row);
+  if (live) alarmIfTurnedCritical(known, row);
   state.rows.set(row.incident_id, row);
+  renderAlarms();
 }
 
-function alertIfCritical(row) {
-  if (row.severity !== "critical" || row.status !== "open") return;
-  const box = document.getElementById("alert");
-  box.hidden = false;
-  box.textContent = `New critical incident: ${row.kind} on order ${row.order_id}`;
-  box.dataset.incidentId = row.incident_id;
-  document.title = "(!) " + document.title.replace(/^\(!\) /, "");
+// --- alarms: every turn into critical raises one; it stands until acknowledged or resolved --
+const alarms = new Map();  // incident_id -> when the alarm was raised (page clock)
+const TONE_REPEAT_MS = 30000;
+let audio = null, toneTimer = 0;
+
+function turnedCritical(before, row) {
+  if (row.severity !== "critical" || row.status !== "open") return false;
+  return !before || before.severity !== "critical" || before.status !== "open";
+}
+
+function alarmIfTurnedCritical(before, row) {
+  if (!turnedCritical(before, row) || alarms.has(row.incident_id)) return;
+  alarms.set(row.incident_id, now());
   beep();
-  setTimeout(() => { box.hidden = true; document.title = document.title.replace(/^\(!\) /, ""); }, 15000);
+}
+
+function standing(id) {
+  const row = state.rows.get(id);
+  return row && row.severity === "critical" && row.status === "open";
+}
+
+function renderAlarms() {
+  for (const id of [...alarms.keys()]) if (!standing(id)) alarms.delete(id);
+  const box = document.getElementById("alarms");
+  box.hidden = alarms.size === 0;
+  box.replaceChildren(...[...alarms.keys()].map((id) => alarmNode(state.rows.get(id))));
+  const title = document.title.replace(/^\(!\) /, "");
+  document.title = alarms.size ? `(!) ${title}` : title;
+  clearInterval(toneTimer);
+  if (alarms.size) toneTimer = setInterval(beep, TONE_REPEAT_MS);  // until someone acknowledges
+}
+
+function alarmNode(row) {
+  const node = el("div", { class: "alarm", role: "alert", "data-incident-id": row.incident_id },
+    el("b", {}, "Critical: "), `${kindLabel(row.kind)} on order `,
+    el("a", { href: `/trips/${encodeURIComponent(row.order_id)}` }, row.order_id),
+    row.city ? ` in ${row.city}` : "", row.summary ? ` — ${row.summary}` : "");
+  if (canAct) {
+    const ack = el("button", { type: "button", class: "act act-acknowledge" }, "Acknowledge");
+    ack.onclick = () => act(row, "acknowledge");
+    node.append(" ", ack);
+  }
+  return node;
+}
+
+// Browsers start audio suspended until the person interacts with the page: ask once.
+function initSound() {
+  const Context = window.AudioContext || window.webkitAudioContext;
+  if (!Context) return;
+  audio = new Context();
+  const prompt = document.getElementById("enable-sound");
+  const update = () => { prompt.hidden = audio.state === "running"; };
+  prompt.onclick = () => audio.resume().then(update);
+  document.addEventListener("click", () => { if (audio.state !== "running") audio.resume().then(update); });
+  audio.onstatechange = update;
+  update();
 }
 
 function beep() {
-  try {
-    const audio = new (window.AudioContext || window.webkitAudioContext)();
-    const tone = audio.createOscillator();
-    tone.frequency.value = 880;
-    tone.connect(audio.destination);
-    tone.start(); tone.stop(audio.currentTime + 0.4);
-    window.twBeeps = (window.twBeeps || 0) + 1;
-  } catch (error) { /* no audio device: the visual alert remains */ }
+  window.twBeeps = (window.twBeeps || 0) + 1;
+  if (!audio) return;  // no audio at all: the banner and title remain
+  const tone = audio.createOscillator();
+  tone.frequency.value = 880;
+  tone.connect(audio.destination);
+  tone.start(); tone.stop(audio.currentTime + 0.4);
 }
 
 // --- filters (kept in the URL) ---------------------------------------------------------
@@ -223,7 +277,7 @@ function rowNode(r, subordinates, folded = false) {
     "data-incident-id": r.incident_id, "data-revision": String(r.revision) });
   if (r.silenced_by) { tr.classList.add("silenced"); tr.dataset.silencedBy = r.silenced_by; }
   if (folded) tr.hidden = !openGroups.has(r.subordinate_to);
-  const kind = el("td", { class: "kind" }, r.kind);
+  const kind = el("td", { class: "kind", title: r.kind }, kindLabel(r.kind));
   if (subordinates) {
     const toggle = el("button", { class: "fold", type: "button" }, `+${subordinates} related`);
     toggle.onclick = () => { openGroups.has(r.incident_id) ? openGroups.delete(r.incident_id) : openGroups.add(r.incident_id); render(); };
@@ -291,8 +345,10 @@ function post(url, body, method = "POST") {
 }
 
 function flash(text) {
-  const box = document.getElementById("alert");
+  const box = document.getElementById("flash");
   box.hidden = false; box.textContent = text;
+  clearTimeout(flash.timer);
+  flash.timer = setTimeout(() => { box.hidden = true; }, 8000);
 }
 
 function tick() {
@@ -368,6 +424,7 @@ function silenceBody(data) {
   return body;
 }
 
+initSound();
 initFilters();
 initSilenceForm();
 connect();
