@@ -82,7 +82,7 @@ async def authenticate(request: web.Request, handler: Handler) -> web.StreamResp
     if request.path.startswith(PUBLIC_PREFIXES):
         return await handler(request)
     session = await request.app[SESSIONS].get(request.cookies.get(COOKIE))
-    if session is not None and not await _still_allowed(request, session):
+    if session is not None and not await still_allowed(request, session):
         await request.app[SESSIONS].drop(session.token)
         session = None
     if session is None:
@@ -114,7 +114,7 @@ async def _csrf_token(request: web.Request) -> str | None:
     return token
 
 
-async def _still_allowed(request: web.Request, session: Session) -> bool:
+async def still_allowed(request: web.Request, session: Session) -> bool:
     """A removed user, or one whose role changed, is signed out at the next request."""
     user = await request.app[USERS].get(session.user)
     return user is not None and user.role == session.role

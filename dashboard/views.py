@@ -51,17 +51,16 @@ async def login(request: web.Request) -> web.Response:
         raise web.HTTPForbidden(text="sign-in form expired: reload the page")
     address = request.remote or "?"
     throttle, metrics = request.app[THROTTLE], request.app[METRICS]
-    if await throttle.blocked(name, address):
+    if not await throttle.attempt(name, address):
         metrics.signins.labels("throttled").inc()
         return _login_form(request, "Too many failed attempts: wait a few minutes.", status=429)
     user = await request.app[USERS].verify(name, password)
     if user is None:
-        await throttle.failed(name, address)
         metrics.signins.labels("refused").inc()
         log.info("sign-in refused for %r from %s", name, address)
         await audit(request, "signin.refused", name, "-", address)
         return _login_form(request, "Wrong user name or password.", status=401)
-    await throttle.succeeded(name)
+    await throttle.succeeded(name, address)
     metrics.signins.labels("ok").inc()
     session = await request.app[SESSIONS].create(user.name, user.role, now_ms())
     await audit(request, "signin", user.name, user.role, address)
