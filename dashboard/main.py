@@ -12,7 +12,7 @@ import jinja2
 import redis.asyncio as aioredis
 from aiohttp import web
 
-from dashboard import api, health, live, rules_views, trip, views
+from dashboard import api, health, live, rules_views, silence_views, trip, views
 from dashboard.access import SessionStore, SigninThrottle
 from dashboard.hub import Hub, relay
 from dashboard.keys import (
@@ -54,6 +54,7 @@ def init_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(health.health_ctx)
     app.add_routes(views.routes)
     app.add_routes(api.routes)
+    app.add_routes(silence_views.routes)
     app.add_routes(live.routes)
     app.add_routes(health.routes)
     app.add_routes(trip.routes)

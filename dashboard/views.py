@@ -16,6 +16,7 @@ from dashboard.middlewares import _local
 from dashboard.rows import ack_deadline_s
 from monitor import names
 from monitor.incident_store import queue_audit
+from monitor.incidents import BUILTIN_KINDS
 from monitor.supervision import AuditEntry
 
 log = logging.getLogger(__name__)
@@ -32,7 +33,8 @@ def now_ms() -> int:
 async def board_page(request: web.Request) -> dict[str, Any]:
     settings = request.app[SETTINGS]
     deadlines = {s: ack_deadline_s(settings, s) for s in ("critical", "high", "medium", "low")}
-    return {"session": session_of(request), "deadlines": deadlines}
+    safety_max = f"{settings.silence_safety_max_s / 3600:g} h"
+    return {"session": session_of(request), "deadlines": deadlines, "kinds": BUILTIN_KINDS, "safety_max": safety_max}
 
 
 @routes.get("/login")

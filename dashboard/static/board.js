@@ -126,7 +126,7 @@ function applySnapshot(message) {
   scheduleSilenceRefresh(message.next_change);
   state.retry = 0;
   setConnection("live");
-  render(); renderFigures(); renderSilences();
+  render(); renderFigures(); renderSilences(); renderChoices();
 }
 
 function applyRow(row, live) {
@@ -386,12 +386,15 @@ function renderSilences() {
     const li = el("li", { class: `silence${s.active ? " active" : ""}`, "data-silence-id": s.silence_id },
       `${s.text} `, el("em", {}, s.active ? "holding now" : "waiting for its window"), " ");
     if (canAct) {
-      const end = el("button", { type: "button" }, "End");
+      const edit = el("button", { type: "button", class: "silence-edit" }, "Edit");
+      edit.onclick = () => editSilence(s);
+      const end = el("button", { type: "button", class: "silence-expire" }, "Expire now");
       end.onclick = () => post(`/api/silences/${encodeURIComponent(s.silence_id)}`, {}, "DELETE");
-      li.append(end);
+      li.append(edit, " ", end);
     }
     return li;
   });
+  document.getElementById("silence-count").textContent = String(items.length);
   box.replaceChildren(el("strong", {}, `Silences in force: ${items.length}`), el("ul", {}, ...items));
 }
 
@@ -406,18 +409,80 @@ function initSilenceForm() {
   const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
   if (zone) form.elements.timezone.value = zone;
   const error = document.getElementById("silence-error");
+  let previewTimer = 0;
+  form.addEventListener("input", () => { clearTimeout(previewTimer); previewTimer = setTimeout(previewSilence, 250); });
+  document.getElementById("silence-cancel-edit").onclick = () => stopEditing(form);
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
-    const response = await post("/api/silences", silenceBody(new FormData(form)));
+    const editing = form.dataset.editing;
+    const url = editing ? `/api/silences/${encodeURIComponent(editing)}` : "/api/silences";
+    const response = await post(url, silenceBody(new FormData(form)), editing ? "PUT" : "POST");
     error.textContent = response.ok ? "" : `not silenced: ${await response.text()}`;
     form.classList.toggle("refused", !response.ok);
+    if (response.ok) stopEditing(form);
   });
+}
+
+async function previewSilence() {
+  const form = document.getElementById("silence-form");
+  const response = await post("/api/silences/preview", silenceBody(new FormData(form)));
+  if (!response.ok) return;
+  const shown = await response.json();
+  const out = document.getElementById("silence-preview");
+  const safety = shown.covers_safety || /confirm_safety|admins only/.test(shown.problem || "");
+  document.getElementById("confirm-safety-label").hidden = !safety;
+  form.classList.toggle("covers-safety", safety);
+  if (shown.problem) { out.textContent = `cannot be made: ${shown.problem}`; out.dataset.state = "problem"; return; }
+  document.getElementById("silence-error").textContent = "";
+  const names = shown.incidents.slice(0, 5).map((i) => `${kindLabel(i.kind)} ${i.order_id}`).join(", ");
+  out.dataset.state = shown.covers_safety ? "safety" : "ok";
+  out.textContent = `${shown.text} — would hold ${shown.holds_now} open incident(s) now` +
+    (shown.matches !== shown.holds_now ? ` (${shown.matches} match outside its window)` : "") +
+    (names ? `: ${names}${shown.matches > 5 ? ", …" : ""}` : "") +
+    (shown.covers_safety ? " — includes safety kinds (SOS, crash, …)" : "");
+}
+
+function localInput(ms) {
+  const d = new Date(ms);
+  d.setMinutes(d.getMinutes() - d.getTimezoneOffset());  // datetime-local wants the browser's time
+  return d.toISOString().slice(0, 16);
+}
+
+function editSilence(s) {
+  const form = document.getElementById("silence-form");
+  const any = (v) => (v === "*" ? "" : v);
+  const [from, to] = s.daily ? s.daily.split("-") : ["", ""];
+  const values = { kind: any(s.kind), city: any(s.city), rule_id: any(s.rule_id), reason: s.reason, timezone: s.timezone,
+    daily_from: from, daily_to: to, minutes: "", ends: localInput(s.until_ms), starts: s.starts_ms > now() ? localInput(s.starts_ms) : "" };
+  for (const [name, value] of Object.entries(values)) form.elements[name].value = value;
+  form.dataset.editing = s.silence_id;
+  document.getElementById("silence-form-title").textContent = "Edit silence";
+  document.getElementById("silence-submit").textContent = "Save";
+  document.getElementById("silence-cancel-edit").hidden = false;
+  document.getElementById("silence-panel").open = true;
+  previewSilence();
+}
+
+function stopEditing(form) {
+  delete form.dataset.editing;
+  document.getElementById("silence-form-title").textContent = "New silence";
+  document.getElementById("silence-submit").textContent = "Silence";
+  document.getElementById("silence-cancel-edit").hidden = true;
+}
+
+function renderChoices() {  // the cities and rules the board knows, for the silence form
+  const fill = (id, values) => document.getElementById(id).replaceChildren(
+    ...[...new Set(values)].filter(Boolean).sort().map((v) => el("option", { value: v })));
+  const rows = [...state.rows.values()];
+  fill("cities", rows.map((r) => r.city));
+  fill("rule-ids", rows.map((r) => r.rule_id));
 }
 
 function silenceBody(data) {
   const v = (name) => String(data.get(name) || "").trim();
   const localMs = (value) => new Date(value).getTime();  // datetime-local: the browser's own time
-  const body = { kind: v("kind"), city: v("city"), rule_id: v("rule_id"), timezone: v("timezone"), reason: v("reason") };
+  const body = { kind: v("kind"), city: v("city"), rule_id: v("rule_id"), timezone: v("timezone"), reason: v("reason"),
+    confirm_safety: data.get("confirm_safety") === "on" };
   if (v("starts")) body.starts_ms = localMs(v("starts"));
   if (v("ends")) body.until_ms = localMs(v("ends")); else body.minutes = v("minutes");
   if (v("daily_from") || v("daily_to")) body.daily = `${v("daily_from")}-${v("daily_to")}`;

@@ -14,7 +14,7 @@ from monitor.incidents import IncidentChange, incident_id_for
 from monitor.replay import replay
 from monitor.scenario import Scenario, ScheduledEvent
 from monitor.supervision import SupervisorAction
-from tests.dashboard.browser import eventually, row, screenshot, seen_at, signed_in_page
+from tests.dashboard.browser import eventually, open_silences, row, screenshot, seen_at, signed_in_page
 
 XSS = '<img src=x onerror="window.__xss=1">'
 
@@ -185,13 +185,14 @@ async def test_filters_live_in_the_url_and_silence_from_the_board(board, users, 
     order = await shown.evaluate_all("rows => rows.map(r => r.dataset.incidentId.split(':').pop())")
     assert order[0] == "sos"  # safety first
 
+    await open_silences(page)
     await page.fill("#silence-form input[name=kind]", "trip_delay")
     await page.fill("#silence-form input[name=city]", city)
     await page.fill("#silence-form input[name=minutes]", "15")
     await page.click("#silence-form button[type=submit]")
     await page.wait_for_selector(f"#silences li.silence:has-text('trip_delay in {city}')")
     await screenshot(page, "board-filtered-silenced")
-    await page.locator(f"#silences li.silence:has-text('trip_delay in {city}') button").click()
+    await page.locator(f"#silences li.silence:has-text('trip_delay in {city}') button.silence-expire").click()
     await page.wait_for_selector(f"#silences li.silence:has-text('trip_delay in {city}')", state="detached")
     await page.context.close()
 
