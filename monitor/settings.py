@@ -120,6 +120,11 @@ class Settings(BaseModel):
     ack_deadline_medium_s: int = Field(600, ge=1, description='acknowledge a medium incident within')
     ack_deadline_low_s: int = Field(1800, ge=1, description='acknowledge a low incident within')
     silence_safety_max_s: int = Field(4 * 3600, ge=60, description="longest silence over a safety kind (admins only)")
+    tls_terminated_in_front: bool = Field(False, description="HTTPS ends at a proxy in front of the board: send HSTS")
+    map_tile_url: str = Field(
+        "https://tile.openstreetmap.org/{z}/{x}/{y}.png", description="trip view map tiles; empty = a plain background"
+    )
+    map_tile_attribution: str = Field("© OpenStreetMap contributors", description="shown under the map's tiles")
     shift_hours: float = Field(8.0, gt=0, le=48, description="window of the board's shift figures")
     ws_queue_size: int = Field(256, ge=8, description="updates queued per browser before it is dropped")
     trip_log_max_events: int = Field(500, ge=10, description="trip events kept per order for the board")
