@@ -11,7 +11,7 @@ from aiokafka.errors import KafkaError
 
 from dashboard import outreach, silences
 from dashboard.figures import shift_figures
-from dashboard.keys import INCIDENT_STORE, METRICS, PUBLISHER, REDIS, ROWS, SETTINGS, session_of
+from dashboard.keys import INCIDENT_STORE, METRICS, PUBLISHER, REDIS, ROWS, SETTINGS, USERS, session_of
 from dashboard.rows import masked
 from dashboard.views import audit
 from monitor.supervision import ACTIONS, ActionRefused, SupervisorAction
@@ -48,6 +48,8 @@ async def act(request: web.Request) -> web.Response:
     if name not in ACTIONS:
         raise web.HTTPNotFound(text=f"no action {name!r}")
     session, body = session_of(request), await json_body(request)
+    if name == "assign" and await request.app[USERS].get(str(body.get("text", "")).strip()) is None:
+        raise web.HTTPBadRequest(text="assign: no such user")
     action = SupervisorAction(
         action=name,  # type: ignore[arg-type]
         incident_id=request.match_info["incident_id"],
@@ -71,6 +73,13 @@ async def act(request: web.Request) -> web.Response:
     return web.json_response(
         {"changed": updated is not None, "revision": updated.revision if updated else None}
     )
+
+
+@routes.get("/api/users")
+async def user_names(request: web.Request) -> web.Response:
+    """Who an incident can be assigned to: the supervisors and admins."""
+    users = await request.app[USERS].all()
+    return web.json_response([u.name for u in users if u.role in ("supervisor", "admin")])
 
 
 @routes.get("/api/board")

@@ -12,7 +12,7 @@ import jinja2
 import redis.asyncio as aioredis
 from aiohttp import web
 
-from dashboard import api, health, live, rules_views, silence_views, trip, views
+from dashboard import api, health, incident_page, live, rules_views, silence_views, trip, views
 from dashboard.access import SessionStore, SigninThrottle
 from dashboard.hub import Hub, relay
 from dashboard.keys import (
@@ -68,6 +68,7 @@ def init_app(settings: Settings) -> web.Application:
     app.add_routes(live.routes)
     app.add_routes(health.routes)
     app.add_routes(trip.routes)
+    app.add_routes(incident_page.routes)
     app.add_routes(rules_views.routes)  # the rules page (rules/overview.py)
     app.router.add_static("/static/", HERE / "static")
     return app

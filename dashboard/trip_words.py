@@ -107,6 +107,8 @@ def incident_parts(incident: dict[str, Any], before: dict[str, Any] | None) -> l
 
 
 def action_parts(action: dict[str, Any]) -> list[Part]:
+    if action.get("action") == "assign":
+        return [f"{action.get('actor', '?')} ({action.get('role', '?')}) assigned it to {action.get('text', '?')}"]
     verb = VERBS.get(str(action.get("action")), str(action.get("action", "")).replace(".", " "))
     text = f": {action['text']}" if action.get("text") else ""
     return [f"{action.get('actor', '?')} ({action.get('role', '?')}) {verb}{text}"]

@@ -210,9 +210,12 @@ function filters() {
   return Object.fromEntries(FILTERS.map((f) => [f, params.get(f) || ""]));
 }
 
+const RECENT_MS = 120000;  // a row just resolved stays on the active board this long, to reopen it there
+function recentlyResolved(row) { return row.status === "resolved" && now() - (row.resolved_at || 0) < RECENT_MS; }
+
 function matches(row, f) {
   const status = f.status || "active";
-  if (status === "active" && row.status === "resolved") return false;
+  if (status === "active" && row.status === "resolved" && !recentlyResolved(row)) return false;
   if (!["active", "all"].includes(status) && row.status !== status) return false;
   if (f.kind && row.kind !== f.kind) return false;
   if (f.severity && row.severity !== f.severity) return false;
@@ -247,9 +250,15 @@ function order(a, b) {
   return 0;
 }
 
+// Rows are kept per incident id and replaced only when their incident changed, so nothing jumps
+// under the pointer and a click never lands on a button that was just rebuilt.
+const rowNodes = new Map();  // incident_id -> { key, node }
+const groupBodies = new Map();  // parent incident_id -> tbody
+const selected = new Set();  // incident ids ticked for a bulk action
+const openGroups = new Set();
+
 function render() {
   const table = document.getElementById("incidents");
-  for (const body of table.querySelectorAll("tbody")) body.remove();
   const f = filters();
   const visible = [...state.rows.values()].filter((r) => matches(r, f)).sort(order);
   const ids = new Set(visible.map((r) => r.incident_id));
@@ -260,16 +269,39 @@ function render() {
       children.get(r.subordinate_to).push(r);
     }
   }
+  const bodies = [];
   for (const r of visible) {
     if (r.subordinate_to && ids.has(r.subordinate_to)) continue;
-    const group = el("tbody", { class: "group" });
     const subs = children.get(r.incident_id) || [];
-    group.append(rowNode(r, subs.length));
-    for (const s of subs) group.append(rowNode(s, 0, true));
-    table.append(group);
+    const rows = [rowFor(r, subs.length), ...subs.map((s) => rowFor(s, 0, true))];
+    const body = groupBodies.get(r.incident_id) || el("tbody", { class: "group" });
+    groupBodies.set(r.incident_id, body);
+    placeChildren(body, rows);
+    bodies.push(body);
   }
+  for (const [id, body] of groupBodies) if (!bodies.includes(body)) { body.remove(); groupBodies.delete(id); }
+  for (const id of [...rowNodes.keys()]) if (!ids.has(id)) rowNodes.delete(id);
+  for (const id of [...selected]) if (!ids.has(id)) selected.delete(id);
+  placeChildren(table, [table.tHead, ...bodies]);
   document.getElementById("empty").hidden = visible.length > 0;
+  renderBulk();
   tick();
+}
+
+function placeChildren(parent, nodes) {  // move only what is out of place
+  nodes.forEach((node, i) => { if (parent.children[i] !== node) parent.insertBefore(node, parent.children[i] || null); });
+  while (parent.children.length > nodes.length) parent.lastElementChild.remove();
+}
+
+function rowFor(r, subordinates, folded = false) {
+  const key = [r.revision, r.silenced_by, subordinates, folded && openGroups.has(r.subordinate_to),
+    r.last_message ? r.last_message.status : "", recentlyResolved(r)].join("|");
+  const known = rowNodes.get(r.incident_id);
+  if (known && known.key === key) return known.node;
+  const node = rowNode(r, subordinates, folded);
+  if (known) known.node.replaceWith(node);
+  rowNodes.set(r.incident_id, { key, node });
+  return node;
 }
 
 function rowNode(r, subordinates, folded = false) {
@@ -281,27 +313,47 @@ function rowNode(r, subordinates, folded = false) {
   if (subordinates) {
     const toggle = el("button", { class: "fold", type: "button" }, `+${subordinates} related`);
     toggle.onclick = () => { openGroups.has(r.incident_id) ? openGroups.delete(r.incident_id) : openGroups.add(r.incident_id); render(); };
-    kind.append(" ", toggle);
+    kind.prepend(toggle, " ");  // first: a long label must not hide it
   }
   if (r.silenced_by) kind.append(" ", silencedMark(r.silenced_by));
   const msg = r.last_message ? `${r.last_message.channel || ""} ${r.last_message.status || ""}` : "—";
+  const note = r.note ? `${r.note} — ${r.note_by}` : "";
+  const pick = el("input", { type: "checkbox", class: "pick", title: "select for a bulk action", checked: selected.has(r.incident_id) });
+  pick.onchange = () => { pick.checked ? selected.add(r.incident_id) : selected.delete(r.incident_id); renderBulk(); };
   tr.append(
+    el("td", { class: "select" }, canAct && r.status !== "resolved" ? pick : ""),
     kind,
     el("td", {}, el("span", { class: `sev sev-${r.severity}` }, r.severity)),
-    el("td", {}, el("a", { href: `/trips/${encodeURIComponent(r.order_id)}` }, r.order_id)),
+    el("td", { class: "order" }, el("a", { href: `/trips/${encodeURIComponent(r.order_id)}`, title: r.order_id }, r.order_id)),
     el("td", { class: "city" }, r.city || ""),
-    el("td", { class: "summary" }, r.summary || ""),
+    el("td", { class: "summary", title: r.summary || "" },
+      el("a", { href: `/incidents/${encodeURIComponent(r.incident_id)}` }, r.summary || "details")),
     el("td", { class: "age", "data-since": String(r.opened_at || r.detected_at) }),
     el("td", { class: "countdown", "data-deadline": String(r.ack_deadline) }, statusText(r)),
-    el("td", { class: "owner" }, r.owner || ""),
+    el("td", { class: "owner", title: r.owner || "" }, r.owner || ""),
     el("td", { class: "last-message" }, msg),
-    el("td", { class: "note" }, r.note ? `${r.note} — ${r.note_by}` : ""),
+    el("td", { class: "note", title: note }, note),
     el("td", { class: "actions" }, ...(canAct ? actionButtons(r) : [])),
   );
   tr.dataset.status = r.status;
   return tr;
 }
-const openGroups = new Set();
+
+function renderBulk() {
+  const bar = document.getElementById("bulk");
+  if (!bar) return;
+  bar.hidden = selected.size === 0;
+  document.getElementById("bulk-count").textContent = String(selected.size);
+}
+
+async function bulkAcknowledge() {
+  const ids = [...selected].filter((id) => (state.rows.get(id) || {}).status === "open");
+  const results = await Promise.all(ids.map((id) => post(`/api/incidents/${encodeURIComponent(id)}/acknowledge`, {})));
+  const refused = results.filter((r) => !r.ok).length;
+  selected.clear();
+  render();
+  if (refused) flash(`${refused} of ${ids.length} acknowledgements refused`);
+}
 
 function silencedMark(silenceId) {
   const silence = state.silences.find((s) => s.silence_id === silenceId);
@@ -325,18 +377,27 @@ function actionButtons(r) {
   const buttons = [];
   if (r.status === "open") buttons.push(button("acknowledge", "Ack"));
   if (r.owner !== me) buttons.push(button("take", "Take"));
-  buttons.push(button("note", "Note"), button("resolve", "Resolve"));
+  buttons.push(button("assign", "Assign"), button("note", "Note"), button("resolve", "Resolve"));
   return buttons;
 }
 
 async function act(r, name) {
   let text = "";
-  if (name === "note" || name === "resolve") {
-    text = prompt(name === "note" ? "Note" : "Resolve: the reason") || "";
+  if (name === "note" || name === "resolve" || name === "assign") {
+    const question = { note: "Note", resolve: "Resolve: the reason", assign: `Assign to (${(await assignees()).join(", ")})` };
+    text = prompt(question[name]) || "";
     if (!text.trim()) return;
   }
   const response = await post(`/api/incidents/${encodeURIComponent(r.incident_id)}/${name}`, { text });
   if (!response.ok) flash(`${name} refused: ${await response.text()}`);
+}
+
+async function assignees() {
+  if (!assignees.names) {
+    const response = await fetch("/api/users", { credentials: "same-origin" });
+    assignees.names = response.ok ? await response.json() : [];
+  }
+  return assignees.names;
 }
 
 function post(url, body, method = "POST") {
@@ -491,6 +552,9 @@ function silenceBody(data) {
 
 initSound();
 initFilters();
+const bulkAck = document.getElementById("bulk-acknowledge");
+if (bulkAck) bulkAck.onclick = bulkAcknowledge;
+setInterval(() => { if ([...state.rows.values()].some((r) => r.status === "resolved")) render(); }, 15000);
 initSilenceForm();
 connect();
 checkHealth();

@@ -1,4 +1,4 @@
-// The trip view: times in the supervisor's own zone, the map (Leaflet), the incident buttons.
+// The trip view and the incident page: times in the supervisor's own zone, the map (Leaflet), the incident buttons.
 "use strict";
 
 const csrf = document.querySelector('meta[name="csrf-token"]').content;
@@ -63,8 +63,8 @@ async function act(button) {
   const item = button.closest("[data-incident-id]");
   const action = button.dataset.action;
   let text = "";
-  if (action === "note" || action === "resolve") {
-    text = prompt(action === "note" ? "Note" : "Resolve: the reason") || "";
+  if (action === "note" || action === "resolve" || action === "assign") {
+    text = prompt({ note: "Note", resolve: "Resolve: the reason", assign: "Assign to (user name)" }[action]) || "";
     if (!text.trim()) return;
   }
   const response = await fetch(`/api/incidents/${encodeURIComponent(item.dataset.incidentId)}/${action}`, {
@@ -78,4 +78,5 @@ async function act(button) {
 
 for (const button of document.querySelectorAll("button.act[data-action]")) button.onclick = () => act(button);
 showTimes();
-drawMap(JSON.parse(document.getElementById("trip-data").textContent));
+const tripData = document.getElementById("trip-data");
+if (tripData) drawMap(JSON.parse(tripData.textContent));

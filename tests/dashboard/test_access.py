@@ -176,3 +176,35 @@ async def test_removed_user_is_signed_out(board, users):
         await store.remove("gone-" + users.viewer)
         async with client.get("/api/board") as response:
             assert response.status == 401
+
+
+async def test_no_server_version_and_hsts_only_when_tls_ends_in_front(board, board_settings):
+    from aiohttp import web
+
+    from dashboard.main import init_app
+    from monitor.embedded import free_port
+
+    async with aiohttp.ClientSession() as client:
+        async with client.get(board.url + "/login") as response:
+            assert response.headers["Server"] == "Tripwatch"
+            assert "Strict-Transport-Security" not in response.headers
+        async with client.get(board.url + "/static/board.css") as response:
+            assert response.headers["Server"] == "Tripwatch"
+    runner = web.AppRunner(init_app(board_settings.replace(tls_terminated_in_front=True)))
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        async with aiohttp.ClientSession() as client, client.get(f"http://127.0.0.1:{port}/login") as response:
+            assert response.headers["Strict-Transport-Security"].startswith("max-age=31536000")
+    finally:
+        await runner.cleanup()
+
+
+def test_the_map_tiles_host_and_no_other_may_serve_images():
+    from dashboard.middlewares import content_policy
+
+    assert "img-src 'self' data: https://tile.openstreetmap.org;" in content_policy(
+        "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+    )
+    assert "img-src 'self' data:;" in content_policy("")
