@@ -60,28 +60,49 @@ class SessionStore:
         await self._redis.delete(names.SESSION + token)
 
 
+# Count one attempt on every key and say whether any is over its limit, in one step:
+# concurrent sign-ins cannot all slip past a check made before the slow password hash.
+_ATTEMPT = """
+local over = 0
+for i, key in ipairs(KEYS) do
+  local count = redis.call('INCR', key)
+  if count == 1 then redis.call('EXPIRE', key, ARGV[1]) end
+  if count > tonumber(ARGV[i + 1]) then over = 1 end
+end
+return over
+"""
+_FORGIVE = """
+redis.call('DEL', KEYS[1])
+if (tonumber(redis.call('GET', KEYS[2]) or '0')) > 0 then redis.call('DECR', KEYS[2]) end
+"""
+ADDRESS_FACTOR = 4  # one address may try several names (a shared office) before it is held back
+
+
 class SigninThrottle:
-    """Failed sign-ins counted per user name and per address; too many and both are refused."""
+    """Sign-in attempts counted per (user name, address) and per address, atomically.
+
+    An attempt is counted before the password is checked and forgiven when it succeeds, so
+    concurrent guesses cannot outrun the count. The lockout is per user *and* address: a
+    stranger elsewhere cannot lock a supervisor out by failing with their name.
+    """
 
     def __init__(self, redis: aioredis.Redis, max_failures: int, window_s: int) -> None:
         self._redis = redis
         self._max = max_failures
         self._window_s = window_s
+        self._attempt = redis.register_script(_ATTEMPT)
+        self._forgive = redis.register_script(_FORGIVE)
 
-    async def blocked(self, user: str, address: str) -> bool:
-        counts = await self._redis.mget(self._keys(user, address))
-        return any(int(count or 0) >= self._max for count in counts)
+    async def attempt(self, user: str, address: str) -> bool:
+        """Count an attempt; False when this user from this address (or the address) is held back."""
+        limits = (self._max, self._max * ADDRESS_FACTOR)
+        over = await self._attempt(keys=self._keys(user, address), args=[self._window_s, *limits])
+        return not over
 
-    async def failed(self, user: str, address: str) -> None:
-        async with self._redis.pipeline(transaction=True) as pipe:
-            for key in self._keys(user, address):
-                pipe.incr(key)
-                pipe.expire(key, self._window_s, nx=True)
-            await pipe.execute()
-
-    async def succeeded(self, user: str) -> None:
-        await self._redis.delete(names.SIGNIN_FAILURES + "user:" + user)
+    async def succeeded(self, user: str, address: str) -> None:
+        """A right password forgives this attempt and the pair's failures."""
+        await self._forgive(keys=self._keys(user, address))
 
     @staticmethod
     def _keys(user: str, address: str) -> list[str]:
-        return [names.SIGNIN_FAILURES + "user:" + user[:64], names.SIGNIN_FAILURES + "ip:" + address]
+        return [names.SIGNIN_FAILURES + f"user:{user[:64]}@{address}", names.SIGNIN_FAILURES + "ip:" + address]

@@ -11,11 +11,11 @@ from aiokafka.errors import KafkaError
 
 from dashboard import outreach, silences
 from dashboard.figures import shift_figures
-from dashboard.keys import INCIDENT_STORE, METRICS, PUBLISHER, REDIS, ROWS, SETTINGS, session_of
+from dashboard.keys import INCIDENT_STORE, METRICS, PUBLISHER, REDIS, ROWS, SETTINGS, USERS, session_of
 from dashboard.rows import masked
 from dashboard.views import audit
 from monitor.supervision import ACTIONS, ActionRefused, SupervisorAction
-from rules.silences import SilenceError, describe, in_force, save
+from rules.silences import in_force
 
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
@@ -26,12 +26,12 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
-def _require_actor(request: web.Request) -> None:
+def require_actor(request: web.Request) -> None:
     if not session_of(request).can_act:
         raise web.HTTPForbidden(text="your role may only watch")
 
 
-async def _json(request: web.Request) -> dict[str, Any]:
+async def json_body(request: web.Request) -> dict[str, Any]:
     try:
         body = await request.json() if request.can_read_body else {}
     except ValueError:
@@ -43,11 +43,13 @@ async def _json(request: web.Request) -> dict[str, Any]:
 
 @routes.post("/api/incidents/{incident_id}/{action}")
 async def act(request: web.Request) -> web.Response:
-    _require_actor(request)
+    require_actor(request)
     name = request.match_info["action"]
     if name not in ACTIONS:
         raise web.HTTPNotFound(text=f"no action {name!r}")
-    session, body = session_of(request), await _json(request)
+    session, body = session_of(request), await json_body(request)
+    if name == "assign" and await request.app[USERS].get(str(body.get("text", "")).strip()) is None:
+        raise web.HTTPBadRequest(text="assign: no such user")
     action = SupervisorAction(
         action=name,  # type: ignore[arg-type]
         incident_id=request.match_info["incident_id"],
@@ -73,35 +75,11 @@ async def act(request: web.Request) -> web.Response:
     )
 
 
-@routes.post("/api/silences")
-async def add_silence(request: web.Request) -> web.Response:
-    """A silence from the board's form (see dashboard.silences.from_form); 400 with the reason."""
-    _require_actor(request)
-    session, body = session_of(request), await _json(request)
-    now = now_ms()
-    try:
-        silence = silences.from_form(body, session.user, now)
-    except SilenceError as error:
-        raise web.HTTPBadRequest(text=str(error)) from None
-    await _audit(request, "silence", describe(silence, now))
-    await save(request.app[REDIS], silence)
-    return web.json_response({"silence_id": silence.silence_id, "text": describe(silence, now)})
-
-
-@routes.get("/api/silences")
-async def list_silences(request: web.Request) -> web.Response:
-    """The silences in force, in words, and which incidents they hold now (the live message)."""
-    return web.json_response(await silences_message(request.app))
-
-
-@routes.delete("/api/silences/{silence_id}")
-async def end_silence(request: web.Request) -> web.Response:
-    _require_actor(request)
-    removed = await silences.withdraw(request.app[REDIS], request.match_info["silence_id"])
-    if removed is None:
-        raise web.HTTPNotFound(text="no such silence")
-    await _audit(request, "unsilence", describe(removed, now_ms()))
-    return web.json_response({"removed": removed.silence_id})
+@routes.get("/api/users")
+async def user_names(request: web.Request) -> web.Response:
+    """Who an incident can be assigned to: the supervisors and admins."""
+    users = await request.app[USERS].all()
+    return web.json_response([u.name for u in users if u.role in ("supervisor", "admin")])
 
 
 @routes.get("/api/board")
@@ -145,6 +123,6 @@ async def live_row(app: web.Application, raw_incident: bytes) -> dict[str, Any]:
     return row
 
 
-async def _audit(request: web.Request, action: str, text: str) -> None:
+async def audit_action(request: web.Request, action: str, text: str) -> None:
     session = session_of(request)
     await audit(request, action, session.user, session.role, text)

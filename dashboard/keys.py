@@ -25,6 +25,7 @@ ROWS = web.AppKey("rows", RowSource)
 HUB = web.AppKey("hub", Hub)
 METRICS = web.AppKey("metrics", BoardMetrics)
 PUBLISHER = web.AppKey("publisher", IncidentPublisher)
+CONTENT_POLICY = web.AppKey("content_policy", str)  # the CSP (dashboard.middlewares.content_policy)
 HEALTH = web.AppKey("health", Latest)  # the board's last health snapshot (dashboard/health.py)
 
 SESSION = web.RequestKey("session", Session)  # the signed-in user's session

@@ -5,19 +5,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable
 
 import orjson
 from aiohttp import WSCloseCode, WSMsgType, web
 
+from dashboard.access import Session
 from dashboard.api import snapshot
 from dashboard.hub import Client
-from dashboard.keys import HUB, METRICS, SETTINGS, session_of
-from dashboard.middlewares import same_origin
+from dashboard.keys import HUB, METRICS, SESSIONS, SETTINGS, session_of
+from dashboard.middlewares import same_origin, still_allowed
 
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
 SEND_TIMEOUT_S = 10.0
 SUBSCRIBE_WAIT_S = 5.0
+SESSION_CHECK_S = 1.0  # a removed, signed-out, expired or re-roled user loses the stream this fast
+SIGNED_OUT = 4001  # the browser goes to the sign-in page instead of reconnecting
 
 
 @routes.get("/ws")
@@ -37,7 +41,8 @@ async def live(request: web.Request) -> web.WebSocketResponse:
     metrics.clients.inc()
     try:
         first = orjson.dumps(await snapshot(request)).decode()
-        await _serve(ws, client, first)
+        if await _serve(ws, client, first, _session_ends(request, session)):
+            await ws.close(code=SIGNED_OUT, message=b"signed out")
     finally:
         hub.remove(client)
         metrics.clients.dec()
@@ -48,12 +53,15 @@ async def live(request: web.Request) -> web.WebSocketResponse:
     return ws
 
 
-async def _serve(ws: web.WebSocketResponse, client: Client, first: str) -> None:
-    """Run until the browser leaves, the pump fails, or the hub drops the client."""
+async def _serve(ws: web.WebSocketResponse, client: Client, first: str, session_ends: Awaitable[None]) -> bool:
+    """Run until the browser leaves, the pump fails, the hub drops the client or the session
+    ends; True when the session ended."""
+    ended = asyncio.ensure_future(session_ends)
     tasks = {
         asyncio.ensure_future(client.pump(first)),
         asyncio.ensure_future(_read(ws)),
         asyncio.ensure_future(client.dropped.wait()),
+        ended,
     }
     try:
         await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
@@ -61,6 +69,21 @@ async def _serve(ws: web.WebSocketResponse, client: Client, first: str) -> None:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+    return ended.done() and not ended.cancelled() and ended.exception() is None
+
+
+async def _session_ends(request: web.Request, session: Session) -> None:
+    """Return once the session is gone (signed out, expired) or its user removed or re-roled.
+
+    Identity is checked again every second, not only when the socket opens.
+    """
+    sessions = request.app[SESSIONS]
+    while True:
+        await asyncio.sleep(SESSION_CHECK_S)
+        current = await sessions.get(session.token)
+        if current is None or not await still_allowed(request, current):
+            log.info("closing the board stream of %s: the session ended", session.user)
+            return
 
 
 async def _send(ws: web.WebSocketResponse, text: str) -> None:

@@ -12,10 +12,11 @@ import jinja2
 import redis.asyncio as aioredis
 from aiohttp import web
 
-from dashboard import api, health, live, rules_views, trip, views
+from dashboard import api, health, incident_page, live, rules_views, silence_views, trip, views
 from dashboard.access import SessionStore, SigninThrottle
 from dashboard.hub import Hub, relay
 from dashboard.keys import (
+    CONTENT_POLICY,
     HUB,
     INCIDENT_STORE,
     METRICS,
@@ -28,7 +29,14 @@ from dashboard.keys import (
     USERS,
 )
 from dashboard.metrics import BoardMetrics
-from dashboard.middlewares import authenticate, csrf, redis_unavailable, security_headers
+from dashboard.middlewares import (
+    authenticate,
+    content_policy,
+    csrf,
+    redis_unavailable,
+    security_headers,
+    server_headers,
+)
 from dashboard.publish import IncidentPublisher
 from dashboard.rows import RowSource
 from dashboard.users import UserStore
@@ -41,6 +49,8 @@ HERE = Path(__file__).resolve().parent
 def init_app(settings: Settings) -> web.Application:
     app = web.Application(middlewares=[security_headers, redis_unavailable, authenticate, csrf], client_max_size=64 * 1024)
     app[SETTINGS] = settings
+    app[CONTENT_POLICY] = content_policy(settings.map_tile_url)
+    app.on_response_prepare.append(server_headers)
     app[HUB] = Hub()
     app[METRICS] = BoardMetrics()
     aiohttp_jinja2.setup(
@@ -54,9 +64,11 @@ def init_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(health.health_ctx)
     app.add_routes(views.routes)
     app.add_routes(api.routes)
+    app.add_routes(silence_views.routes)
     app.add_routes(live.routes)
     app.add_routes(health.routes)
     app.add_routes(trip.routes)
+    app.add_routes(incident_page.routes)
     app.add_routes(rules_views.routes)  # the rules page (rules/overview.py)
     app.router.add_static("/static/", HERE / "static")
     return app

@@ -11,7 +11,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from dashboard.access import COOKIE, Session
-from dashboard.keys import SESSION, SESSIONS, USERS
+from dashboard.keys import CONTENT_POLICY, SESSION, SESSIONS, SETTINGS, USERS
 
 log = logging.getLogger(__name__)
 
@@ -19,9 +19,10 @@ PUBLIC_PREFIXES = ("/login", "/healthz", "/metrics", "/static/", "/favicon.ico")
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CSRF_HEADER = "X-CSRF-Token"
 CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:{tiles}; "
     "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 )
+HSTS = "max-age=31536000; includeSubDomains"
 REDIS_DOWN = "Tripwatch cannot reach Redis; retrying"
 REDIS_ERRORS = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
 RETRY_AFTER_S = 5
@@ -39,20 +40,36 @@ def same_origin(request: web.Request) -> bool:
     return bool(source) and urlsplit(source).netloc == request.host
 
 
+def content_policy(tile_url: str) -> str:
+    """The CSP, letting the trip map load images from its tile server (if any) and nothing else."""
+    parts = urlsplit(tile_url.replace("{s}", "a"))
+    tiles = f" {parts.scheme}://{parts.netloc.replace('a.', '*.', 1) if '{s}' in tile_url else parts.netloc}"
+    return CSP.format(tiles=tiles if parts.scheme in ("http", "https") and parts.netloc else "")
+
+
 @web.middleware
 async def security_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
+    csp = request.app[CONTENT_POLICY]
     try:
         response = await handler(request)
     except web.HTTPException as error:  # redirects and refusals get the headers too
-        _harden(error)
+        _harden(error, csp)
         raise
     if not response.prepared:
-        _harden(response)
+        _harden(response, csp)
     return response
 
 
-def _harden(response: web.StreamResponse) -> None:
-    response.headers.setdefault("Content-Security-Policy", CSP)
+async def server_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """On every response, pages, files and websockets alike: no server version; HSTS when
+    TLS ends in front of the board (a setting: the board itself cannot tell)."""
+    response.headers["Server"] = "Tripwatch"
+    if request.app[SETTINGS].tls_terminated_in_front:
+        response.headers["Strict-Transport-Security"] = HSTS
+
+
+def _harden(response: web.StreamResponse, csp: str) -> None:
+    response.headers.setdefault("Content-Security-Policy", csp)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("Referrer-Policy", "same-origin")
@@ -82,7 +99,7 @@ async def authenticate(request: web.Request, handler: Handler) -> web.StreamResp
     if request.path.startswith(PUBLIC_PREFIXES):
         return await handler(request)
     session = await request.app[SESSIONS].get(request.cookies.get(COOKIE))
-    if session is not None and not await _still_allowed(request, session):
+    if session is not None and not await still_allowed(request, session):
         await request.app[SESSIONS].drop(session.token)
         session = None
     if session is None:
@@ -114,7 +131,7 @@ async def _csrf_token(request: web.Request) -> str | None:
     return token
 
 
-async def _still_allowed(request: web.Request, session: Session) -> bool:
+async def still_allowed(request: web.Request, session: Session) -> bool:
     """A removed user, or one whose role changed, is signed out at the next request."""
     user = await request.app[USERS].get(session.user)
     return user is not None and user.role == session.role

@@ -35,16 +35,19 @@ def make_row(incident: dict[str, Any], annotation: dict[str, str], settings: Set
     row.update({key: annotation.get(key) for key in ANNOTATIONS})
     row["acked_at"] = int(annotation["acked_at"]) if annotation.get("acked_at") else None
     row["safety"] = is_safety(incident)
-    row["ack_deadline"] = incident.get("detected_at", 0) + 1000 * ack_deadline_s(
-        settings, str(incident.get("severity"))
-    )
+    row["ack_deadline"] = deadline_from(incident) + 1000 * ack_deadline_s(settings, str(incident.get("severity")))
     return row
+
+
+def deadline_from(incident: dict[str, Any]) -> int:
+    """The acknowledgement deadline counts from the escalation to the current severity, if any."""
+    return int(incident.get("severity_since") or incident.get("detected_at") or 0)
 
 
 _INCIDENT_FIELDS = (
     "incident_id", "kind", "severity", "status", "order_id", "passenger_id", "city", "summary",
     "details", "rule_id", "rule_version", "trigger_ts", "detected_at", "opened_at", "updated_at",
-    "resolved_at", "resolution", "revision", "subordinate_to",
+    "resolved_at", "resolution", "revision", "subordinate_to", "severity_since",
 )  # fmt: skip
 
 

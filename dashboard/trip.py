@@ -11,8 +11,9 @@ import redis.asyncio as aioredis
 from aiohttp import web
 
 from dashboard import outreach, trip_map
+from dashboard import trip_words as words
 from dashboard.access import Session
-from dashboard.keys import REDIS, session_of
+from dashboard.keys import REDIS, ROWS, SETTINGS, session_of
 from dashboard.rows import masked
 from monitor import names
 from monitor.trip_log import read_events, read_track
@@ -31,17 +32,22 @@ async def trip_page(request: web.Request) -> dict[str, Any]:
     if not (events or incidents):
         raise web.HTTPNotFound(text=f"nothing is known of order {order_id}")
     track = await read_track(redis, order_id)
+    case = await outreach.case_for_order(redis, order_id)
+    current = await request.app[ROWS].rows(_latest_per_incident(incidents))
+    settings = request.app[SETTINGS]
     return {
         "session": session,
         "order_id": order_id,
         "timeline": timeline(
             events if session.can_see_phones else masked(events), incidents, actions, messages
         ),
-        "current": _latest_per_incident(incidents),
+        "current": [{**row, "label": words.kind_label(row["kind"])} for row in current],
         "passenger": await _passenger(redis, events, session),
         "driver": _driver(events, session),
-        "map": _map(events, track),
-        "case": await outreach.case_for_order(redis, order_id),
+        "map": _map(events, track, incidents).as_json(),
+        "tiles": {"url": settings.map_tile_url, "attribution": settings.map_tile_attribution},
+        "case": words.case_lines(case, messages) if case else None,
+        "at": words.at,
     }
 
 
@@ -51,33 +57,17 @@ def timeline(
     actions: list[dict[str, Any]],
     messages: list[dict[str, Any]],
 ) -> list[dict[str, Any]]:
-    """Everything that happened to the order, oldest first, each with a short text."""
-    entries = [{"at": e.get("ts", 0), "what": "event", "text": _event_text(e)} for e in events]
-    entries += [
-        {"at": i.get("updated_at") or i.get("detected_at", 0), "what": "incident",
-         "text": f"{i['kind']} {i['severity']} {i['status']} (rev {i['revision']}): {i.get('summary', '')}"}
-        for i in incidents
-    ]  # fmt: skip
-    entries += [
-        {
-            "at": a["at"],
-            "what": "action",
-            "text": f"{a['actor']} ({a['role']}): {a['action']} {a.get('text', '')}",
-        }
-        for a in actions
-    ]
-    entries += [
-        {"at": m.get("at", 0), "what": "message",
-         "text": f"{m.get('channel', '')} {m.get('status', '')}: {m.get('body', '')}"}
-        for m in messages
-    ]  # fmt: skip
+    """Everything that happened to the order, oldest first, each as a sentence (`parts`)."""
+    entries = [{"at": e.get("ts", 0), "what": "event", "parts": words.event_parts(e)} for e in events]
+    before: dict[str, dict[str, Any]] = {}
+    for incident in sorted(incidents, key=lambda i: i["revision"]):
+        at = incident.get("updated_at") or incident.get("detected_at", 0)
+        parts = words.incident_parts(incident, before.get(incident["incident_id"]))
+        entries.append({"at": at, "what": "incident", "parts": parts})
+        before[incident["incident_id"]] = incident
+    entries += [{"at": a["at"], "what": "action", "parts": words.action_parts(a)} for a in actions]
+    entries += [{"at": m.get("at", 0), "what": "message", "parts": words.message_parts(m)} for m in messages]
     return sorted(entries, key=lambda e: e["at"])
-
-
-def _event_text(event: dict[str, Any]) -> str:
-    kind = event.get("type", "?")
-    extra = {k: v for k, v in event.items() if k not in ("type", "event_id", "order_id", "ts", "route")}
-    return f"{kind} {orjson.dumps(extra).decode()}" if extra else kind
 
 
 async def _incident_history(redis: aioredis.Redis, order_id: str) -> list[dict[str, Any]]:
@@ -118,13 +108,21 @@ def _driver(events: list[dict[str, Any]], session: Session) -> dict | None:
     return drivers[-1] if session.can_see_phones else masked(drivers[-1])
 
 
-def _map(events: list[dict[str, Any]], track: list[tuple[int, float, float, float]]) -> trip_map.TripMap:
-    routes = [[tuple(p) for p in e["route"]] for e in events if e.get("route")]
-    marks = {}
+def _map(
+    events: list[dict[str, Any]], track: list[tuple[int, float, float, float]], incidents: list[dict[str, Any]]
+) -> trip_map.TripMap:
+    routes = [[(p[0], p[1]) for p in e["route"]] for e in events if e.get("route")]
+    points: list[tuple[str, str, trip_map.LatLon]] = []
     created = next((e for e in events if e.get("type") == "order.created"), None)
     if created:
-        marks = {
-            "pickup": (created["pickup"]["lat"], created["pickup"]["lon"]),
-            "drop-off": (created["dropoff"]["lat"], created["dropoff"]["lon"]),
-        }
-    return trip_map.draw(routes, [(lat, lon) for _, lat, lon, _ in track], marks)
+        points.append(("pickup", "Pickup", (created["pickup"]["lat"], created["pickup"]["lon"])))
+        points.append(("dropoff", "Drop-off", (created["dropoff"]["lat"], created["dropoff"]["lon"])))
+    for e in events:  # safety signals carry where they happened
+        if str(e.get("type", "")).startswith(("sos.", "crash.", "safety.")) and e.get("lat") is not None:
+            points.append((str(e["type"]).split(".")[0], words.event_parts(e)[0], (e["lat"], e["lon"])))
+    for i in _latest_per_incident(incidents):  # SOS, crash, long stop: where the detector saw it
+        where = i.get("details") or {}
+        if isinstance(where.get("lat"), int | float) and isinstance(where.get("lon"), int | float):
+            points.append((i["kind"], words.kind_label(i["kind"]), (where["lat"], where["lon"])))
+    where = {(round(p[2][0], 4), round(p[2][1], 4)): p for p in points}  # one mark per place: the incident's
+    return trip_map.draw(routes, [(lat, lon) for _, lat, lon, _ in track], list(where.values()))

@@ -1,29 +1,35 @@
-"""The trip drawn as SVG: the planned route, the actual track, and where it left the route."""
+"""The trip's map layers: the planned route, the actual track, where it left the route, and the
+points that matter (pickup, drop-off, SOS, crash, stop). Drawn by Leaflet in the browser."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 LatLon = tuple[float, float]
-Projector = Callable[[LatLon], tuple[float, float]]
-WIDTH, HEIGHT, MARGIN = 640, 420, 20
 DEVIATION_M = 150.0  # a track point farther than this from the planned route is drawn as off-route
 
 
 @dataclass
 class TripMap:
-    routes: list[str] = field(default_factory=list)  # SVG points of earlier routes
-    route: str = ""  # the route in force
-    track: str = ""
-    off_route: list[tuple[float, float, int]] = field(default_factory=list)  # x, y, metres
-    marks: list[tuple[str, float, float]] = field(default_factory=list)  # label, x, y
+    routes: list[list[LatLon]] = field(default_factory=list)  # earlier plans
+    route: list[LatLon] = field(default_factory=list)  # the plan in force
+    track: list[LatLon] = field(default_factory=list)
+    off_route: list[list[LatLon]] = field(default_factory=list)  # stretches of track points off the route
+    points: list[tuple[str, str, LatLon]] = field(default_factory=list)  # what, label, where
     max_deviation_m: int = 0
 
     @property
     def empty(self) -> bool:
-        return not (self.route or self.track or self.marks)
+        return not (self.route or self.track or self.points)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "routes": self.routes, "route": self.route, "track": self.track, "off_route": self.off_route,
+            "points": [{"what": w, "label": label, "at": at} for w, label, at in self.points],
+            "max_deviation_m": self.max_deviation_m,
+        }  # fmt: skip
 
 
 def _metres(origin: LatLon, point: LatLon) -> tuple[float, float]:
@@ -50,42 +56,24 @@ def _segment_distance(px: float, py: float, a: tuple[float, float], b: tuple[flo
     return math.hypot(px - a[0] - t * dx, py - a[1] - t * dy)
 
 
-def draw(routes: list[list[LatLon]], track: list[LatLon], marks: dict[str, LatLon]) -> TripMap:
-    """Fit everything into the drawing; the last of `routes` is the plan in force."""
-    everything = [p for r in routes for p in r] + track + list(marks.values())
-    trip_map = TripMap()
-    if not everything:
-        return trip_map
-    project = _projector(everything)
-    trip_map.routes = [_points(project, r) for r in routes[:-1]]
-    trip_map.route = _points(project, routes[-1]) if routes else ""
-    trip_map.track = _points(project, track)
-    trip_map.marks = [(label, *project(p)) for label, p in marks.items()]
+def draw(
+    routes: list[list[LatLon]], track: list[LatLon], points: list[tuple[str, str, LatLon]]
+) -> TripMap:
+    """The map's layers in degrees (Leaflet draws them); the last of `routes` is the plan in force.
+
+    `points` are (what, label, where): the pickup, the drop-off, an SOS, a crash, a stop.
+    """
+    plan = routes[-1] if routes else []
+    trip_map = TripMap(routes=routes[:-1], route=plan, track=track, points=points)
+    stretch: list[LatLon] = []
     for point in track:
-        distance = distance_to_route_m(point, routes[-1]) if routes else 0.0
+        distance = distance_to_route_m(point, plan) if plan else 0.0
         if distance > DEVIATION_M:
-            trip_map.off_route.append((*project(point), int(distance)))
+            stretch.append(point)
             trip_map.max_deviation_m = max(trip_map.max_deviation_m, int(distance))
+        elif stretch:
+            trip_map.off_route.append(stretch)
+            stretch = []
+    if stretch:
+        trip_map.off_route.append(stretch)
     return trip_map
-
-
-def _projector(points: list[LatLon]) -> Projector:
-    origin = points[0]
-    xy = [_metres(origin, p) for p in points]
-    min_x, max_x = min(x for x, _ in xy), max(x for x, _ in xy)
-    min_y, max_y = min(y for _, y in xy), max(y for _, y in xy)
-    span = max(max_x - min_x, max_y - min_y, 1.0)
-    scale = min(WIDTH, HEIGHT) - 2 * MARGIN
-
-    def project(point: LatLon) -> tuple[float, float]:
-        x, y = _metres(origin, point)
-        return (
-            round(MARGIN + (x - min_x) / span * scale, 1),
-            round(HEIGHT - MARGIN - (y - min_y) / span * scale, 1),
-        )
-
-    return project
-
-
-def _points(project: Projector, line: list[LatLon]) -> str:
-    return " ".join(f"{x},{y}" for x, y in (project(p) for p in line))

@@ -16,6 +16,7 @@ from dashboard.middlewares import _local
 from dashboard.rows import ack_deadline_s
 from monitor import names
 from monitor.incident_store import queue_audit
+from monitor.incidents import BUILTIN_KINDS
 from monitor.supervision import AuditEntry
 
 log = logging.getLogger(__name__)
@@ -32,7 +33,8 @@ def now_ms() -> int:
 async def board_page(request: web.Request) -> dict[str, Any]:
     settings = request.app[SETTINGS]
     deadlines = {s: ack_deadline_s(settings, s) for s in ("critical", "high", "medium", "low")}
-    return {"session": session_of(request), "deadlines": deadlines}
+    safety_max = f"{settings.silence_safety_max_s / 3600:g} h"
+    return {"session": session_of(request), "deadlines": deadlines, "kinds": BUILTIN_KINDS, "safety_max": safety_max}
 
 
 @routes.get("/login")
@@ -51,17 +53,16 @@ async def login(request: web.Request) -> web.Response:
         raise web.HTTPForbidden(text="sign-in form expired: reload the page")
     address = request.remote or "?"
     throttle, metrics = request.app[THROTTLE], request.app[METRICS]
-    if await throttle.blocked(name, address):
+    if not await throttle.attempt(name, address):
         metrics.signins.labels("throttled").inc()
         return _login_form(request, "Too many failed attempts: wait a few minutes.", status=429)
     user = await request.app[USERS].verify(name, password)
     if user is None:
-        await throttle.failed(name, address)
         metrics.signins.labels("refused").inc()
         log.info("sign-in refused for %r from %s", name, address)
         await audit(request, "signin.refused", name, "-", address)
         return _login_form(request, "Wrong user name or password.", status=401)
-    await throttle.succeeded(name)
+    await throttle.succeeded(name, address)
     metrics.signins.labels("ok").inc()
     session = await request.app[SESSIONS].create(user.name, user.role, now_ms())
     await audit(request, "signin", user.name, user.role, address)

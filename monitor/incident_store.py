@@ -150,6 +150,8 @@ def _queue_annotation(pipe: aioredis.client.Pipeline, action: SupervisorAction, 
             pipe.hset(key, mapping={"acked_by": action.actor, "acked_at": str(now_ms)})
         case "take":
             pipe.hset(key, mapping={"owner": action.actor, "owned_at": str(now_ms)})
+        case "assign":
+            pipe.hset(key, mapping={"owner": action.text.strip(), "owned_at": str(now_ms)})
         case "note":
             pipe.hset(key, mapping={"note": action.text, "note_by": action.actor, "note_at": str(now_ms)})
         case "reopen":

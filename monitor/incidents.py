@@ -77,6 +77,7 @@ class Incident(msgspec.Struct, kw_only=True):
     resolved_at: int | None = None
     resolution: str | None = None
     subordinate_to: str | None = None  # shown under this (critical) incident; pages nobody
+    severity_since: int = 0  # when the current severity began (0 = at detection); deadlines count from it
 
 
 def incident_id_for(order_id: str, kind: str) -> str:
@@ -112,6 +113,7 @@ def _open(current: Incident | None, change: IncidentChange, now_ms: int) -> Inci
             revision=current.revision + 1 if current else 1,
             opened_at=current.opened_at if current else now_ms,
             updated_at=now_ms,
+            severity_since=now_ms,
         )
     if not _worse_or_new(current, change):
         return None
@@ -124,8 +126,16 @@ def _open(current: Incident | None, change: IncidentChange, now_ms: int) -> Inci
         updated_at=now_ms,
     )
     if SEVERITY_RANK[change.severity] > SEVERITY_RANK[current.severity]:
-        updated.severity = change.severity
+        _escalate(updated, change.severity, now_ms)
     return updated
+
+
+def _escalate(incident: Incident, severity: Severity, now_ms: int) -> None:
+    """A worse severity starts its own acknowledgement deadline; turning critical needs a new one."""
+    incident.severity = severity
+    incident.severity_since = now_ms
+    if severity == "critical" and incident.status == "acknowledged":
+        incident.status = "open"
 
 
 def _worse_or_new(current: Incident, change: IncidentChange) -> bool:

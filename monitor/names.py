@@ -27,7 +27,7 @@ PASSENGER = KEY_PREFIX + "passenger:"  # + passenger_id -> passenger JSON
 # The board (dashboard/): users, sessions, supervisors' actions, silences, trip log.
 USERS = KEY_PREFIX + "users"  # HASH username -> user JSON (argon2 hash, role)
 SESSION = KEY_PREFIX + "session:"  # + token -> session JSON, with a TTL
-SIGNIN_FAILURES = KEY_PREFIX + "signin-failures:"  # + "user:<name>" | "ip:<addr>" -> counter, TTL
+SIGNIN_FAILURES = KEY_PREFIX + "signin-failures:"  # + "user:<name>@<addr>" | "ip:<addr>" -> counter, TTL
 INCIDENT_BOARD = KEY_PREFIX + "incident-board:"  # + incident_id -> HASH owner, acked_by, acked_at, note
 AUDIT = KEY_PREFIX + "audit"  # LIST of audit JSON, newest first, capped
 AUDIT_ORDER = KEY_PREFIX + "audit:order:"  # + order_id -> LIST of audit JSON, oldest first, capped

@@ -119,12 +119,18 @@ class Settings(BaseModel):
     # The board (dashboard/) and metrics.
     session_ttl_s: int = Field(12 * 3600, ge=60, description="a board session lasts this long")
     session_cookie_secure: bool = Field(True, description="Secure flag on the session cookie")
-    signin_max_failures: int = Field(5, ge=1, description="failed sign-ins per user or address...")
+    signin_max_failures: int = Field(5, ge=1, description="sign-in attempts per user from one address (x4 per address)...")
     signin_window_s: int = Field(300, ge=1, description="...within this window, then refused")
     ack_deadline_critical_s: int = Field(60, ge=1, description="acknowledge a critical incident within")
     ack_deadline_high_s: int = Field(180, ge=1, description='acknowledge a high incident within')
     ack_deadline_medium_s: int = Field(600, ge=1, description='acknowledge a medium incident within')
     ack_deadline_low_s: int = Field(1800, ge=1, description='acknowledge a low incident within')
+    silence_safety_max_s: int = Field(4 * 3600, ge=60, description="longest silence over a safety kind (admins only)")
+    tls_terminated_in_front: bool = Field(False, description="HTTPS ends at a proxy in front of the board: send HSTS")
+    map_tile_url: str = Field(
+        "https://tile.openstreetmap.org/{z}/{x}/{y}.png", description="trip view map tiles; empty = a plain background"
+    )
+    map_tile_attribution: str = Field("© OpenStreetMap contributors", description="shown under the map's tiles")
     shift_hours: float = Field(8.0, gt=0, le=48, description="window of the board's shift figures")
     ws_queue_size: int = Field(256, ge=8, description="updates queued per browser before it is dropped")
     trip_log_max_events: int = Field(500, ge=10, description="trip events kept per order for the board")

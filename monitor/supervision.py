@@ -1,7 +1,7 @@
 """Supervisors' actions on incidents: what each does to the record, as plain functions.
 
 An action changes the incident's status (acknowledge, resolve, reopen) or only the
-board's annotations (take, note). Either way it bumps the incident's `revision`, so that
+board's annotations (take, assign, note). Either way it bumps the incident's `revision`, so that
 every board, which keeps the highest revision it has seen per incident, takes it in.
 `None` means the action changes nothing (acknowledging an acknowledged incident).
 """
@@ -14,8 +14,8 @@ import msgspec
 
 from monitor.incidents import Incident
 
-ActionName = Literal["acknowledge", "take", "note", "resolve", "reopen"]
-ACTIONS: tuple[ActionName, ...] = ("acknowledge", "take", "note", "resolve", "reopen")
+ActionName = Literal["acknowledge", "take", "assign", "note", "resolve", "reopen"]
+ACTIONS: tuple[ActionName, ...] = ("acknowledge", "take", "assign", "note", "resolve", "reopen")
 
 
 class ActionRefused(ValueError):
@@ -27,7 +27,7 @@ class SupervisorAction(msgspec.Struct, kw_only=True, frozen=True):
     incident_id: str
     actor: str
     role: str
-    text: str = ""  # the note, or the reason of a resolution
+    text: str = ""  # the note, the reason of a resolution, or the user an incident is assigned to
 
 
 class AuditEntry(msgspec.Struct, kw_only=True, frozen=True):
@@ -57,6 +57,7 @@ def supervise(current: Incident, action: SupervisorAction, now_ms: int) -> Incid
         updated.resolved_at = None
         updated.resolution = None
         updated.detected_at = now_ms  # the acknowledgement deadline starts again
+        updated.severity_since = now_ms
     return updated
 
 
@@ -76,11 +77,9 @@ def _next_status(current: Incident, action: SupervisorAction) -> str:
             if current.status != "resolved":
                 raise ActionRefused("only a resolved incident can be reopened")
             return "open"
-        case "note":
-            if not action.text.strip():
-                raise ActionRefused("a note needs text")
-            return current.status
-        case _:  # take
+        case "note" | "assign" if not action.text.strip():
+            raise ActionRefused("a note needs text" if action.action == "note" else "assign to whom?")
+        case _:  # take, note, assign
             return current.status
 
 

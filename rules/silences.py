@@ -78,7 +78,7 @@ def new_silence(
         raise SilenceError(f"daily: expected HH:MM-HH:MM such as 02:00-05:00 (got {daily!r})")
     if not valid_zone(timezone):
         raise SilenceError(f"timezone: unknown time zone {timezone!r}")
-    return Silence(
+    silence = Silence(
         silence_id=secrets.token_hex(6),
         kind=kind.strip() or ANY,
         city=city.strip() or ANY,
@@ -91,6 +91,18 @@ def new_silence(
         created_at=now_ms,
         reason=reason,
     )
+    if not ever_holds(silence):
+        raise SilenceError(f"daily: the window {daily} never opens before the silence ends; give a later end")
+    return silence
+
+
+def ever_holds(silence: Silence) -> bool:
+    """Whether the silence holds at any moment between its start and its end (a daily window
+    that only opens after the end never does)."""
+    if not silence.daily:
+        return silence.until_ms > silence.starts_ms
+    moments = [silence.starts_ms, *_edges(silence, silence.starts_ms)]
+    return any(silence.active(m) for m in moments if silence.starts_ms <= m < silence.until_ms)
 
 
 def is_silenced(incident: Any, now_ms: int, silences: Iterable[Silence]) -> Silence | None:

@@ -18,6 +18,12 @@ function el(tag, attrs = {}, ...children) {
   return node;
 }
 
+const KIND_LABELS = { pickup_delay: "Pickup delay", trip_delay: "Trip delay", driver_cancellation: "Driver cancelled",
+  system_cancellation: "Cancelled by the system", route_deviation: "Off route", payment_failure: "Payment failed",
+  double_charge: "Charged twice", sos: "SOS", crash_suspected: "Crash suspected", long_stop: "Long stop",
+  signal_lost: "Signal lost", early_end: "Trip ended early" };
+function kindLabel(kind) { return KIND_LABELS[kind] || String(kind || "").replaceAll("_", " "); }
+
 function now() { return Date.now() + state.offset; }
 
 function fmtDuration(ms) {
@@ -32,7 +38,8 @@ function connect() {
   const ws = new WebSocket(`${scheme}//${location.host}/ws`);
   setConnection("connecting");
   ws.onmessage = (event) => receive(JSON.parse(event.data));
-  ws.onclose = () => {
+  ws.onclose = (event) => {
+    if (event.code === 4001) { location.assign("/login"); return; }  // signed out, removed or re-roled
     setConnection("reconnecting");
     checkHealth();  // say why, if the server knows
     const delay = Math.min(5000, 300 * 2 ** state.retry++);
@@ -109,45 +116,92 @@ function applySnapshot(message) {
   }
   const firstTime = !state.seenSnapshot;
   for (const row of fresh.values()) {
-    if (!firstTime && !state.rows.has(row.incident_id)) alertIfCritical(row);
+    if (!firstTime) alarmIfTurnedCritical(state.rows.get(row.incident_id), row);
   }
   state.rows = fresh;
+  renderAlarms();
   state.seenSnapshot = true;
   state.figures = message.figures;
   state.silences = message.silences;
   scheduleSilenceRefresh(message.next_change);
   state.retry = 0;
   setConnection("live");
-  render(); renderFigures(); renderSilences();
+  render(); renderFigures(); renderSilences(); renderChoices();
 }
 
 function applyRow(row, live) {
   const known = state.rows.get(row.incident_id);
   if (known && known.revision >= row.revision) return;  // a repeat or an older change
-  if (!known && live) alertIfCritical(row);
+  if (live) alarmIfTurnedCritical(known, row);
   state.rows.set(row.incident_id, row);
+  renderAlarms();
 }
 
-function alertIfCritical(row) {
-  if (row.severity !== "critical" || row.status !== "open") return;
-  const box = document.getElementById("alert");
-  box.hidden = false;
-  box.textContent = `New critical incident: ${row.kind} on order ${row.order_id}`;
-  box.dataset.incidentId = row.incident_id;
-  document.title = "(!) " + document.title.replace(/^\(!\) /, "");
+// --- alarms: every turn into critical raises one; it stands until acknowledged or resolved --
+const alarms = new Map();  // incident_id -> when the alarm was raised (page clock)
+const TONE_REPEAT_MS = 30000;
+let audio = null, toneTimer = 0;
+
+function turnedCritical(before, row) {
+  if (row.severity !== "critical" || row.status !== "open") return false;
+  return !before || before.severity !== "critical" || before.status !== "open";
+}
+
+function alarmIfTurnedCritical(before, row) {
+  if (!turnedCritical(before, row) || alarms.has(row.incident_id)) return;
+  alarms.set(row.incident_id, now());
   beep();
-  setTimeout(() => { box.hidden = true; document.title = document.title.replace(/^\(!\) /, ""); }, 15000);
+}
+
+function standing(id) {
+  const row = state.rows.get(id);
+  return row && row.severity === "critical" && row.status === "open";
+}
+
+function renderAlarms() {
+  for (const id of [...alarms.keys()]) if (!standing(id)) alarms.delete(id);
+  const box = document.getElementById("alarms");
+  box.hidden = alarms.size === 0;
+  box.replaceChildren(...[...alarms.keys()].map((id) => alarmNode(state.rows.get(id))));
+  const title = document.title.replace(/^\(!\) /, "");
+  document.title = alarms.size ? `(!) ${title}` : title;
+  clearInterval(toneTimer);
+  if (alarms.size) toneTimer = setInterval(beep, TONE_REPEAT_MS);  // until someone acknowledges
+}
+
+function alarmNode(row) {
+  const node = el("div", { class: "alarm", role: "alert", "data-incident-id": row.incident_id },
+    el("b", {}, "Critical: "), `${kindLabel(row.kind)} on order `,
+    el("a", { href: `/trips/${encodeURIComponent(row.order_id)}` }, row.order_id),
+    row.city ? ` in ${row.city}` : "", row.summary ? ` — ${row.summary}` : "");
+  if (canAct) {
+    const ack = el("button", { type: "button", class: "act act-acknowledge" }, "Acknowledge");
+    ack.onclick = () => act(row, "acknowledge");
+    node.append(" ", ack);
+  }
+  return node;
+}
+
+// Browsers start audio suspended until the person interacts with the page: ask once.
+function initSound() {
+  const Context = window.AudioContext || window.webkitAudioContext;
+  if (!Context) return;
+  audio = new Context();
+  const prompt = document.getElementById("enable-sound");
+  const update = () => { prompt.hidden = audio.state === "running"; };
+  prompt.onclick = () => audio.resume().then(update);
+  document.addEventListener("click", () => { if (audio.state !== "running") audio.resume().then(update); });
+  audio.onstatechange = update;
+  update();
 }
 
 function beep() {
-  try {
-    const audio = new (window.AudioContext || window.webkitAudioContext)();
-    const tone = audio.createOscillator();
-    tone.frequency.value = 880;
-    tone.connect(audio.destination);
-    tone.start(); tone.stop(audio.currentTime + 0.4);
-    window.twBeeps = (window.twBeeps || 0) + 1;
-  } catch (error) { /* no audio device: the visual alert remains */ }
+  window.twBeeps = (window.twBeeps || 0) + 1;
+  if (!audio) return;  // no audio at all: the banner and title remain
+  const tone = audio.createOscillator();
+  tone.frequency.value = 880;
+  tone.connect(audio.destination);
+  tone.start(); tone.stop(audio.currentTime + 0.4);
 }
 
 // --- filters (kept in the URL) ---------------------------------------------------------
@@ -156,9 +210,12 @@ function filters() {
   return Object.fromEntries(FILTERS.map((f) => [f, params.get(f) || ""]));
 }
 
+const RECENT_MS = 120000;  // a row just resolved stays on the active board this long, to reopen it there
+function recentlyResolved(row) { return row.status === "resolved" && now() - (row.resolved_at || 0) < RECENT_MS; }
+
 function matches(row, f) {
   const status = f.status || "active";
-  if (status === "active" && row.status === "resolved") return false;
+  if (status === "active" && row.status === "resolved" && !recentlyResolved(row)) return false;
   if (!["active", "all"].includes(status) && row.status !== status) return false;
   if (f.kind && row.kind !== f.kind) return false;
   if (f.severity && row.severity !== f.severity) return false;
@@ -193,9 +250,15 @@ function order(a, b) {
   return 0;
 }
 
+// Rows are kept per incident id and replaced only when their incident changed, so nothing jumps
+// under the pointer and a click never lands on a button that was just rebuilt.
+const rowNodes = new Map();  // incident_id -> { key, node }
+const groupBodies = new Map();  // parent incident_id -> tbody
+const selected = new Set();  // incident ids ticked for a bulk action
+const openGroups = new Set();
+
 function render() {
   const table = document.getElementById("incidents");
-  for (const body of table.querySelectorAll("tbody")) body.remove();
   const f = filters();
   const visible = [...state.rows.values()].filter((r) => matches(r, f)).sort(order);
   const ids = new Set(visible.map((r) => r.incident_id));
@@ -206,16 +269,39 @@ function render() {
       children.get(r.subordinate_to).push(r);
     }
   }
+  const bodies = [];
   for (const r of visible) {
     if (r.subordinate_to && ids.has(r.subordinate_to)) continue;
-    const group = el("tbody", { class: "group" });
     const subs = children.get(r.incident_id) || [];
-    group.append(rowNode(r, subs.length));
-    for (const s of subs) group.append(rowNode(s, 0, true));
-    table.append(group);
+    const rows = [rowFor(r, subs.length), ...subs.map((s) => rowFor(s, 0, true))];
+    const body = groupBodies.get(r.incident_id) || el("tbody", { class: "group" });
+    groupBodies.set(r.incident_id, body);
+    placeChildren(body, rows);
+    bodies.push(body);
   }
+  for (const [id, body] of groupBodies) if (!bodies.includes(body)) { body.remove(); groupBodies.delete(id); }
+  for (const id of [...rowNodes.keys()]) if (!ids.has(id)) rowNodes.delete(id);
+  for (const id of [...selected]) if (!ids.has(id)) selected.delete(id);
+  placeChildren(table, [table.tHead, ...bodies]);
   document.getElementById("empty").hidden = visible.length > 0;
+  renderBulk();
   tick();
+}
+
+function placeChildren(parent, nodes) {  // move only what is out of place
+  nodes.forEach((node, i) => { if (parent.children[i] !== node) parent.insertBefore(node, parent.children[i] || null); });
+  while (parent.children.length > nodes.length) parent.lastElementChild.remove();
+}
+
+function rowFor(r, subordinates, folded = false) {
+  const key = [r.revision, r.silenced_by, subordinates, folded && openGroups.has(r.subordinate_to),
+    r.last_message ? r.last_message.status : "", recentlyResolved(r)].join("|");
+  const known = rowNodes.get(r.incident_id);
+  if (known && known.key === key) return known.node;
+  const node = rowNode(r, subordinates, folded);
+  if (known) known.node.replaceWith(node);
+  rowNodes.set(r.incident_id, { key, node });
+  return node;
 }
 
 function rowNode(r, subordinates, folded = false) {
@@ -223,31 +309,51 @@ function rowNode(r, subordinates, folded = false) {
     "data-incident-id": r.incident_id, "data-revision": String(r.revision) });
   if (r.silenced_by) { tr.classList.add("silenced"); tr.dataset.silencedBy = r.silenced_by; }
   if (folded) tr.hidden = !openGroups.has(r.subordinate_to);
-  const kind = el("td", { class: "kind" }, r.kind);
+  const kind = el("td", { class: "kind", title: r.kind }, kindLabel(r.kind));
   if (subordinates) {
     const toggle = el("button", { class: "fold", type: "button" }, `+${subordinates} related`);
     toggle.onclick = () => { openGroups.has(r.incident_id) ? openGroups.delete(r.incident_id) : openGroups.add(r.incident_id); render(); };
-    kind.append(" ", toggle);
+    kind.prepend(toggle, " ");  // first: a long label must not hide it
   }
   if (r.silenced_by) kind.append(" ", silencedMark(r.silenced_by));
   const msg = r.last_message ? `${r.last_message.channel || ""} ${r.last_message.status || ""}` : "—";
+  const note = r.note ? `${r.note} — ${r.note_by}` : "";
+  const pick = el("input", { type: "checkbox", class: "pick", title: "select for a bulk action", checked: selected.has(r.incident_id) });
+  pick.onchange = () => { pick.checked ? selected.add(r.incident_id) : selected.delete(r.incident_id); renderBulk(); };
   tr.append(
+    el("td", { class: "select" }, canAct && r.status !== "resolved" ? pick : ""),
     kind,
     el("td", {}, el("span", { class: `sev sev-${r.severity}` }, r.severity)),
-    el("td", {}, el("a", { href: `/trips/${encodeURIComponent(r.order_id)}` }, r.order_id)),
+    el("td", { class: "order" }, el("a", { href: `/trips/${encodeURIComponent(r.order_id)}`, title: r.order_id }, r.order_id)),
     el("td", { class: "city" }, r.city || ""),
-    el("td", { class: "summary" }, r.summary || ""),
+    el("td", { class: "summary", title: r.summary || "" },
+      el("a", { href: `/incidents/${encodeURIComponent(r.incident_id)}` }, r.summary || "details")),
     el("td", { class: "age", "data-since": String(r.opened_at || r.detected_at) }),
     el("td", { class: "countdown", "data-deadline": String(r.ack_deadline) }, statusText(r)),
-    el("td", { class: "owner" }, r.owner || ""),
+    el("td", { class: "owner", title: r.owner || "" }, r.owner || ""),
     el("td", { class: "last-message" }, msg),
-    el("td", { class: "note" }, r.note ? `${r.note} — ${r.note_by}` : ""),
+    el("td", { class: "note", title: note }, note),
     el("td", { class: "actions" }, ...(canAct ? actionButtons(r) : [])),
   );
   tr.dataset.status = r.status;
   return tr;
 }
-const openGroups = new Set();
+
+function renderBulk() {
+  const bar = document.getElementById("bulk");
+  if (!bar) return;
+  bar.hidden = selected.size === 0;
+  document.getElementById("bulk-count").textContent = String(selected.size);
+}
+
+async function bulkAcknowledge() {
+  const ids = [...selected].filter((id) => (state.rows.get(id) || {}).status === "open");
+  const results = await Promise.all(ids.map((id) => post(`/api/incidents/${encodeURIComponent(id)}/acknowledge`, {})));
+  const refused = results.filter((r) => !r.ok).length;
+  selected.clear();
+  render();
+  if (refused) flash(`${refused} of ${ids.length} acknowledgements refused`);
+}
 
 function silencedMark(silenceId) {
   const silence = state.silences.find((s) => s.silence_id === silenceId);
@@ -271,18 +377,27 @@ function actionButtons(r) {
   const buttons = [];
   if (r.status === "open") buttons.push(button("acknowledge", "Ack"));
   if (r.owner !== me) buttons.push(button("take", "Take"));
-  buttons.push(button("note", "Note"), button("resolve", "Resolve"));
+  buttons.push(button("assign", "Assign"), button("note", "Note"), button("resolve", "Resolve"));
   return buttons;
 }
 
 async function act(r, name) {
   let text = "";
-  if (name === "note" || name === "resolve") {
-    text = prompt(name === "note" ? "Note" : "Resolve: the reason") || "";
+  if (name === "note" || name === "resolve" || name === "assign") {
+    const question = { note: "Note", resolve: "Resolve: the reason", assign: `Assign to (${(await assignees()).join(", ")})` };
+    text = prompt(question[name]) || "";
     if (!text.trim()) return;
   }
   const response = await post(`/api/incidents/${encodeURIComponent(r.incident_id)}/${name}`, { text });
   if (!response.ok) flash(`${name} refused: ${await response.text()}`);
+}
+
+async function assignees() {
+  if (!assignees.names) {
+    const response = await fetch("/api/users", { credentials: "same-origin" });
+    assignees.names = response.ok ? await response.json() : [];
+  }
+  return assignees.names;
 }
 
 function post(url, body, method = "POST") {
@@ -291,8 +406,10 @@ function post(url, body, method = "POST") {
 }
 
 function flash(text) {
-  const box = document.getElementById("alert");
+  const box = document.getElementById("flash");
   box.hidden = false; box.textContent = text;
+  clearTimeout(flash.timer);
+  flash.timer = setTimeout(() => { box.hidden = true; }, 8000);
 }
 
 function tick() {
@@ -330,12 +447,15 @@ function renderSilences() {
     const li = el("li", { class: `silence${s.active ? " active" : ""}`, "data-silence-id": s.silence_id },
       `${s.text} `, el("em", {}, s.active ? "holding now" : "waiting for its window"), " ");
     if (canAct) {
-      const end = el("button", { type: "button" }, "End");
+      const edit = el("button", { type: "button", class: "silence-edit" }, "Edit");
+      edit.onclick = () => editSilence(s);
+      const end = el("button", { type: "button", class: "silence-expire" }, "Expire now");
       end.onclick = () => post(`/api/silences/${encodeURIComponent(s.silence_id)}`, {}, "DELETE");
-      li.append(end);
+      li.append(edit, " ", end);
     }
     return li;
   });
+  document.getElementById("silence-count").textContent = String(items.length);
   box.replaceChildren(el("strong", {}, `Silences in force: ${items.length}`), el("ul", {}, ...items));
 }
 
@@ -350,25 +470,91 @@ function initSilenceForm() {
   const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
   if (zone) form.elements.timezone.value = zone;
   const error = document.getElementById("silence-error");
+  let previewTimer = 0;
+  form.addEventListener("input", () => { clearTimeout(previewTimer); previewTimer = setTimeout(previewSilence, 250); });
+  document.getElementById("silence-cancel-edit").onclick = () => stopEditing(form);
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
-    const response = await post("/api/silences", silenceBody(new FormData(form)));
+    const editing = form.dataset.editing;
+    const url = editing ? `/api/silences/${encodeURIComponent(editing)}` : "/api/silences";
+    const response = await post(url, silenceBody(new FormData(form)), editing ? "PUT" : "POST");
     error.textContent = response.ok ? "" : `not silenced: ${await response.text()}`;
     form.classList.toggle("refused", !response.ok);
+    if (response.ok) stopEditing(form);
   });
+}
+
+async function previewSilence() {
+  const form = document.getElementById("silence-form");
+  const response = await post("/api/silences/preview", silenceBody(new FormData(form)));
+  if (!response.ok) return;
+  const shown = await response.json();
+  const out = document.getElementById("silence-preview");
+  const safety = shown.covers_safety || /confirm_safety|admins only/.test(shown.problem || "");
+  document.getElementById("confirm-safety-label").hidden = !safety;
+  form.classList.toggle("covers-safety", safety);
+  if (shown.problem) { out.textContent = `cannot be made: ${shown.problem}`; out.dataset.state = "problem"; return; }
+  document.getElementById("silence-error").textContent = "";
+  const names = shown.incidents.slice(0, 5).map((i) => `${kindLabel(i.kind)} ${i.order_id}`).join(", ");
+  out.dataset.state = shown.covers_safety ? "safety" : "ok";
+  out.textContent = `${shown.text} — would hold ${shown.holds_now} open incident(s) now` +
+    (shown.matches !== shown.holds_now ? ` (${shown.matches} match outside its window)` : "") +
+    (names ? `: ${names}${shown.matches > 5 ? ", …" : ""}` : "") +
+    (shown.covers_safety ? " — includes safety kinds (SOS, crash, …)" : "");
+}
+
+function localInput(ms) {
+  const d = new Date(ms);
+  d.setMinutes(d.getMinutes() - d.getTimezoneOffset());  // datetime-local wants the browser's time
+  return d.toISOString().slice(0, 16);
+}
+
+function editSilence(s) {
+  const form = document.getElementById("silence-form");
+  const any = (v) => (v === "*" ? "" : v);
+  const [from, to] = s.daily ? s.daily.split("-") : ["", ""];
+  const values = { kind: any(s.kind), city: any(s.city), rule_id: any(s.rule_id), reason: s.reason, timezone: s.timezone,
+    daily_from: from, daily_to: to, minutes: "", ends: localInput(s.until_ms), starts: s.starts_ms > now() ? localInput(s.starts_ms) : "" };
+  for (const [name, value] of Object.entries(values)) form.elements[name].value = value;
+  form.dataset.editing = s.silence_id;
+  document.getElementById("silence-form-title").textContent = "Edit silence";
+  document.getElementById("silence-submit").textContent = "Save";
+  document.getElementById("silence-cancel-edit").hidden = false;
+  document.getElementById("silence-panel").open = true;
+  previewSilence();
+}
+
+function stopEditing(form) {
+  delete form.dataset.editing;
+  document.getElementById("silence-form-title").textContent = "New silence";
+  document.getElementById("silence-submit").textContent = "Silence";
+  document.getElementById("silence-cancel-edit").hidden = true;
+}
+
+function renderChoices() {  // the cities and rules the board knows, for the silence form
+  const fill = (id, values) => document.getElementById(id).replaceChildren(
+    ...[...new Set(values)].filter(Boolean).sort().map((v) => el("option", { value: v })));
+  const rows = [...state.rows.values()];
+  fill("cities", rows.map((r) => r.city));
+  fill("rule-ids", rows.map((r) => r.rule_id));
 }
 
 function silenceBody(data) {
   const v = (name) => String(data.get(name) || "").trim();
   const localMs = (value) => new Date(value).getTime();  // datetime-local: the browser's own time
-  const body = { kind: v("kind"), city: v("city"), rule_id: v("rule_id"), timezone: v("timezone"), reason: v("reason") };
+  const body = { kind: v("kind"), city: v("city"), rule_id: v("rule_id"), timezone: v("timezone"), reason: v("reason"),
+    confirm_safety: data.get("confirm_safety") === "on" };
   if (v("starts")) body.starts_ms = localMs(v("starts"));
   if (v("ends")) body.until_ms = localMs(v("ends")); else body.minutes = v("minutes");
   if (v("daily_from") || v("daily_to")) body.daily = `${v("daily_from")}-${v("daily_to")}`;
   return body;
 }
 
+initSound();
 initFilters();
+const bulkAck = document.getElementById("bulk-acknowledge");
+if (bulkAck) bulkAck.onclick = bulkAcknowledge;
+setInterval(() => { if ([...state.rows.values()].some((r) => r.status === "resolved")) render(); }, 15000);
 initSilenceForm();
 connect();
 checkHealth();

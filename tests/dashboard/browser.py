@@ -54,3 +54,10 @@ async def seen_at(page: Any, selector: str, timeout_ms: int = 10_000) -> int:
         timeout=timeout_ms,
     )
     return int(await handle.json_value())
+
+
+async def open_silences(page: Any) -> None:
+    """Open the silence panel (closed by default: the board shows incidents first)."""
+    if not await page.evaluate("document.getElementById('silence-panel').open"):
+        await page.locator("#silence-panel > summary").click()
+    await page.locator("#silences").wait_for()

@@ -49,7 +49,8 @@ class Users:
 
 @pytest.fixture(scope="session")
 def board_settings(settings: Settings) -> Settings:
-    return settings.replace(signin_max_failures=3, signin_window_s=60)
+    # No tile server: the tests stay on this machine (the map draws on a plain background).
+    return settings.replace(signin_max_failures=3, signin_window_s=60, map_tile_url="")
 
 
 @pytest.fixture(scope="session")

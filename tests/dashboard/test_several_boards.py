@@ -69,7 +69,7 @@ async def test_action_on_one_board_reaches_the_other_within_a_second(
         )
         assert on_topic["status"] == "acknowledged"  # other systems (outreach) learn of it too
 
-        async with acting.post("/api/silences", json={"kind": "long_stop", "city": "berlin", "minutes": 30},
+        async with acting.post("/api/silences", json={"kind": "trip_delay", "minutes": 30},
                                headers=headers) as response:  # fmt: skip
             silence_id = (await response.json())["silence_id"]
         update = await next_message(ws, lambda m: m["type"] == "silences")

@@ -204,11 +204,11 @@ async def test_live_marks_on_the_websocket(board, users, order_id):
     async with client:
         ws = await client.ws_connect("/ws", headers={"Origin": board.url})
         await next_message(ws, lambda m: m["type"] == "snapshot")
-        held = await open_incident(board, order_id, "long_stop", city, "long-stop")
+        held = await open_incident(board, order_id, "trip_delay", city, "trip-delay")
         first = await next_message(ws, lambda m: m["type"] == "incident" and m["row"]["incident_id"] == held)
         assert first["row"]["silenced_by"] is None
 
-        body = {"kind": "long_stop", "city": city, "rule_id": "long-stop", "minutes": 30}
+        body = {"kind": "trip_delay", "city": city, "rule_id": "trip-delay", "minutes": 30}
         async with client.post("/api/silences", json=body, headers=headers) as response:
             silence_id = (await response.json())["silence_id"]
         update = await next_message(ws, lambda m: m["type"] == "silences" and held in m["silenced"])

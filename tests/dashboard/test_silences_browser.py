@@ -7,7 +7,7 @@ import time
 
 from dashboard.keys import REDIS
 from rules.silences import silence_for
-from tests.dashboard.browser import row, screenshot, signed_in_page
+from tests.dashboard.browser import open_silences, row, screenshot, signed_in_page
 from tests.dashboard.test_silences import BERLIN, daily_around, open_incident
 
 IN_FIVE_DAYS = """() => {
@@ -26,6 +26,7 @@ async def test_recurring_silence_from_the_form(board, users, chromium, order_id)
     await row(page, held).wait_for()
     assert await row(page, held).locator(".silenced-mark").count() == 0
 
+    await open_silences(page)
     window = daily_around(int(time.time() * 1000), BERLIN, -1, 1)  # holding now
     form = "#silence-form"
     await page.fill(f"{form} input[name=kind]", "pickup_delay")
@@ -57,7 +58,51 @@ async def test_recurring_silence_from_the_form(board, users, chromium, order_id)
     assert abs(stored.until_ms - (time.time() + 5 * 86400) * 1000) < 120_000  # the end typed in the form
     await screenshot(page, "silence-recurring-from-the-form")
 
-    await item.locator("button").click()
+    await item.locator("button.silence-expire").click()
     await item.wait_for(state="detached")
     await mark.wait_for(state="detached")
+    await page.context.close()
+
+
+async def test_an_all_matching_silence_needs_an_admin_and_a_confirmation(board, users, chromium, order_id):
+    sos = await open_incident(board, order_id, "sos", f"city-{order_id[-8:]}", "sos")
+    form = "#silence-form"
+    page = await signed_in_page(chromium, board, users.supervisor)
+    await open_silences(page)
+    await page.fill(f"{form} input[name=reason]", "too noisy")  # kind, city and rule left empty: everything
+    await page.wait_for_selector("#silence-preview[data-state=problem]:has-text('admins only')")
+    await page.click(f"{form} button[type=submit]")
+    await page.wait_for_selector("#silence-error:has-text('not silenced: kind: this silence would hold SOS')")
+    assert await page.locator("#silences li.silence:has-text('too noisy')").count() == 0
+    await page.fill(f"{form} input[name=kind]", "pickup-delay")  # a typo holds nothing: refused
+    await page.click(f"{form} button[type=submit]")
+    await page.wait_for_selector("#silence-error:has-text(\"kind: unknown kind 'pickup-delay'\")")
+    await page.context.close()
+
+    page = await signed_in_page(chromium, board, users.admin)
+    await open_silences(page)
+    await page.fill(f"{form} input[name=reason]", "drill")
+    await page.fill(f"{form} input[name=minutes]", str(24 * 60))
+    await page.wait_for_selector(f"{form} #confirm-safety-label", state="visible")
+    await page.click(f"{form} button[type=submit]")  # not confirmed
+    await page.wait_for_selector("#silence-error:has-text('confirm_safety: this silence holds safety outreach')")
+    await page.check(f"{form} input[name=confirm_safety]")
+    await page.click(f"{form} button[type=submit]")  # confirmed, but a day is too long
+    await page.wait_for_selector("#silence-error:has-text('lasts at most 4 h')")
+    await page.fill(f"{form} input[name=minutes]", "30")
+    await page.wait_for_selector("#silence-preview[data-state=safety]:has-text('would hold')")
+    assert "includes safety kinds" in await page.locator("#silence-preview").inner_text()
+    await screenshot(page, "silence-panel")
+    await page.click(f"{form} button[type=submit]")
+    item = page.locator("#silences li.silence:has-text('every kind everywhere')").filter(has_text="drill")
+    await item.wait_for()
+    await row(page, sos).locator(".silenced-mark").wait_for()
+
+    await item.locator("button.silence-edit").click()  # edit: 15 minutes more reason
+    await page.fill(f"{form} input[name=reason]", "drill, shorter")
+    await page.click(f"{form} button[type=submit]")
+    await page.locator("#silences li.silence").filter(has_text="drill, shorter").wait_for()
+    edited = page.locator("#silences li.silence").filter(has_text="drill, shorter")
+    await edited.locator("button.silence-expire").click()
+    await edited.wait_for(state="detached")
     await page.context.close()

@@ -96,12 +96,18 @@ async def test_store_act_on_unknown_incident(store):
 
 
 async def test_worker_change_after_acknowledge_keeps_the_acknowledgement(store, order_id):
-    """A detector's update to an acknowledged incident must not undo the supervisor's work."""
+    """A detector's update to an acknowledged incident must not undo the supervisor's work, except
+    that turning critical is a new situation that needs its own acknowledgement (issue 16)."""
     incidents, _ = store
-    change = IncidentChange(action="open", kind="sos", order_id=order_id, severity="high", summary="first")
+    change = IncidentChange(action="open", kind="sos", order_id=order_id, severity="medium", summary="first")
     await incidents.apply(change, 1_000)
     await incidents.act(action("acknowledge", incident_id=incident_id_for(order_id, "sos")), 2_000)
-    worse = IncidentChange(action="open", kind="sos", order_id=order_id, severity="critical", summary="worse")
+    worse = IncidentChange(action="open", kind="sos", order_id=order_id, severity="high", summary="worse")
     updated = await incidents.apply(worse, 3_000)
-    assert updated.status == "acknowledged" and updated.revision == 3 and updated.severity == "critical"
+    assert updated.status == "acknowledged" and updated.revision == 3 and updated.severity == "high"
+    worst = IncidentChange(action="open", kind="sos", order_id=order_id, severity="critical", summary="worst")
+    updated = await incidents.apply(worst, 4_000)
+    assert updated.status == "open" and updated.severity == "critical" and updated.severity_since == 4_000
+    again = await incidents.act(action("acknowledge", incident_id=incident_id_for(order_id, "sos")), 5_000)
+    assert again is not None and again.status == "acknowledged"
 

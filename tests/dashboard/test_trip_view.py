@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import msgspec
+import orjson
 import pytest
 import redis.asyncio as aioredis
 
@@ -25,13 +26,14 @@ def test_distance_to_route():
     assert 1300 < distance_to_route_m((52.520, 13.460), ROUTE) < 1400
 
 
-def test_draw_marks_only_the_points_off_the_route():
-    track = [(52.520, 13.401), (52.5205, 13.410), (52.523, 13.420), (52.520, 13.430)]
-    drawn = draw([ROUTE], track, {"pickup": ROUTE[0]})
-    assert len(drawn.off_route) == 1 and drawn.off_route[0][2] > DEVIATION_M
-    assert drawn.route.count(",") == 3 and drawn.track.count(",") == 4
-    xs = [float(p.split(",")[0]) for p in drawn.route.split()]
-    assert xs == sorted(xs)  # east is to the right
+def test_draw_groups_the_points_off_the_route_into_stretches():
+    off = [(52.523, 13.420), (52.5232, 13.425)]
+    track = [(52.520, 13.401), (52.5205, 13.410), *off, (52.520, 13.430), (52.524, 13.435)]
+    drawn = draw([[(52.5, 13.3), (52.5, 13.4)], ROUTE], track, [("pickup", "Pickup", ROUTE[0])])
+    assert drawn.off_route == [off, [(52.524, 13.435)]]
+    assert drawn.max_deviation_m > DEVIATION_M
+    assert drawn.route == ROUTE and drawn.routes == [[(52.5, 13.3), (52.5, 13.4)]]
+    assert drawn.as_json()["points"] == [{"what": "pickup", "label": "Pickup", "at": ROUTE[0]}]
 
 
 @pytest.fixture
@@ -88,11 +90,15 @@ async def test_trip_page_by_role(board, users, redis, order_id):
     async with client, client.get(f"/trips/{order_id}") as response:
         viewer_page = await response.text()
 
-    assert 'id="planned-route"' in supervisor_page and 'id="actual-track"' in supervisor_page
-    assert len(re.findall(r'class="off-route"', supervisor_page)) == 2
+    data = orjson.loads(re.search(r'<script type="application/json" id="trip-data">(.*?)</script>',
+                                  supervisor_page, re.S).group(1))  # fmt: skip
+    assert data["map"]["route"] == [list(p) for p in ROUTE] and len(data["map"]["track"]) == 4
+    (stretch,) = data["map"]["off_route"]  # one stretch of two points
+    assert [p[0] for p in stretch] == [52.522, 52.5235]
     assert "+4915112345678" in supervisor_page and "+4915199999999" in supervisor_page
     assert "+4915112345678" not in viewer_page and "+4915199999999" not in viewer_page
-    for text in ("order.created", "trip.started", "route_deviation medium open"):
+    for text in ("Order created; pickup promised for", "Trip started, ETA at the drop-off",
+                 "Off route opened (medium)", "Driver Jonas (B-1) assigned"):  # fmt: skip
         assert text in viewer_page
 
 

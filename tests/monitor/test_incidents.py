@@ -53,3 +53,16 @@ def test_reopening_keeps_the_id_and_counts_on() -> None:
 
 def _fields(change: IncidentChange) -> dict:
     return {name: getattr(change, name) for name in change.__struct_fields__}
+
+
+def test_an_escalation_starts_its_own_deadline_and_critical_needs_a_new_acknowledgement() -> None:
+    incident = transition(None, OPEN, now_ms=2_000)
+    assert incident is not None and incident.severity_since == 2_000
+    incident.status = "acknowledged"
+    high = transition(incident, IncidentChange(**{**_fields(OPEN), "severity": "high", "summary": "b"}), 3_000)
+    assert high is not None and (high.severity_since, high.status) == (3_000, "acknowledged")
+    critical = transition(high, IncidentChange(**{**_fields(OPEN), "severity": "critical", "summary": "c"}), 7_000)
+    assert critical is not None and (critical.severity_since, critical.status) == (7_000, "open")
+    assert critical.detected_at == 2_000
+    same = transition(critical, IncidentChange(**{**_fields(OPEN), "severity": "critical", "summary": "d"}), 9_000)
+    assert same is not None and same.severity_since == 7_000  # news without escalation keeps the deadline

@@ -70,3 +70,16 @@ def test_kind_scenarios_resolve_what_clears():
     assert [c.action for c in run.changes if c.kind == "route_deviation"] == ["open", "resolve"]
     run = run_scenario(FIXTURES / "kinds" / "signal_lost.jsonl", pack_processor())
     assert [c.reason for c in run.changes if c.action == "resolve"] == ["telemetry is back"]
+
+
+def test_the_demo_raises_exactly_the_incidents_the_readme_names():
+    """README: a pickup_delay for demo-1 and one for demo-2; demo-3 goes well (pings all the way)."""
+    demo = FIXTURES / "demo.jsonl"
+    run = run_scenario(demo, pack_processor())
+    named = {("pickup_delay", "demo-1"), ("pickup_delay", "demo-2")}
+    opened = {(c.kind, c.order_id) for c in run.changes if c.action == "open"}
+    assert opened == named
+    assert {(e.kind, e.order_id) for e in load_scenario(demo).expected} == named
+    readme = (FIXTURES.parent / "README.md").read_text()
+    assert "a `pickup_delay` incident opens on the board for demo-1" in readme
+    assert "A second one opens" in readme and "demo-2" in readme and "demo-3 goes well" in readme
