@@ -21,6 +21,14 @@ from monitor.embedded import free_port, port_is_open
 from tests.helpers import wait_until
 
 
+def command_line(pid: int) -> bytes:
+    """The process's command line; empty when it has exited meanwhile."""
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
 def descendants(pid: int) -> set[int]:
     """Every process below `pid`, read from /proc."""
     parents: dict[int, int] = {}
@@ -179,7 +187,7 @@ def test_up_uses_configured_services_and_starts_none(up_environment: dict[str, s
     up = subprocess.Popen([sys.executable, "-m", "monitor.cli", "up"], env=env, stdout=log, stderr=log)
     try:
         wait_until(lambda: healthy(env), timeout_s=45)
-        commands = [Path(f"/proc/{pid}/cmdline").read_bytes() for pid in descendants(up.pid)]
+        commands = [command for pid in descendants(up.pid) if (command := command_line(pid))]
         assert commands and all(b"monitor.cli" in command for command in commands), commands
         assert not port_is_open("127.0.0.1", int(env["TRIPWATCH_EMBEDDED_KAFKA_PORT"]))
         assert not port_is_open("127.0.0.1", int(env["TRIPWATCH_EMBEDDED_REDIS_PORT"]))

@@ -4,6 +4,7 @@ pid and never restarts its agent, and a good order after the burst is still dete
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable
 
@@ -112,6 +113,7 @@ async def test_a_poison_burst_delays_no_sos_and_every_bad_input_is_a_dead_letter
     except TimeoutError:
         letters = await dead_letters_for(stack.settings, sent)
 
+    logging.getLogger(__name__).info("the SOS after the poison burst was raised in %d ms", late_ms)
     problems = _problems(late_ms, sent, letters, worker.log())
     if not (worker.alive() and worker.pid == pid):
         problems.append(f"the worker died:\n{worker.log()[-3000:]}")
