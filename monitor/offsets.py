@@ -67,7 +67,8 @@ class JudgedOffsets:
     says it has delivered. A record past the next one expected shows such a hole: the
     partition is read again from the hole, and records that arrive meanwhile pass unjudged
     (faust acknowledges them, but cannot commit past the hole). A hole at the tail (nothing
-    after it arrives) shows as a partition with unread records and nothing in flight.
+    after it arrives) shows as records the fetcher handed out, none of them in flight to the
+    agent, that the agent never judged.
     """
 
     def __init__(self, reread_after_ms: int = 2_000) -> None:
@@ -102,13 +103,15 @@ class JudgedOffsets:
         self._rereading[tp] = now_ms
         return Verdict.REREAD
 
-    def stalled(self, highwater: Callable[[TP], int | None], in_flight: set[TP], now_ms: int) -> list[TP]:
-        """Partitions with records past the next expected, none in flight, and no progress for
-        `reread_after_ms`: their next record was lost at the tail; each is marked re-reading."""
+    def stalled(self, handed_out: Callable[[TP], int | None], in_flight: set[TP], now_ms: int) -> list[TP]:
+        """Partitions whose fetcher handed out records (up to `handed_out(tp)`, exclusive) that
+        the agent has not judged, with none of them in flight to it and no progress for
+        `reread_after_ms`: dropped on the way, with nothing after them to show the hole.
+        Each is marked re-reading."""
         found = []
         for tp, expected in self._next.items():
-            mark = highwater(tp)
-            if mark is None or mark <= expected or tp in in_flight:
+            handed = handed_out(tp)
+            if handed is None or handed <= expected or tp in in_flight:
                 continue
             if now_ms - max(self._progress.get(tp, 0), self._rereading.get(tp, 0)) < self.reread_after_ms:
                 continue

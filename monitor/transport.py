@@ -107,7 +107,7 @@ class LowLatencyConsumer(faust_aiokafka.Consumer):
         if now >= self._next_stall_check:  # a hole at the tail: looked for once a second
             self._next_stall_check = now + 1.0
             in_flight = {message.tp for message in list(self._unacked_messages)}
-            for tp in self.judged.stalled(self._known_highwater, in_flight, _now_ms()):
+            for tp in self.judged.stalled(self.ledger.expected, in_flight, _now_ms()):
                 hole = self.judged.next(tp)
                 if hole is not None:
                     log.warning("%s[%d]: offset %d never reached the agent: reading again from it",
@@ -118,12 +118,6 @@ class LowLatencyConsumer(faust_aiokafka.Consumer):
         for tp, offset in rereads.items():
             if tp in assigned:
                 await self.seek(tp, offset)
-
-    def _known_highwater(self, tp: TP) -> int | None:
-        try:
-            return self.highwater(tp)
-        except Exception:  # not assigned any more, or not fetched yet
-            return None
 
     async def seek(self, partition: TP, offset: int) -> None:
         await super().seek(partition, offset)

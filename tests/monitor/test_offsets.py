@@ -55,3 +55,37 @@ def test_where_reading_starts_is_unknown_the_first_record_sets_it():
     ledger = OffsetLedger()
     assert ledger.admit(SOS, 40)
     assert ledger.expected(SOS) == 41
+
+
+def test_records_handed_out_but_never_judged_and_not_in_flight_are_read_again():
+    from monitor.offsets import JudgedOffsets, Verdict
+
+    judged = JudgedOffsets(reread_after_ms=2_000)
+    judged.reset(SOS, 5, now_ms=1_000)
+    assert judged.take(SOS, 5, now_ms=1_100) is Verdict.JUDGE
+    handed_out = {SOS: 8}.get  # the fetcher handed out 5, 6 and 7; 6 and 7 were dropped
+    assert judged.stalled(handed_out, in_flight=set(), now_ms=2_000) == []  # not stuck for long yet
+    assert judged.stalled(handed_out, in_flight={SOS}, now_ms=3_200) == []  # still on their way
+    assert judged.stalled(handed_out, in_flight=set(), now_ms=3_200) == [SOS]
+    assert judged.stalled(handed_out, in_flight=set(), now_ms=3_300) == []  # asked once per interval
+    assert judged.next(SOS) == 6
+
+
+def test_a_partition_whose_records_were_not_handed_out_yet_is_not_stalled():
+    from monitor.offsets import JudgedOffsets
+
+    judged = JudgedOffsets(reread_after_ms=2_000)
+    judged.reset(SOS, 5, now_ms=1_000)
+    # a backlog elsewhere: the fetcher has not handed out offset 5 yet
+    assert judged.stalled({SOS: 5}.get, in_flight=set(), now_ms=60_000) == []
+
+
+def test_a_hole_in_the_agents_records_asks_once_for_a_reread_then_waits_for_it():
+    from monitor.offsets import JudgedOffsets, Verdict
+
+    judged = JudgedOffsets(reread_after_ms=2_000)
+    judged.reset(SOS, 5, now_ms=0)
+    assert judged.take(SOS, 9, now_ms=10) is Verdict.REREAD
+    assert judged.take(SOS, 10, now_ms=20) is Verdict.SKIP  # stale, while the re-read comes
+    assert judged.take(SOS, 5, now_ms=30) is Verdict.JUDGE
+    assert judged.take(SOS, 4, now_ms=40) is Verdict.SKIP  # judged already
