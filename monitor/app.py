@@ -26,6 +26,7 @@ from monitor.durable import is_outage, until_done
 from monitor.held import HeldEvent, HeldEvents
 from monitor.incident_store import IncidentStore
 from monitor.incidents import Incident, IncidentChange, encode_incident
+from monitor.offsets import Verdict
 from monitor.processor import Outcome, TripProcessor
 from monitor.settings import Settings
 from monitor.transport import LowLatencyTransport
@@ -156,8 +157,11 @@ class Monitor:
         Raises nothing: one agent serves every partition, so a message that crashed it would
         hold every trip back for faust's restart, and its offset would be committed unjudged.
         """
-        if not self.app.consumer.take(message.tp, message.offset):
-            return  # judged already, or past a hole that is being read again (monitor.offsets)
+        verdict = self.app.consumer.take(message.tp, message.offset)
+        if verdict is not Verdict.JUDGE:  # judged already, or past a hole read again (monitor.offsets)
+            if verdict is Verdict.DONE:  # read, as far as the watermark is concerned
+                self.clocks.skip(message.topic, message.partition, now_ms(), message.offset)
+            return
         try:
             decoded = decode_event(message.topic, raw, self.limits, key=message.key)
         except BadEvent as error:

@@ -55,7 +55,8 @@ class OffsetLedger:
 
 class Verdict(enum.Enum):
     JUDGE = "judge"  # the next offset: judge it
-    SKIP = "skip"  # judged already, or waiting for a re-read: let it pass unjudged
+    DONE = "done"  # judged already: let it pass (it counts as read)
+    WAIT = "wait"  # past a hole being read again: let it pass unjudged (it comes again)
     REREAD = "reread"  # a hole before it: seek the partition back (`JudgedOffsets.next`)
 
 
@@ -96,10 +97,10 @@ class JudgedOffsets:
             self._progress[tp] = now_ms
             return Verdict.JUDGE
         if offset < expected:
-            return Verdict.SKIP
+            return Verdict.DONE
         asked = self._rereading.get(tp)
         if asked is not None and now_ms - asked < self.reread_after_ms:
-            return Verdict.SKIP
+            return Verdict.WAIT
         self._rereading[tp] = now_ms
         return Verdict.REREAD
 

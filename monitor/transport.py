@@ -65,9 +65,9 @@ class LowLatencyConsumer(faust_aiokafka.Consumer):
     def _new_consumer_thread(self) -> LowLatencyConsumerThread:
         return LowLatencyConsumerThread(self, loop=self.loop, beacon=self.beacon)
 
-    def take(self, tp: TP, offset: int) -> bool:
-        """Whether the agent should judge this record of an input topic (monitor.offsets): False
-        for one judged already, or past a hole, which is then read again from the hole."""
+    def take(self, tp: TP, offset: int) -> Verdict:
+        """What the agent should do with this record of an input topic (monitor.offsets): judge
+        it, or let it pass (judged already, or past a hole, which is then read again)."""
         verdict = self.judged.take(tp, offset, _now_ms())
         if verdict is Verdict.REREAD:
             hole = self.judged.next(tp)
@@ -75,7 +75,7 @@ class LowLatencyConsumer(faust_aiokafka.Consumer):
                         tp.topic, tp.partition, offset, hole)  # fmt: skip
             if hole is not None:
                 self._rereads[tp] = hole
-        return verdict is Verdict.JUDGE
+        return verdict
 
     async def getmany(self, timeout: float) -> AsyncIterator[tuple[TP, Message]]:
         """faust's batch, with no record of an input topic skipped (see monitor.offsets): a

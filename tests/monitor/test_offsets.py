@@ -86,6 +86,6 @@ def test_a_hole_in_the_agents_records_asks_once_for_a_reread_then_waits_for_it()
     judged = JudgedOffsets(reread_after_ms=2_000)
     judged.reset(SOS, 5, now_ms=0)
     assert judged.take(SOS, 9, now_ms=10) is Verdict.REREAD
-    assert judged.take(SOS, 10, now_ms=20) is Verdict.SKIP  # stale, while the re-read comes
+    assert judged.take(SOS, 10, now_ms=20) is Verdict.WAIT  # stale, while the re-read comes
     assert judged.take(SOS, 5, now_ms=30) is Verdict.JUDGE
-    assert judged.take(SOS, 4, now_ms=40) is Verdict.SKIP  # judged already
+    assert judged.take(SOS, 4, now_ms=40) is Verdict.DONE  # judged already
