@@ -50,6 +50,7 @@ class TripwatchApp(faust.App):
     fetch_max_wait_ms: int = 10
     commit_cap: Callable[[TP], int | None] = staticmethod(lambda tp: None)  # see monitor.unsaved
     guarded_topics: frozenset[str] = frozenset()  # none of their records skipped (monitor.offsets)
+    on_input_seek: Callable[[TP], None] = staticmethod(lambda tp: None)  # the consumer sought `tp`
 
     def _new_transport(self) -> Any:
         return LowLatencyTransport(self.conf.broker_consumer, self)
@@ -119,6 +120,9 @@ class Monitor:
         app.fetch_max_wait_ms = s.fetch_max_wait_ms
         app.commit_cap = self._commit_cap
         app.guarded_topics = frozenset(names.INPUT_TOPICS)  # not `passengers`: compacted, it has gaps
+        # What was read before a seek (records faust handed over during recovery, say, past the
+        # committed offset) must not make the partition look read that far (false early_end).
+        app.on_input_seek = lambda tp: self.clocks.rewind(tp.topic, tp.partition, now_ms())
         return app
 
     def _declare(self) -> None:

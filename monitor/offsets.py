@@ -27,8 +27,10 @@ class OffsetLedger:
         self._jumps: dict[TP, tuple[int, int]] = {}  # tp -> (offset expected, offset received) last time
 
     def reset(self, tp: TP, offset: int | None) -> None:
-        """The consumer was sought to `offset` (None: where it reads is not known)."""
-        self._jumps.pop(tp, None)
+        """The consumer was sought to `offset` (None: where it reads is not known). A jump from
+        that offset is remembered: seen again after this seek, it is real."""
+        if self._jumps.get(tp, (None,))[0] != offset:
+            self._jumps.pop(tp, None)
         if offset is None:
             self._expected.pop(tp, None)
         else:

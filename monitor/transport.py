@@ -121,7 +121,10 @@ class LowLatencyConsumer(faust_aiokafka.Consumer):
 
     async def seek(self, partition: TP, offset: int) -> None:
         await super().seek(partition, offset)
-        self.ledger.reset(ensure_TP(partition), offset)
+        tp = ensure_TP(partition)
+        self.ledger.reset(tp, offset)
+        if tp.topic in self.app.guarded_topics:
+            self.app.on_input_seek(tp)
 
     async def seek_to_committed(self) -> Mapping[TP, int]:
         committed = await super().seek_to_committed()
@@ -132,6 +135,7 @@ class LowLatencyConsumer(faust_aiokafka.Consumer):
             self.ledger.reset(ensure_TP(tp), start)
             if tp.topic in self.app.guarded_topics:
                 self.judged.reset(ensure_TP(tp), start, now)
+                self.app.on_input_seek(ensure_TP(tp))
         return committed
 
     def _new_offset(self, tp: TP) -> int | None:

@@ -94,6 +94,11 @@ class PartitionClocks:
             p: self._clocks.get(p) or {topic: _Clock(0, now_ms) for topic in topics} for p in partitions
         }
 
+    def rewind(self, topic: str, partition: int, now_ms: int) -> None:
+        """The consumer was sought on `topic`[`partition`]: what it read before (perhaps past the
+        point it reads from now) says nothing any more; it holds the others back until read."""
+        self._clocks.setdefault(partition, {})[topic] = _Clock(0, now_ms)
+
     def holds_back(self, clock: _Clock, highwater: int | None, now_ms: int, position: int | None = None) -> bool:
         """Whether a topic-partition is behind (unread messages wait on the broker) rather than idle."""
         if highwater is None:

@@ -89,3 +89,11 @@ def test_a_hole_in_the_agents_records_asks_once_for_a_reread_then_waits_for_it()
     assert judged.take(SOS, 10, now_ms=20) is Verdict.WAIT  # stale, while the re-read comes
     assert judged.take(SOS, 5, now_ms=30) is Verdict.JUDGE
     assert judged.take(SOS, 4, now_ms=40) is Verdict.DONE  # judged already
+
+
+def test_a_jump_seen_again_after_seeking_back_is_real():
+    ledger = OffsetLedger()
+    ledger.reset(SOS, 5)
+    assert not ledger.admit(SOS, 9)
+    ledger.reset(SOS, 5)  # sought back to 5: the broker has nothing before 9
+    assert ledger.admit(SOS, 9)

@@ -129,3 +129,16 @@ def test_without_a_read_or_a_position_a_topic_with_messages_holds_back_for_the_s
     assert clocks.event_time(0, now_ms=10_000 + STARTUP_HOLD_MS, highwater=marks) == 10_000 + STARTUP_HOLD_MS
     empty = highwaters({("telemetry", 0): 0})
     assert clocks.event_time(0, now_ms=10_001, highwater=empty) == 10_001  # nothing to wait for
+
+
+def test_a_seek_forgets_what_was_read_past_the_point_reading_starts_again():
+    clocks = PartitionClocks(idle_ms=2_000)
+    clocks.observe("telemetry", 3, ts=90_000, now_ms=90_100, offset=160)  # handed over early
+    marks = highwaters({("telemetry", 3): 161})
+    assert clocks.event_time(3, now_ms=90_200, highwater=marks) == 90_200  # looks read to its mark
+    clocks.rewind("telemetry", 3, now_ms=90_300)  # sought back to the committed offset 2
+
+    def position(topic: str, partition: int) -> int | None:
+        return 2
+
+    assert clocks.event_time(3, now_ms=95_000, highwater=marks, position=position) == 0
