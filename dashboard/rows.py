@@ -35,7 +35,9 @@ def make_row(incident: dict[str, Any], annotation: dict[str, str], settings: Set
     row.update({key: annotation.get(key) for key in ANNOTATIONS})
     row["acked_at"] = int(annotation["acked_at"]) if annotation.get("acked_at") else None
     row["safety"] = is_safety(incident)
-    row["ack_deadline"] = deadline_from(incident) + 1000 * ack_deadline_s(settings, str(incident.get("severity")))
+    row["ack_deadline"] = deadline_from(incident) + 1000 * ack_deadline_s(
+        settings, str(incident.get("severity"))
+    )
     return row
 
 

@@ -34,7 +34,12 @@ async def board_page(request: web.Request) -> dict[str, Any]:
     settings = request.app[SETTINGS]
     deadlines = {s: ack_deadline_s(settings, s) for s in ("critical", "high", "medium", "low")}
     safety_max = f"{settings.silence_safety_max_s / 3600:g} h"
-    return {"session": session_of(request), "deadlines": deadlines, "kinds": BUILTIN_KINDS, "safety_max": safety_max}
+    return {
+        "session": session_of(request),
+        "deadlines": deadlines,
+        "kinds": BUILTIN_KINDS,
+        "safety_max": safety_max,
+    }
 
 
 @routes.get("/login")

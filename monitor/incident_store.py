@@ -95,6 +95,7 @@ class IncidentStore:
         Returns the new incident, or None when it changed nothing. Raises `KeyError` for an
         unknown incident and `ActionRefused` when the action does not apply.
         """
+
         def compute(raw: bytes | None) -> Incident | None:
             if raw is None:
                 raise KeyError(action.incident_id)

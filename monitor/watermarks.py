@@ -94,7 +94,9 @@ class PartitionClocks:
             p: self._clocks.get(p) or {topic: _Clock(0, now_ms) for topic in topics} for p in partitions
         }
 
-    def holds_back(self, clock: _Clock, highwater: int | None, now_ms: int, position: int | None = None) -> bool:
+    def holds_back(
+        self, clock: _Clock, highwater: int | None, now_ms: int, position: int | None = None
+    ) -> bool:
         """Whether a topic-partition is behind (unread messages wait on the broker) rather than idle."""
         if highwater is None:
             return now_ms - clock.last_read_ms < self.idle_ms

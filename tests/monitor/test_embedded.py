@@ -39,7 +39,9 @@ def test_port_already_taken(tmp_path: Path) -> None:
         squatter.bind(("127.0.0.1", 0))
         squatter.listen()
         port = squatter.getsockname()[1]
-        with pytest.raises(ServiceError, match=f"port 127.0.0.1:{port} is already taken.*EMBEDDED_KAFKA_PORT"):
+        with pytest.raises(
+            ServiceError, match=f"port 127.0.0.1:{port} is already taken.*EMBEDDED_KAFKA_PORT"
+        ):
             service(tmp_path, ["true"], port).start()
 
 

@@ -225,7 +225,9 @@ def test_long_hyphenated_names_render_whole_in_every_locale() -> None:
         for channels in (["sms"], ["push"]):
             texts = compose(TEMPLATES, "pickup_delay", "open", incident, passenger, channels, 0)
             body = texts.body
-            assert "-." not in body and "…" not in body and "KA-123" not in body, body  # a plate is whole or absent
+            assert "-." not in body and "…" not in body and "KA-123" not in body, (
+                body
+            )  # a plate is whole or absent
             words = set(re.split(r"[\s,，:（）()]+", body))
             for name in (passenger_name, driver_name):
                 parts = name.split("-")
@@ -264,6 +266,4 @@ def test_each_channel_gets_its_own_text() -> None:
 
 def test_docs_messages_md_is_up_to_date() -> None:
     documented = Path(messages_doc.DOC).read_text(encoding="utf-8")
-    assert documented == messages_doc.render(), (
-        "docs/messages.md is stale: python -m notifiers.messages_doc"
-    )
+    assert documented == messages_doc.render(), "docs/messages.md is stale: python -m notifiers.messages_doc"
