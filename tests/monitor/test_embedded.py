@@ -45,6 +45,7 @@ def test_port_already_taken(tmp_path: Path) -> None:
             service(tmp_path, ["true"], port).start()
 
 
+@pytest.mark.service
 def test_real_services_start_and_stop(tmp_path: Path) -> None:
     broker = broker_service("127.0.0.1", free_port(), tmp_path)
     redis = redis_service("127.0.0.1", free_port(), tmp_path / "redis")

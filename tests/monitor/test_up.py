@@ -20,6 +20,9 @@ import pytest
 from monitor.embedded import free_port, port_is_open
 from tests.helpers import wait_until
 
+# Starts its own services or tripwatch processes.
+pytestmark = pytest.mark.service
+
 
 def descendants(pid: int) -> set[int]:
     """Every process below `pid`, read from /proc."""

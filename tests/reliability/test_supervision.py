@@ -34,6 +34,9 @@ from monitor.topics import ensure_topics
 from tests.helpers import now_ms, wait_until
 from tests.monitor.test_up import alive, healthy
 
+# Starts its own services or tripwatch processes.
+pytestmark = pytest.mark.service
+
 POLICY = RestartPolicy()
 PARTITIONS = 8  # the default, which the broker's own auto-created count (4) is not
 
