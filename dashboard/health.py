@@ -23,6 +23,7 @@ from dashboard.keys import HEALTH, REDIS, SETTINGS
 from monitor import names
 from monitor.health import PROBE_TIMEOUT_S, REFRESH_S, Latest, Snapshot, report, workers_lag
 from monitor.probes import check_broker, check_redis
+from monitor.replies import as_bytes
 
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
@@ -53,7 +54,7 @@ async def workers_seen(redis: aioredis.Redis) -> tuple[int | None, dict[str, int
     except Exception:  # Redis went away since its PING: unknown, not "no worker"
         return None, None
     now = now_ms()
-    reports = {worker: _decode(entry) for worker, entry in raw.items()}
+    reports = {worker: _decode(as_bytes(entry)) for worker, entry in raw.items()}
     gone = [
         worker for worker, entry in reports.items() if now - int(entry.get("at", 0)) > FORGET_WORKER_AFTER_MS
     ]

@@ -15,6 +15,7 @@ from dashboard.keys import REDIS, ROWS, session_of
 from dashboard.rows import masked
 from dashboard.trip import timeline
 from monitor import names
+from monitor.replies import as_bytes
 
 routes = web.RouteTableDef()
 
@@ -26,7 +27,7 @@ async def incident_page(request: web.Request) -> dict[str, Any]:
     raw = await redis.get(names.incident_key(incident_id))
     if raw is None:
         raise web.HTTPNotFound(text=f"no incident {incident_id}")
-    row = await request.app[ROWS].row_for(raw)
+    row = await request.app[ROWS].row_for(as_bytes(raw))
     order_id = row["order_id"]
     history = [orjson.loads(r) for r in await redis.lrange(names.incident_history_key(order_id), 0, -1)]
     actions = [orjson.loads(r) for r in await redis.lrange(names.audit_order_key(order_id), 0, -1)]
