@@ -29,13 +29,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from monitor import names  # noqa: E402
+from monitor.clock import now_ms  # noqa: E402
 from monitor.embedded import broker_service, free_port, redis_service  # noqa: E402
 from monitor.settings import Settings  # noqa: E402
 from monitor.topics import ensure_topics  # noqa: E402
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 def order_created(order_id: str, promised_ts: int) -> bytes:

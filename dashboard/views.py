@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import secrets
-import time
 from typing import Any
 
 import aiohttp_jinja2
@@ -15,6 +14,7 @@ from dashboard.keys import METRICS, REDIS, SESSIONS, SETTINGS, THROTTLE, USERS, 
 from dashboard.middlewares import _local
 from dashboard.rows import ack_deadline_s
 from monitor import names
+from monitor.clock import now_ms
 from monitor.incident_store import queue_audit
 from monitor.incidents import BUILTIN_KINDS
 from monitor.supervision import AuditEntry
@@ -22,10 +22,6 @@ from monitor.supervision import AuditEntry
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
 LOGIN_COOKIE = "tw_login"
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 @routes.get("/")

@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import time
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -22,15 +21,12 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from monitor import names
+from monitor.clock import now_ms
 from monitor.replies import as_text
 from rules.files import rule_paths
 from rules.loader import RuleError, RuleSet, load_rules
 
 log = logging.getLogger(__name__)
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 def worker_id() -> str:
