@@ -15,9 +15,9 @@ import redis.asyncio as aioredis
 from dashboard import outreach
 from monitor import names
 from monitor.incident_store import IncidentStore
+from monitor.incidents import SAFETY_KINDS
 from monitor.settings import Settings
 
-SAFETY_KINDS = frozenset({"sos", "crash_suspected", "long_stop", "signal_lost", "early_end"})
 ANNOTATIONS = ("owner", "acked_by", "acked_at", "note", "note_by", "note_at")
 Row = dict[str, Any]
 
