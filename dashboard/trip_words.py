@@ -7,6 +7,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from monitor.money import money
+
 Part = str | dict[str, Any]
 KIND_LABELS = {
     "pickup_delay": "Pickup delay", "trip_delay": "Trip delay", "driver_cancellation": "Driver cancelled",
@@ -44,7 +46,7 @@ def _driver_assigned(e: dict[str, Any]) -> list[Part]:
 
 def _money(value: Any) -> str:
     if isinstance(value, dict) and "amount_minor" in value:
-        return f"{value['amount_minor'] / 100:.2f} {value.get('currency', '')}".strip()
+        return money(int(value["amount_minor"]), str(value.get("currency", "")))
     return ""
 
 

@@ -34,7 +34,7 @@ def long_context(locale: str, severity: str) -> dict[str, object]:
         "plate": clip(plate, CLIP["plate"]),
         "car": clip("Mercedes-Benz E-Class Estate", CLIP["car"]),
         "eta_min": 125,
-        "amount": money(12_345_650, "RUB"),
+        "amount": money(12_345_650, "RUB", locale),
         "severity": severity,
         "kind": "any",
         "resolution": "",
@@ -112,6 +112,36 @@ def test_context_takes_facts_from_the_incident() -> None:
     passenger = Passenger(passenger_id="p", name="Anna Smith", locale="en")
     ctx = context(incident, passenger, now_ms=1_000_000)
     assert (ctx["name"], ctx["driver"], ctx["plate"], ctx["eta_min"]) == ("Anna", "Ivan", "A123BC", 7)
+
+
+@pytest.mark.parametrize(
+    ("locale", "amount"), [("en", "1.234 BHD"), ("ru", "1,234 BHD"), (None, "1.234 BHD")]
+)
+def test_the_amount_is_written_for_the_passenger(locale: str | None, amount: str) -> None:
+    incident = IncidentView(
+        incident_id="o2:payment_failure",
+        kind="payment_failure",
+        severity="medium",
+        status="open",
+        order_id="o2",
+        details={"amount_minor": 1234, "currency": "BHD"},
+    )
+    ctx = context(incident, Passenger(passenger_id="p", name="Anna", locale=locale), now_ms=1_000_000)
+    assert ctx["amount"] == amount
+
+
+def test_a_russian_passenger_reads_russian_separators() -> None:
+    incident = IncidentView(
+        incident_id="o3:double_charge",
+        kind="double_charge",
+        severity="high",
+        status="open",
+        order_id="o3",
+        details={"payment": {"amount_minor": 123456, "currency": "RUB"}},
+    )
+    ctx = context(incident, Passenger(passenger_id="p", name="Анна", locale="ru"), now_ms=1_000_000)
+    assert ctx["amount"] == "1 234,56 RUB"
+    assert "1 234,56 RUB" in TEMPLATES.render("double_charge", "open", "ru", ctx).body
 
 
 # --- every message, every way an incident can end ------------------------------------------
