@@ -29,13 +29,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from monitor import names  # noqa: E402
+from monitor.clock import now_ms  # noqa: E402
 from monitor.embedded import broker_service, free_port, redis_service  # noqa: E402
 from monitor.settings import Settings  # noqa: E402
 from monitor.topics import ensure_topics  # noqa: E402
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 def order_created(order_id: str, promised_ts: int) -> bytes:
@@ -117,7 +114,9 @@ async def latencies(settings: Settings, redis: aioredis.Redis, orders: int) -> l
     for n in range(orders):
         key = f"latency-{n}"
         sent = time.time()
-        await producer.send_and_wait(names.TRIP_EVENTS, key=key.encode(), value=order_created(key, now_ms() - 600_000))
+        await producer.send_and_wait(
+            names.TRIP_EVENTS, key=key.encode(), value=order_created(key, now_ms() - 600_000)
+        )
         while not await redis.exists(names.incident_key(f"{key}:pickup_delay")):
             await asyncio.sleep(0.001)
         results.append((time.time() - sent) * 1000)
@@ -149,7 +148,9 @@ async def run(args: argparse.Namespace, settings: Settings) -> None:
         await redis.aclose()
     raw_rate = await raw_consumer_rate(settings, args.events)
     print(f"throughput  raw consumer (decode only): {raw_rate:10.0f} events/s   (baseline)")
-    print(f"throughput  tripwatch worker:          {worker_rate:10.0f} events/s   ratio {worker_rate / raw_rate:.3f}")
+    print(
+        f"throughput  tripwatch worker:          {worker_rate:10.0f} events/s   ratio {worker_rate / raw_rate:.3f}"
+    )
     print(
         f"latency     event -> incident in Redis: p50 {percentile(lat, 50):.1f} ms, "
         f"p95 {percentile(lat, 95):.1f} ms, p99 {percentile(lat, 99):.1f} ms ({len(lat)} orders)"
@@ -165,14 +166,18 @@ async def wait_ready(redis: aioredis.Redis, settings: Settings) -> None:
     """Ready = a probe order is judged (the group has joined, the worker consumes)."""
     producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap)
     await producer.start()
-    await producer.send_and_wait(names.TRIP_EVENTS, key=b"probe", value=order_created("probe", now_ms() - 600_000))
+    await producer.send_and_wait(
+        names.TRIP_EVENTS, key=b"probe", value=order_created("probe", now_ms() - 600_000)
+    )
     await producer.stop()
     while not await redis.exists(names.incident_key("probe:pickup_delay")):
         await asyncio.sleep(0.05)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--events", type=int, default=20_000)
     parser.add_argument("--latency-orders", type=int, default=200)
     args = parser.parse_args()

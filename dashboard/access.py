@@ -105,4 +105,7 @@ class SigninThrottle:
 
     @staticmethod
     def _keys(user: str, address: str) -> list[str]:
-        return [names.SIGNIN_FAILURES + f"user:{user[:64]}@{address}", names.SIGNIN_FAILURES + "ip:" + address]
+        return [
+            names.SIGNIN_FAILURES + f"user:{user[:64]}@{address}",
+            names.SIGNIN_FAILURES + "ip:" + address,
+        ]

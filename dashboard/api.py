@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
 
 from aiohttp import web
@@ -14,16 +13,13 @@ from dashboard.figures import shift_figures
 from dashboard.keys import INCIDENT_STORE, METRICS, PUBLISHER, REDIS, ROWS, SETTINGS, USERS, session_of
 from dashboard.rows import masked
 from dashboard.views import audit
+from monitor.clock import now_ms
 from monitor.supervision import ACTIONS, ActionRefused, SupervisorAction
 from rules.silences import in_force
 
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
 MAX_TEXT = 2000
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 def require_actor(request: web.Request) -> None:

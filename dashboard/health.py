@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -21,16 +20,14 @@ from aiohttp import web
 from dashboard.hub import stop_if_cancelled
 from dashboard.keys import HEALTH, REDIS, SETTINGS
 from monitor import names
+from monitor.clock import now_ms
 from monitor.health import PROBE_TIMEOUT_S, REFRESH_S, Latest, Snapshot, report, workers_lag
 from monitor.probes import check_broker, check_redis
+from monitor.replies import as_bytes
 
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
 FORGET_WORKER_AFTER_MS = 3_600_000  # a report this old is from a worker that is gone for good
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 @routes.get("/healthz")
@@ -53,7 +50,7 @@ async def workers_seen(redis: aioredis.Redis) -> tuple[int | None, dict[str, int
     except Exception:  # Redis went away since its PING: unknown, not "no worker"
         return None, None
     now = now_ms()
-    reports = {worker: _decode(entry) for worker, entry in raw.items()}
+    reports = {worker: _decode(as_bytes(entry)) for worker, entry in raw.items()}
     gone = [
         worker for worker, entry in reports.items() if now - int(entry.get("at", 0)) > FORGET_WORKER_AFTER_MS
     ]

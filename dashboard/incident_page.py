@@ -15,6 +15,7 @@ from dashboard.keys import REDIS, ROWS, session_of
 from dashboard.rows import masked
 from dashboard.trip import timeline
 from monitor import names
+from monitor.replies import as_bytes
 
 routes = web.RouteTableDef()
 
@@ -26,7 +27,7 @@ async def incident_page(request: web.Request) -> dict[str, Any]:
     raw = await redis.get(names.incident_key(incident_id))
     if raw is None:
         raise web.HTTPNotFound(text=f"no incident {incident_id}")
-    row = await request.app[ROWS].row_for(raw)
+    row = await request.app[ROWS].row_for(as_bytes(raw))
     order_id = row["order_id"]
     history = [orjson.loads(r) for r in await redis.lrange(names.incident_history_key(order_id), 0, -1)]
     actions = [orjson.loads(r) for r in await redis.lrange(names.audit_order_key(order_id), 0, -1)]
@@ -34,10 +35,15 @@ async def incident_page(request: web.Request) -> dict[str, Any]:
     mine = _unique([i for i in history if i.get("incident_id") == incident_id])
     return {
         "session": session,
-        "incident": {**(row if session.can_see_phones else masked(row)), "label": words.kind_label(row["kind"])},
+        "incident": {
+            **(row if session.can_see_phones else masked(row)),
+            "label": words.kind_label(row["kind"]),
+        },
         "details": _details(row.get("details") or {}, session.can_see_phones),
         "timeline": timeline(
-            [], mine, [a for a in actions if a.get("incident_id") == incident_id],
+            [],
+            mine,
+            [a for a in actions if a.get("incident_id") == incident_id],
             [m for m in messages if m.get("incident_id") == incident_id],
         ),
         "at": words.at,
@@ -54,14 +60,20 @@ def _unique(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def _details(details: dict[str, Any], sees_phones: bool) -> list[tuple[str, str]]:
     """The detector's details as label and text (nested values as plain words, never as JSON)."""
     shown = details if sees_phones else masked(details)
-    return [(key.replace("_", " "), _words(value)) for key, value in shown.items() if value not in (None, "", [], {})]
+    return [
+        (key.replace("_", " "), _words(value))
+        for key, value in shown.items()
+        if value not in (None, "", [], {})
+    ]
 
 
 def _words(value: Any) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, dict):
-        return ", ".join(f"{k.replace('_', ' ')} {_words(v)}" for k, v in value.items() if v not in (None, ""))
+        return ", ".join(
+            f"{k.replace('_', ' ')} {_words(v)}" for k, v in value.items() if v not in (None, "")
+        )
     if isinstance(value, list):
         return ", ".join(_words(v) for v in value)
     return str(value)

@@ -53,7 +53,9 @@ async def live(request: web.Request) -> web.WebSocketResponse:
     return ws
 
 
-async def _serve(ws: web.WebSocketResponse, client: Client, first: str, session_ends: Awaitable[None]) -> bool:
+async def _serve(
+    ws: web.WebSocketResponse, client: Client, first: str, session_ends: Awaitable[None]
+) -> bool:
     """Run until the browser leaves, the pump fails, the hub drops the client or the session
     ends; True when the session ended."""
     ended = asyncio.ensure_future(session_ends)

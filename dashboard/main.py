@@ -47,7 +47,9 @@ HERE = Path(__file__).resolve().parent
 
 
 def init_app(settings: Settings) -> web.Application:
-    app = web.Application(middlewares=[security_headers, redis_unavailable, authenticate, csrf], client_max_size=64 * 1024)
+    app = web.Application(
+        middlewares=[security_headers, redis_unavailable, authenticate, csrf], client_max_size=64 * 1024
+    )
     app[SETTINGS] = settings
     app[CONTENT_POLICY] = content_policy(settings.map_tile_url)
     app.on_response_prepare.append(server_headers)

@@ -15,9 +15,9 @@ import redis.asyncio as aioredis
 from dashboard import outreach
 from monitor import names
 from monitor.incident_store import IncidentStore
+from monitor.incidents import SAFETY_KINDS
 from monitor.settings import Settings
 
-SAFETY_KINDS = frozenset({"sos", "crash_suspected", "long_stop", "signal_lost", "early_end"})
 ANNOTATIONS = ("owner", "acked_by", "acked_at", "note", "note_by", "note_at")
 Row = dict[str, Any]
 
@@ -35,7 +35,9 @@ def make_row(incident: dict[str, Any], annotation: dict[str, str], settings: Set
     row.update({key: annotation.get(key) for key in ANNOTATIONS})
     row["acked_at"] = int(annotation["acked_at"]) if annotation.get("acked_at") else None
     row["safety"] = is_safety(incident)
-    row["ack_deadline"] = deadline_from(incident) + 1000 * ack_deadline_s(settings, str(incident.get("severity")))
+    row["ack_deadline"] = deadline_from(incident) + 1000 * ack_deadline_s(
+        settings, str(incident.get("severity"))
+    )
     return row
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,16 +14,13 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from dashboard.keys import REDIS, SETTINGS, session_of
+from monitor.clock import now_ms
 from rules import limits, overview, reload
 
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
 MAX_DRAFT_CHARS = 48_000
 DRAFT_CHECK_S = limits.MAX_CHECK_S + 2  # the loader stops itself at MAX_CHECK_S; this is the backstop
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 @routes.get("/rules")

@@ -11,8 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from dashboard.rows import SAFETY_KINDS
-from monitor.incidents import BUILTIN_KINDS
+from monitor.incidents import BUILTIN_KINDS, SAFETY_KINDS
 from rules.loader import RuleSet
 from rules.silences import ANY, Silence, SilenceError
 

@@ -12,6 +12,7 @@ from dashboard.api import audit_action, json_body, now_ms, require_actor, silenc
 from dashboard.keys import REDIS, ROWS, SETTINGS, session_of
 from dashboard.silence_policy import Vocabulary, check_safety
 from monitor import names
+from monitor.replies import as_bytes
 from rules.overview import published_set
 from rules.silences import Silence, SilenceError, decode, describe, is_silenced, save
 
@@ -87,7 +88,9 @@ async def edit_silence(request: web.Request) -> web.Response:
     except SilenceError as error:
         raise web.HTTPBadRequest(text=str(error)) from None
     edited = msgspec.structs.replace(fresh, silence_id=silence_id)
-    await audit_action(request, "silence.edit", f"{describe(decode(raw), now)} -> {describe(edited, now)}")
+    await audit_action(
+        request, "silence.edit", f"{describe(decode(as_bytes(raw)), now)} -> {describe(edited, now)}"
+    )
     await save(request.app[REDIS], edited)
     return web.json_response({"silence_id": silence_id, "text": describe(edited, now)})
 

@@ -15,6 +15,7 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from monitor import names
+from monitor.replies import as_bytes
 from rules.silences import (
     Silence,
     SilenceError,
@@ -95,7 +96,7 @@ async def withdraw(redis: aioredis.Redis, silence_id: str) -> Silence | None:
     raw = await redis.hget(names.SILENCES, silence_id)
     if raw is None or not await remove(redis, silence_id):
         return None
-    return decode(raw)
+    return decode(as_bytes(raw))
 
 
 def _text(body: Mapping[str, Any], name: str, limit: int = MAX_FIELD) -> str:

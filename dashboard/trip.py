@@ -109,7 +109,9 @@ def _driver(events: list[dict[str, Any]], session: Session) -> dict | None:
 
 
 def _map(
-    events: list[dict[str, Any]], track: list[tuple[int, float, float, float]], incidents: list[dict[str, Any]]
+    events: list[dict[str, Any]],
+    track: list[tuple[int, float, float, float]],
+    incidents: list[dict[str, Any]],
 ) -> trip_map.TripMap:
     routes = [[(p[0], p[1]) for p in e["route"]] for e in events if e.get("route")]
     points: list[tuple[str, str, trip_map.LatLon]] = []

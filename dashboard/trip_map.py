@@ -56,9 +56,7 @@ def _segment_distance(px: float, py: float, a: tuple[float, float], b: tuple[flo
     return math.hypot(px - a[0] - t * dx, py - a[1] - t * dy)
 
 
-def draw(
-    routes: list[list[LatLon]], track: list[LatLon], points: list[tuple[str, str, LatLon]]
-) -> TripMap:
+def draw(routes: list[list[LatLon]], track: list[LatLon], points: list[tuple[str, str, LatLon]]) -> TripMap:
     """The map's layers in degrees (Leaflet draws them); the last of `routes` is the plan in force.
 
     `points` are (what, label, where): the pickup, the drop-off, an SOS, a crash, a stop.

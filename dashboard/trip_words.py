@@ -7,6 +7,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from monitor.money import money
+
 Part = str | dict[str, Any]
 KIND_LABELS = {
     "pickup_delay": "Pickup delay", "trip_delay": "Trip delay", "driver_cancellation": "Driver cancelled",
@@ -44,7 +46,7 @@ def _driver_assigned(e: dict[str, Any]) -> list[Part]:
 
 def _money(value: Any) -> str:
     if isinstance(value, dict) and "amount_minor" in value:
-        return f"{value['amount_minor'] / 100:.2f} {value.get('currency', '')}".strip()
+        return money(int(value["amount_minor"]), str(value.get("currency", "")))
     return ""
 
 
@@ -56,7 +58,11 @@ def _payment(e: dict[str, Any]) -> list[Part]:
 
 
 def _safety(e: dict[str, Any]) -> list[Part]:
-    what = {"sos.pressed": "SOS pressed", "crash.detected": "Crash detected", "safety.reported": "Safety report"}
+    what = {
+        "sos.pressed": "SOS pressed",
+        "crash.detected": "Crash detected",
+        "safety.reported": "Safety report",
+    }
     note = f": {e['note']}" if e.get("note") else ""
     return [f"{what.get(str(e.get('type')), 'Safety signal')} by the {e.get('source', 'passenger')}{note}"]
 
@@ -72,7 +78,10 @@ def _completed(e: dict[str, Any]) -> list[Part]:
 
 
 def _rerouted(e: dict[str, Any]) -> list[Part]:
-    return ["Route changed", *([", ETA at the drop-off ", at(e["eta_dropoff_ts"])] if e.get("eta_dropoff_ts") else [])]
+    return [
+        "Route changed",
+        *([", ETA at the drop-off ", at(e["eta_dropoff_ts"])] if e.get("eta_dropoff_ts") else []),
+    ]
 
 
 _EVENTS = {
@@ -108,14 +117,20 @@ def incident_parts(incident: dict[str, Any], before: dict[str, Any] | None) -> l
 
 def action_parts(action: dict[str, Any]) -> list[Part]:
     if action.get("action") == "assign":
-        return [f"{action.get('actor', '?')} ({action.get('role', '?')}) assigned it to {action.get('text', '?')}"]
+        return [
+            f"{action.get('actor', '?')} ({action.get('role', '?')}) assigned it to {action.get('text', '?')}"
+        ]
     verb = VERBS.get(str(action.get("action")), str(action.get("action", "")).replace(".", " "))
     text = f": {action['text']}" if action.get("text") else ""
     return [f"{action.get('actor', '?')} ({action.get('role', '?')}) {verb}{text}"]
 
 
 def message_parts(message: dict[str, Any]) -> list[Part]:
-    who = "Page to on-call" if message.get("step") == "page" else f"{str(message.get('channel', '')).upper()} to the passenger"
+    who = (
+        "Page to on-call"
+        if message.get("step") == "page"
+        else f"{str(message.get('channel', '')).upper()} to the passenger"
+    )
     body = f": “{message['body']}”" if message.get("body") else ""
     error = f" ({message['error']})" if message.get("error") else ""
     return [f"{who} {message.get('status', '')}{error}{body}"]
@@ -126,7 +141,9 @@ def case_lines(case: dict[str, Any], messages: list[dict[str, Any]]) -> list[lis
     lines: list[list[Part]] = [[f"Case {case.get('state', '?')} ({case.get('severity', '?')}), opened ",
                                 at(case.get("opened_at"))]]  # fmt: skip
     if case.get("acknowledged_at"):
-        lines.append([f"Acknowledged by {case.get('acknowledged_by') or 'outreach'} at ", at(case["acknowledged_at"])])
+        lines.append(
+            [f"Acknowledged by {case.get('acknowledged_by') or 'outreach'} at ", at(case["acknowledged_at"])]
+        )
     else:
         lines.append(["Not acknowledged yet"])
     if case.get("state") in ("open", "acknowledged"):
@@ -163,4 +180,6 @@ def _messages(messages: list[dict[str, Any]]) -> str:
     counts: dict[str, int] = {}
     for message in messages:
         counts[str(message.get("status", "?"))] = counts.get(str(message.get("status", "?")), 0) + 1
-    return f"{len(messages)} message(s): " + ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+    return f"{len(messages)} message(s): " + ", ".join(
+        f"{n} {status}" for status, n in sorted(counts.items())
+    )

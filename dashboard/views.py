@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import secrets
-import time
 from typing import Any
 
 import aiohttp_jinja2
@@ -15,6 +14,7 @@ from dashboard.keys import METRICS, REDIS, SESSIONS, SETTINGS, THROTTLE, USERS, 
 from dashboard.middlewares import _local
 from dashboard.rows import ack_deadline_s
 from monitor import names
+from monitor.clock import now_ms
 from monitor.incident_store import queue_audit
 from monitor.incidents import BUILTIN_KINDS
 from monitor.supervision import AuditEntry
@@ -24,17 +24,18 @@ routes = web.RouteTableDef()
 LOGIN_COOKIE = "tw_login"
 
 
-def now_ms() -> int:
-    return int(time.time() * 1000)
-
-
 @routes.get("/")
 @aiohttp_jinja2.template("board.html")
 async def board_page(request: web.Request) -> dict[str, Any]:
     settings = request.app[SETTINGS]
     deadlines = {s: ack_deadline_s(settings, s) for s in ("critical", "high", "medium", "low")}
     safety_max = f"{settings.silence_safety_max_s / 3600:g} h"
-    return {"session": session_of(request), "deadlines": deadlines, "kinds": BUILTIN_KINDS, "safety_max": safety_max}
+    return {
+        "session": session_of(request),
+        "deadlines": deadlines,
+        "kinds": BUILTIN_KINDS,
+        "safety_max": safety_max,
+    }
 
 
 @routes.get("/login")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Callable
 from functools import partial
 from typing import Any
@@ -20,6 +19,7 @@ import redis.asyncio as aioredis
 from faust.types import TP
 
 from monitor import deadletters, metrics, models, names
+from monitor.clock import now_ms
 from monitor.deadlines import DeadlineQueue
 from monitor.decoding import DAY_MS, BadEvent, DecodeLimits, decode_event
 from monitor.durable import is_outage, until_done
@@ -54,10 +54,6 @@ class TripwatchApp(faust.App):
 
     def _new_transport(self) -> Any:
         return LowLatencyTransport(self.conf.broker_consumer, self)
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 def processing_failed(error: Exception, limit: int = 500) -> str:

@@ -155,8 +155,13 @@ def replay(ctx: click.Context, scenario: Path, speed: float) -> None:
     "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the scenario file here."
 )
 @click.option("--live", is_flag=True, help="Produce to the broker at real pace instead of writing a file.")
-@click.option("--eps", type=click.FloatRange(min=0.1), default=200.0, show_default=True,
-              help="With --live: target events per second once trips are under way.")
+@click.option(
+    "--eps",
+    type=click.FloatRange(min=0.1),
+    default=200.0,
+    show_default=True,
+    help="With --live: target events per second once trips are under way.",
+)
 @click.pass_context
 def simulate(
     ctx: click.Context,
@@ -188,16 +193,32 @@ def simulate(
 
 @main.command()
 @click.argument("scenario", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--settle", type=click.FloatRange(min=0), default=15.0, show_default=True,
-              help="Seconds to wait after the last event for deadlines to fire and the worker to catch up.")
-@click.option("--no-worker", is_flag=True,
-              help="Do not start a worker: one already consumes the configured broker.")
-@click.option("--rules", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="Rule directory for the worker it starts (default: TRIPWATCH_RULES_DIR).")
-@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Also write the figures as JSON to this file.")
-@click.option("--require", type=click.FloatRange(0, 1),
-              help="Exit with status 1 if any kind's precision or recall is below this (e.g. 0.97).")
+@click.option(
+    "--settle",
+    type=click.FloatRange(min=0),
+    default=15.0,
+    show_default=True,
+    help="Seconds to wait after the last event for deadlines to fire and the worker to catch up.",
+)
+@click.option(
+    "--no-worker", is_flag=True, help="Do not start a worker: one already consumes the configured broker."
+)
+@click.option(
+    "--rules",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Rule directory for the worker it starts (default: TRIPWATCH_RULES_DIR).",
+)
+@click.option(
+    "--json",
+    "json_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the figures as JSON to this file.",
+)
+@click.option(
+    "--require",
+    type=click.FloatRange(0, 1),
+    help="Exit with status 1 if any kind's precision or recall is below this (e.g. 0.97).",
+)
 @click.pass_context
 def evaluate(
     ctx: click.Context,

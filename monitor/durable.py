@@ -51,7 +51,9 @@ async def until_done(step: Callable[[], Awaitable[T]], what: str) -> T:
             if failing_since is None:
                 failing_since = time.monotonic()
                 metrics.DEPENDENCY_WAITS.inc()
-                log.warning("%s failed (%s: %s): holding until it succeeds", what, type(error).__name__, error)
+                log.warning(
+                    "%s failed (%s: %s): holding until it succeeds", what, type(error).__name__, error
+                )
             await asyncio.sleep(delay)
             delay = min(delay * 2, MAX_DELAY_S)
             continue

@@ -27,15 +27,13 @@ import orjson
 import redis.asyncio as aioredis
 
 from monitor import names
+from monitor.incidents import BUILTIN_KINDS
 from monitor.scenario import ExpectedIncident, HardNegative, Scenario, ScheduledEvent
 from monitor.settings import Settings
 
 log = logging.getLogger(__name__)
 
-CATALOGUE = (
-    "pickup_delay", "trip_delay", "driver_cancellation", "system_cancellation", "route_deviation",
-    "payment_failure", "double_charge", "sos", "crash_suspected", "long_stop", "signal_lost", "early_end",
-)  # fmt: skip
+CATALOGUE = BUILTIN_KINDS
 ID_FIELDS = ("order_id", "event_id", "passenger_id", "payment_id")
 
 # The embedded broker (Tansu) serves a partition more slowly the more record batches it holds:

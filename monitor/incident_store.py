@@ -17,6 +17,7 @@ from monitor.incidents import (
     incident_id_for,
     transition,
 )
+from monitor.replies import as_bytes, as_text, maybe_bytes
 from monitor.supervision import AuditEntry, SupervisorAction, audit_entry, supervise
 
 BeforeCommit = Callable[[Incident], Awaitable[None]]
@@ -56,13 +57,13 @@ class IncidentStore:
             while True:
                 try:
                     await pipe.watch(key)
-                    updated = compute(await pipe.get(key))
+                    updated = compute(maybe_bytes(await pipe.get(key)))
                     if updated is None:
-                        await pipe.unwatch()
+                        await pipe.unwatch()  # type: ignore[no-untyped-call]
                         return None
                     if before_commit is not None:
                         await before_commit(updated)
-                    pipe.multi()
+                    pipe.multi()  # type: ignore[no-untyped-call]
                     if queue_extra is not None:
                         queue_extra(pipe, updated)
                     self._queue_write(pipe, updated)
@@ -95,6 +96,7 @@ class IncidentStore:
         Returns the new incident, or None when it changed nothing. Raises `KeyError` for an
         unknown incident and `ActionRefused` when the action does not apply.
         """
+
         def compute(raw: bytes | None) -> Incident | None:
             if raw is None:
                 raise KeyError(action.incident_id)
@@ -112,18 +114,18 @@ class IncidentStore:
             for incident_id in incident_ids:
                 pipe.hgetall(names.incident_board_key(incident_id))
             rows = await pipe.execute()
-        return [{_text(k): _text(v) for k, v in row.items()} for row in rows]
+        return [{as_text(k): as_text(v) for k, v in row.items()} for row in rows]
 
     async def get(self, incident_id: str) -> Incident | None:
         raw = await self._redis.get(names.incident_key(incident_id))
-        return decode_incident(raw) if raw else None
+        return decode_incident(as_bytes(raw)) if raw else None
 
     async def open_incidents(self, limit: int = 500) -> list[Incident]:
         ids = await self._redis.zrevrange(names.INCIDENTS_OPEN, 0, limit - 1)
         if not ids:
             return []
-        raws = await self._redis.mget([names.incident_key(_text(i)) for i in ids])
-        return [decode_incident(raw) for raw in raws if raw]
+        raws = await self._redis.mget([names.incident_key(as_text(i)) for i in ids])
+        return [decode_incident(as_bytes(raw)) for raw in raws if raw]
 
 
 AUDIT_MAX = 10_000
@@ -156,7 +158,3 @@ def _queue_annotation(pipe: aioredis.client.Pipeline, action: SupervisorAction, 
             pipe.hset(key, mapping={"note": action.text, "note_by": action.actor, "note_at": str(now_ms)})
         case "reopen":
             pipe.hdel(key, "acked_by", "acked_at")
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value

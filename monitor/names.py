@@ -63,7 +63,9 @@ CASE = KEY_PREFIX + "case:"  # + case_id -> case JSON
 CASE_TIMELINE = KEY_PREFIX + "case-timeline:"  # + case_id -> LIST of entry JSON, oldest first
 CASES_OPEN = KEY_PREFIX + "cases:open"  # ZSET case_id -> SLA deadline ms
 CASES_RESOLVED = KEY_PREFIX + "cases:resolved"  # ZSET case_id -> resolved ms (auto-close, no survey)
-CASES_LIFECYCLE = KEY_PREFIX + "cases:lifecycle"  # ZSET case_id -> ms its final-event incident resolves itself
+CASES_LIFECYCLE = (
+    KEY_PREFIX + "cases:lifecycle"
+)  # ZSET case_id -> ms its final-event incident resolves itself
 CASES_SURVEY_WAIT = KEY_PREFIX + "cases:survey-wait"  # ZSET case_id -> survey asked ms (auto-close)
 ESCALATIONS_DUE = KEY_PREFIX + "escalations:due"  # ZSET incident_id -> next level (or delayed page) due ms
 REMINDERS_DUE = KEY_PREFIX + "reminders:due"  # ZSET case_id -> next on-call reminder due ms

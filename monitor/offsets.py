@@ -94,7 +94,10 @@ class JudgedOffsets:
 
     def take(self, tp: TP, offset: int, now_ms: int) -> Verdict:
         expected = self._next.get(tp)
-        if expected is None and now_ms - self._unknown_since.setdefault(tp, now_ms) < self.reread_after_ms * 5:
+        if (
+            expected is None
+            and now_ms - self._unknown_since.setdefault(tp, now_ms) < self.reread_after_ms * 5
+        ):
             # faust hands over records during recovery, before its seek to the committed offsets
             # says where judging starts; judged then, a stop's later pings came before its first
             return Verdict.WAIT

@@ -15,7 +15,9 @@ from typing import IO
 log = logging.getLogger(__name__)
 
 
-def spawn(command: list[str], env: dict[str, str] | None = None, output: IO[bytes] | None = None) -> subprocess.Popen[bytes]:
+def spawn(
+    command: list[str], env: dict[str, str] | None = None, output: IO[bytes] | None = None
+) -> subprocess.Popen[bytes]:
     """Start `command` as the leader of a new process group (so Ctrl-C in a terminal reaches
     only `tripwatch up`, which stops its children in order). `output` takes stdout and stderr."""
     stderr = subprocess.STDOUT if output is not None else None

@@ -44,9 +44,13 @@ def run_up(settings: Settings, scenario: Path | None, speed: float, demo: bool =
         board = supervisor.start(_cli_child("dashboard", ["dashboard"], children_env))
         supervisor.start(_cli_child("outreach", ["outreach"], children_env, needs_broker=True))
         _wait_for_board(settings, board, stop)
-        announce(f"Tripwatch is up: the board is at http://{settings.dashboard_host}:{settings.dashboard_port}")
+        announce(
+            f"Tripwatch is up: the board is at http://{settings.dashboard_host}:{settings.dashboard_port}"
+        )
         if demo and ENV_PREFIX + "FCM_PROJECT" in children_env:
-            announce(f"What passengers receive (demo stand-in for the phone network): {_sandbox_url(settings)}")
+            announce(
+                f"What passengers receive (demo stand-in for the phone network): {_sandbox_url(settings)}"
+            )
         if demo_password:
             announce(f"Sign in to the board as {DEMO_USER!r} with the password {demo_password!r}")
         announce("Ctrl-C stops everything.")

@@ -156,7 +156,6 @@ class LowLatencyConsumer(faust_aiokafka.Consumer):
         finally:
             acked.extend(later)
 
-
     def read_position(self, tp: TP) -> int | None:
         """faust's read offset of `tp`: the committed offset after a seek, else the last one
         delivered to the agents; None when not known (faust keeps no public accessor)."""

@@ -99,7 +99,9 @@ class PartitionClocks:
         point it reads from now) says nothing any more; it holds the others back until read."""
         self._clocks.setdefault(partition, {})[topic] = _Clock(0, now_ms)
 
-    def holds_back(self, clock: _Clock, highwater: int | None, now_ms: int, position: int | None = None) -> bool:
+    def holds_back(
+        self, clock: _Clock, highwater: int | None, now_ms: int, position: int | None = None
+    ) -> bool:
         """Whether a topic-partition is behind (unread messages wait on the broker) rather than idle."""
         if highwater is None:
             return now_ms - clock.last_read_ms < self.idle_ms

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from typing import Any
 
 import faust
@@ -19,16 +18,13 @@ import orjson
 import redis.asyncio as aioredis
 
 from monitor import metrics, names
+from monitor.clock import now_ms
 from monitor.health import PROBE_TIMEOUT_S, REFRESH_S, Snapshot, lag_by_topic, report
 from monitor.probes import check_broker, check_redis
 from monitor.settings import Settings
 from rules.reload import worker_id
 
 log = logging.getLogger(__name__)
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 def assigned_inputs(consumer: Any) -> int:

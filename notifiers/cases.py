@@ -21,6 +21,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import WatchError
 
 from monitor import names
+from monitor.clock import span
 from monitor.settings import Settings
 from notifiers import helpdesk
 from notifiers.model import Case, IncidentView, TimelineEntry, decode_case, decode_entry, encode
@@ -163,15 +164,6 @@ def close_wait(schedule: str, settings: Settings) -> tuple[int, str]:
         return wait_s, f"no survey answer within {span(wait_s)}"
     wait_s = settings.case_autoclose_s
     return wait_s, f"resolved {span(wait_s)} ago, no survey asked"
-
-
-def span(seconds: int) -> str:
-    """86400 -> '24h', 1800 -> '30min', 90 -> '90s'."""
-    if seconds % 3600 == 0:
-        return f"{seconds // 3600}h"
-    if seconds % 60 == 0:
-        return f"{seconds // 60}min"
-    return f"{seconds}s"
 
 
 def apply_action(case: Case, action: str, actor: str, now_ms: int, note: str = "") -> Change | None:

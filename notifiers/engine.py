@@ -239,7 +239,9 @@ class Outreach:
         channels = self.channels_for(driver)
         if not channels:
             if first:
-                self._note(plan, now, f"{wanted.step} not sent: the driver has no push token (or push is off)")
+                self._note(
+                    plan, now, f"{wanted.step} not sent: the driver has no push token (or push is off)"
+                )
             return
         if not wanted.safety:  # the safety check-in is exempt, like the passenger's
             spend = await self._budget_of(pipe, driver.passenger_id, incident.order_id, now)

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import redis.asyncio as aioredis
 
 from monitor import names
+from monitor.clock import span
 from monitor.settings import Settings, parse_page_routes
 from notifiers.model import Case, IncidentView, OutboundMessage, TimelineEntry
 from notifiers.pagerduty import PageContext, page_event, trip_link
@@ -57,15 +58,6 @@ def parse_levels(text: str) -> list[Level]:
             raise ValueError(f"escalation level {item!r}: expected routing_key@deadline_s")
         levels.append(Level(key, float(seconds)))
     return levels
-
-
-def span(seconds: float) -> str:
-    """900 -> '15m', 5400 -> '1h30m', 90 -> '1m30s'."""
-    whole = int(round(seconds))
-    hours, rest = divmod(whole, 3600)
-    minutes, secs = divmod(rest, 60)
-    text = (f"{hours}h" if hours else "") + (f"{minutes}m" if minutes else "") + (f"{secs}s" if secs else "")
-    return text or "0s"
 
 
 def queue_schedules(

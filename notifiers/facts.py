@@ -18,13 +18,13 @@ import re
 from typing import Any
 
 from monitor.models import Passenger
+from monitor.money import money
 from notifiers.model import IncidentView
 from notifiers.trip_facts import TripFacts, ending
 
 CLIP = {"name": 16, "driver": 16, "plate": 12, "car": 20}
 NAME_BREAKS = " -"  # a double name is cut after one of its parts
 CAR_BREAKS = " "  # "Mercedes-Benz E-Class" is cut only between words
-ZERO_DECIMAL = {"JPY", "KRW", "VND", "CLP", "ISK", "HUF"}
 TRAILING = " -.,;:·"
 
 
@@ -44,13 +44,6 @@ def clip(value: Any, limit: int, breaks: str = NAME_BREAKS) -> str:
 def first_word(value: Any) -> str:
     words = str(value or "").split()
     return words[0] if words else ""
-
-
-def money(amount_minor: int, currency: str) -> str:
-    currency = currency.upper()
-    if currency in ZERO_DECIMAL:
-        return f"{amount_minor} {currency}"
-    return f"{amount_minor / 100:.2f} {currency}"
 
 
 def facts(incident: IncidentView) -> dict[str, Any]:
@@ -88,6 +81,7 @@ def context(
     return {
         **known,
         "name": clip(first_word(passenger.name if passenger else ""), CLIP["name"]),
+        "amount": _amount(incident.details, (passenger.locale if passenger else None) or "en"),
         "eta_min": eta_min,
         "kind": incident.kind,
         "resolution": incident.resolution or "",
@@ -109,10 +103,10 @@ def _driver_facts(driver: dict[str, Any]) -> dict[str, str]:
     }
 
 
-def _amount(details: dict[str, Any]) -> str:
+def _amount(details: dict[str, Any], locale: str = "en") -> str:
     for source in (details, details.get("payment"), details.get("fare")):
         if isinstance(source, dict) and isinstance(source.get("amount_minor"), int):
-            return money(source["amount_minor"], str(source.get("currency", "")))
+            return money(source["amount_minor"], str(source.get("currency", "")), locale)
     return ""
 
 

@@ -23,6 +23,7 @@ import orjson
 from aiohttp import web
 
 from monitor import names
+from monitor.replies import as_text
 from monitor.settings import Settings
 from notifiers import cases, keywords, webhook
 from notifiers.engine import Outreach, escalate_case
@@ -123,7 +124,7 @@ async def record_receipt(outreach: Outreach, sid: str, status: str, error_code: 
     if status not in FINAL_RECEIPTS or message_id is None:
         return "ignored"  # queued/sent/sending are on the way; an unknown SID is not ours
     outbox = Outbox(redis, 0)
-    message = await outbox.get(message_id.decode())
+    message = await outbox.get(as_text(message_id))
     if message is None or message.receipt == status:
         return "ignored"  # Twilio may post a receipt again
     message.receipt = status
@@ -187,7 +188,7 @@ async def _note_for_phone(outreach: Outreach, phone: str, text: str) -> None:
     """On the case whose replies this number is answering, if any."""
     incident_id = await outreach.redis.get(names.CHECKIN + phone)
     if incident_id is not None:
-        await _note(outreach, incident_id.decode(), outreach.clock(), text)
+        await _note(outreach, as_text(incident_id), outreach.clock(), text)
 
 
 async def handle_reply(outreach: Outreach, phone: str, text: str) -> str:
@@ -197,7 +198,7 @@ async def handle_reply(outreach: Outreach, phone: str, text: str) -> str:
     if incident_id is None:
         log.info("reply from a number with nothing awaiting a reply; ignored")
         return "ignored"
-    case_id = incident_id.decode()
+    case_id = as_text(incident_id)
     store = cases.CaseStore(redis, outreach.settings)
     case = await store.get(case_id)
     if case is None:

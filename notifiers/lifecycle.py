@@ -21,11 +21,11 @@ import logging
 import msgspec
 
 from monitor import names
+from monitor.clock import span
 from monitor.incident_store import IncidentStore
 from monitor.incidents import IncidentChange
 from notifiers.cases import CaseStore
 from notifiers.engine import Outreach, conversation_key
-from notifiers.escalation import span
 from notifiers.model import Case, IncidentView, decode_conversation
 from notifiers.outbox import Outbox
 

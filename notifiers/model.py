@@ -6,13 +6,14 @@ from typing import Any, Literal
 
 import msgspec
 
+from monitor.incidents import SAFETY_KINDS
+
 Priority = Literal["critical", "normal"]
 # `unknown`: the provider never answered (timeout, reset after the request went out) and could
 # not be asked: it may have been delivered, so it is never a dead letter.
 MessageStatus = Literal["queued", "sending", "sent", "dead", "unknown"]
 ConversationState = Literal["pending", "told", "closing", "closed", "quiet"]
 CaseState = Literal["open", "acknowledged", "resolved", "closed"]
-SAFETY_KINDS = frozenset({"sos", "crash_suspected", "long_stop", "signal_lost", "early_end"})
 # Late is useless for these: the push goes at high priority (time-critical, not just critical).
 TIME_CRITICAL_KINDS = SAFETY_KINDS | {"pickup_delay"}
 

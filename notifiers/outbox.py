@@ -13,6 +13,7 @@ from __future__ import annotations
 import redis.asyncio as aioredis
 
 from monitor import names
+from monitor.replies import as_bytes
 from notifiers.model import OutboundMessage, TimelineEntry, decode_message, encode
 
 QUEUES = (names.OUTBOX_CRITICAL, names.OUTBOX_NORMAL)
@@ -84,7 +85,7 @@ class Outbox:
 
     async def get(self, message_id: str) -> OutboundMessage | None:
         raw = await self.redis.get(message_key(message_id))
-        return decode_message(raw) if raw else None
+        return decode_message(as_bytes(raw)) if raw else None
 
     async def save(self, message: OutboundMessage) -> None:
         await self.redis.set(message_key(message.message_id), encode(message))

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-import time
 
 import aiohttp
 import msgspec
@@ -19,6 +18,7 @@ from aiokafka import AIOKafkaConsumer
 from redis.exceptions import RedisError
 
 from monitor import names
+from monitor.clock import now_ms
 from monitor.settings import Settings
 from notifiers.cases import CaseStore
 from notifiers.dispatcher import Dispatcher
@@ -34,10 +34,6 @@ from rules.reload import RuleReloader
 from rules.silences import silence_for
 
 log = logging.getLogger(__name__)
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 def run_outreach(settings: Settings) -> None:

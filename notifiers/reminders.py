@@ -8,6 +8,7 @@ from the first page's time and kept on the case in the same transaction as its o
 from __future__ import annotations
 
 from monitor import names
+from monitor.replies import as_text
 from notifiers.engine import Outreach, Plan, step_case
 from notifiers.model import Case, IncidentView
 
@@ -17,7 +18,7 @@ async def remind_due(outreach: Outreach, limit: int = 100) -> int:
     now = outreach.clock()
     due = await outreach.redis.zrangebyscore(names.REMINDERS_DUE, "-inf", now, start=0, num=limit)
     for raw_id in due:
-        await remind_case(outreach, raw_id.decode(), now)
+        await remind_case(outreach, as_text(raw_id), now)
     return len(due)
 
 

@@ -82,8 +82,11 @@ async def fcm_send(request: web.Request) -> web.Response:
     notification = message.get("notification", {})
     request.app[INBOX].append(
         {
-            "channel": "push", "to": message.get("token"), "title": notification.get("title"),
-            "body": notification.get("body"), "at": time.strftime("%H:%M:%S"),
+            "channel": "push",
+            "to": message.get("token"),
+            "title": notification.get("title"),
+            "body": notification.get("body"),
+            "at": time.strftime("%H:%M:%S"),
         }  # fmt: skip
     )
     return web.json_response({"name": f"projects/{request.match_info['project']}/messages/{number}"})

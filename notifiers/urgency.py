@@ -38,4 +38,8 @@ def remaining_s(settings: Settings, message: OutboundMessage, now_ms: int) -> in
 def time_critical(message: OutboundMessage) -> bool:
     if message.step in ("close", "survey"):
         return False  # news that it is over can wait for the phone's next wake-up
-    return message.priority == "critical" or message.severity == "critical" or message.kind in TIME_CRITICAL_KINDS
+    return (
+        message.priority == "critical"
+        or message.severity == "critical"
+        or message.kind in TIME_CRITICAL_KINDS
+    )

@@ -166,7 +166,7 @@ def silence() -> None:
 @click.option("--reason", default="")
 @click.option("--by", default="")
 @click.pass_context
-def silence_add(ctx: click.Context, duration: str, by: str, **fields: str) -> None:
+def silence_add(ctx: click.Context, /, duration: str, by: str, **fields: Any) -> None:
     from rules import silences
 
     try:

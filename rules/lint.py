@@ -10,7 +10,7 @@ conditions that are a constant (`'false'`).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
 from rules.expression import Node
@@ -18,7 +18,7 @@ from rules.fields import CONTEXT, Field
 
 Warning_ = tuple[int, str]
 _FLIPPED = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}
-_TESTS = {
+_TESTS: dict[str, Callable[[float, float], bool]] = {
     "<": lambda a, b: a < b,
     "<=": lambda a, b: a <= b,
     ">": lambda a, b: a > b,

@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from monitor.incidents import BUILTIN_KINDS
 from rules import limits
 from rules.checks import set_warnings, warnings_of
 from rules.conditions import (
@@ -26,7 +27,6 @@ from rules.conditions import (
     ConditionError,
     Environment,
     check_by_trial,
-    closest,
     compile_condition,
     position_in,
 )
@@ -38,7 +38,8 @@ from rules.params import DETECTOR_PARAMS
 from rules.positions import duplicate_keys, in_expression, key_node, node_at, start
 from rules.problems import Problems
 from rules.reading import read_yaml
-from rules.templates import BUILTIN_KINDS, available_templates
+from rules.suggest import closest
+from rules.templates import available_templates
 
 
 class RuleError(ValueError):
@@ -373,6 +374,7 @@ def _check_duplicate(file: _File, index: int, rule: Rule, seen: dict[str, str], 
 def _check_names(
     file: _File, index: int, rule: Rule, kinds: set[str], templates: frozenset[str], problems: Problems
 ) -> None:
+    path: tuple[str | int, ...]
     if rule.kind not in kinds:
         path = ("rules", index, "kind")
         problems.at_node(

@@ -45,7 +45,7 @@ class Notify(_Strict):
     """Tell the passenger: which message (template) over which channels, in preference order."""
 
     template: str | None = None  # default: the rule's kind
-    channels: list[Channel] = Field(default_factory=lambda: ["push", "sms"], min_length=1)
+    channels: list[Channel] = Field(default_factory=lambda: list[Channel](["push", "sms"]), min_length=1)
     refund: bool = False  # the platform refunds for this incident: messages may promise a refund
 
 

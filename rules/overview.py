@@ -9,12 +9,13 @@ import asyncio
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import orjson
 import redis.asyncio as aioredis
 
 from monitor import names
+from monitor.replies import as_text
 from rules.loader import RuleError, RuleSet, load_rules
 
 HOUR_MS = 3_600_000
@@ -81,9 +82,10 @@ async def _fires(redis: aioredis.Redis, now_ms: int) -> dict[str, tuple[int, int
     recent = await redis.zrevrange(names.INCIDENTS_ALL, 0, SCAN - 1, withscores=True)
     if not recent:
         return {}
-    raw = await redis.mget([names.incident_key(key.decode()) for key, _ in recent])
+    scored = cast(list[tuple[bytes | str, float]], recent)
+    raw = await redis.mget([names.incident_key(as_text(key)) for key, _ in scored])
     fires: dict[str, tuple[int, int | None]] = {}
-    for (_, opened), document in zip(recent, raw, strict=True):
+    for (_, opened), document in zip(scored, raw, strict=True):
         if document is None:
             continue
         rule_id = orjson.loads(document).get("rule_id", "")

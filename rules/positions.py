@@ -5,7 +5,7 @@ Lines and columns returned here are 1-based, as in `file:line:col`.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import yaml
 
@@ -43,7 +43,7 @@ def key_node(mapping: yaml.Node, key: str) -> yaml.Node | None:
     if isinstance(mapping, yaml.MappingNode):
         for k, _ in mapping.value:
             if k.value == key:
-                return k
+                return cast(yaml.Node, k)
     return None
 
 
@@ -51,10 +51,10 @@ def _child(node: yaml.Node, part: Any, want_key: bool) -> yaml.Node | None:
     if isinstance(node, yaml.MappingNode):
         for key, value in node.value:
             if key.value == str(part):
-                return key if want_key else value
+                return cast(yaml.Node, key if want_key else value)
         return None
     if isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-        return node.value[part]
+        return cast(yaml.Node, node.value[part])
     return None
 
 

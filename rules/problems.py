@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
 from rules import model
-from rules.conditions import closest
 from rules.positions import node_at, start
+from rules.suggest import closest
 
 _TYPE_WORDS = {
     "int": "a whole number",
@@ -82,7 +83,7 @@ class Problems:
             self.at_node(file, node, loc, describe(item, loc, owner))
 
 
-def describe(item: dict[str, Any], loc: tuple[Any, ...], owner: type[BaseModel] | None) -> str:
+def describe(item: Mapping[str, Any], loc: tuple[Any, ...], owner: type[BaseModel] | None) -> str:
     kind, given = item["type"], item.get("input")
     if kind == "extra_forbidden":
         names = list(owner.model_fields) if owner else []
@@ -103,13 +104,13 @@ def describe(item: dict[str, Any], loc: tuple[Any, ...], owner: type[BaseModel] 
     if kind == "string_pattern_mismatch":
         return f"{given!r} is not allowed here: it must match {item['ctx']['pattern']}"
     if kind == "value_error":
-        return item["msg"].removeprefix("Value error, ")
+        return str(item["msg"]).removeprefix("Value error, ")
     if kind == "too_short":
         return "must not be empty"
     return f"{item['msg']} (got {given!r})"
 
 
-def _not_one_of(loc: tuple[Any, ...], given: Any, item: dict[str, Any]) -> str:
+def _not_one_of(loc: tuple[Any, ...], given: Any, item: Mapping[str, Any]) -> str:
     what = "channel" if "channels" in loc else str(next(p for p in reversed(loc) if isinstance(p, str)))
     allowed = item["ctx"]["expected"]
     choices = [part.strip(" '") for part in allowed.replace(" or ", ",").split(",") if part.strip(" '")]

@@ -25,18 +25,18 @@ class _RuleFileLoader(yaml.SafeLoader):
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         if self.check_event(yaml.AliasEvent):
-            mark = self.peek_event().start_mark
+            mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
             raise ComposerError(
                 None, None, "aliases (*name) are not allowed in rule files: write the value out", mark
             )
         self.nodes += 1
         if self.nodes > limits.MAX_YAML_NODES:
-            mark = self.peek_event().start_mark
+            mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
             raise ComposerError(None, None, f"more than {limits.MAX_YAML_NODES} YAML nodes", mark)
         self.depth += 1
         try:
             if self.depth > limits.MAX_YAML_DEPTH:
-                mark = self.peek_event().start_mark
+                mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
                 raise ComposerError(None, None, f"nested deeper than {limits.MAX_YAML_DEPTH} levels", mark)
             return super().compose_node(parent, index)
         finally:

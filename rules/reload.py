@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import time
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -22,14 +21,12 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from monitor import names
+from monitor.clock import now_ms
+from monitor.replies import as_text
 from rules.files import rule_paths
 from rules.loader import RuleError, RuleSet, load_rules
 
 log = logging.getLogger(__name__)
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 def worker_id() -> str:
@@ -70,7 +67,7 @@ async def published(redis: aioredis.Redis) -> dict[str, Any] | None:
 async def worker_versions(redis: aioredis.Redis) -> dict[str, dict[str, Any]]:
     """Worker id -> {version, loaded_at, seen_at}: what runs where, for the board."""
     raw = await redis.hgetall(names.RULES_WORKERS)
-    return {key.decode(): orjson.loads(value) for key, value in raw.items()}
+    return {as_text(key): orjson.loads(value) for key, value in raw.items()}
 
 
 async def last_refused(redis: aioredis.Redis) -> dict[str, Any] | None:
@@ -132,7 +129,7 @@ class RuleReloader:
             await self._record()
             return False
         raw_version = await self.redis.get(names.RULES_VERSION)
-        version = raw_version.decode() if raw_version else None
+        version = as_text(raw_version) if raw_version else None
         swapped = False
         if version is not None and version != self.seen:
             self.seen = version

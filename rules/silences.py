@@ -25,6 +25,7 @@ import msgspec
 import redis.asyncio as aioredis
 
 from monitor import names
+from monitor.replies import as_bytes
 from rules.context import valid_zone, zone_info
 
 ANY = "*"
@@ -137,7 +138,7 @@ async def remove(redis: aioredis.Redis, silence_id: str) -> bool:
 
 async def in_force(redis: aioredis.Redis, now_ms: int) -> list[Silence]:
     """Silences not yet over (expired ones are deleted on the way), soonest end first."""
-    silences = [decode(raw) for raw in await redis.hvals(names.SILENCES)]
+    silences = [decode(as_bytes(raw)) for raw in await redis.hvals(names.SILENCES)]
     expired = [s.silence_id for s in silences if s.until_ms <= now_ms]
     if expired:
         await redis.hdel(names.SILENCES, *expired)

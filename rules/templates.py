@@ -29,7 +29,7 @@ def available_templates(root: Path | None = None) -> frozenset[str]:
 def _names_under(root: Path) -> frozenset[str]:
     if not root.is_dir():
         return frozenset()
-    names = set()
+    names: set[str] = set()
     for entry in root.iterdir():
         if entry.name.startswith((".", "_")):
             continue

@@ -22,6 +22,12 @@ from monitor.topics import ensure_topics
 from monitor.worker import worker_process
 from tests.helpers import Producer
 
+# Every test gets a marker (see pytest_collection_modifyitems): `pytest -m unit` runs the tests that
+# need no broker, Redis, browser or child process.
+SERVICE_FIXTURES = {"broker", "redis_server", "new_stack", "children"}
+BROWSER_FIXTURES = {"chromium"}
+TEST_KINDS = ("unit", "service", "browser")
+
 ROOT = Path(__file__).resolve().parent.parent
 TEST_RULES = Path(__file__).resolve().parent / "rules" / "worker_set"
 ARTIFACTS = ROOT / "test-artifacts"
@@ -48,11 +54,15 @@ def redis_server(service_dir: Path) -> Iterator[EmbeddedService]:
     service.stop()
 
 
+# A port nothing listens on: a Redis-only suite that reaches for the broker fails loudly.
+NO_BROKER = "kafka://127.0.0.1:9"
+
+
 @pytest.fixture(scope="session")
-def settings(broker: EmbeddedService, redis_server: EmbeddedService, service_dir: Path) -> Settings:
-    """Settings of the test session's worker: fast test rules, real services."""
+def redis_settings(redis_server: EmbeddedService, service_dir: Path) -> Settings:
+    """Settings for suites that need Redis only: no broker is started for them."""
     return Settings(
-        kafka_url=f"kafka://127.0.0.1:{broker.port}",
+        kafka_url=NO_BROKER,
         redis_url=f"redis://127.0.0.1:{redis_server.port}/0",
         data_dir=service_dir / "data",
         rules_dir=TEST_RULES,
@@ -61,6 +71,12 @@ def settings(broker: EmbeddedService, redis_server: EmbeddedService, service_dir
         session_timeout_s=6.0,
         deadline_tick_s=0.1,
     )
+
+
+@pytest.fixture(scope="session")
+def settings(broker: EmbeddedService, redis_settings: Settings) -> Settings:
+    """Settings of the test session's worker: fast test rules, real services."""
+    return redis_settings.replace(kafka_url=f"kafka://127.0.0.1:{broker.port}")
 
 
 @pytest.fixture(scope="session")
@@ -91,3 +107,15 @@ async def producer(settings: Settings) -> AsyncIterator[Producer]:
     await kafka.start()
     yield Producer(kafka)
     await kafka.stop()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test from the fixtures it uses: browser (Chromium), service (broker, Redis or
+    its own processes; a module that starts services itself says so with `pytestmark`), else unit."""
+    for item in items:
+        used = set(getattr(item, "fixturenames", ()))
+        if used & BROWSER_FIXTURES:
+            item.add_marker(pytest.mark.browser)
+        if any(item.get_closest_marker(kind) for kind in TEST_KINDS):
+            continue
+        item.add_marker(pytest.mark.service if used & SERVICE_FIXTURES else pytest.mark.unit)

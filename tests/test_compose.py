@@ -46,17 +46,23 @@ def test_every_service_restarts_and_has_a_health_check(resolved_compose: dict, s
     assert definition["healthcheck"]["test"][0] in {"CMD", "CMD-SHELL"}
 
 
-@pytest.mark.parametrize(("service", "port_setting"), [("worker", "worker_metrics_port"), ("dashboard", "dashboard_port")])
+@pytest.mark.parametrize(
+    ("service", "port_setting"), [("worker", "worker_metrics_port"), ("dashboard", "dashboard_port")]
+)
 def test_health_checks_ask_healthz_on_the_configured_port(
     resolved_compose: dict, service: str, port_setting: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     settings = _service_settings(resolved_compose, service, monkeypatch)
     port = getattr(settings, port_setting)
     assert port != 0
-    assert f"http://localhost:{port}/healthz" in " ".join(resolved_compose["services"][service]["healthcheck"]["test"])
+    assert f"http://localhost:{port}/healthz" in " ".join(
+        resolved_compose["services"][service]["healthcheck"]["test"]
+    )
 
 
-def test_outreach_health_check_knocks_on_its_webhook_port(resolved_compose: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_outreach_health_check_knocks_on_its_webhook_port(
+    resolved_compose: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
     settings = _service_settings(resolved_compose, "outreach", monkeypatch)
     assert settings.outreach_host == "0.0.0.0"
     assert f"('localhost', {settings.outreach_port})" in " ".join(

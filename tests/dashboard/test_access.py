@@ -84,7 +84,9 @@ async def test_concurrent_wrong_passwords_are_refused_with_429(board, users, red
         return status
 
     statuses = await asyncio.gather(*(guess() for _ in range(20)))
-    redis_client.delete(f"tw:signin-failures:user:{users.second}@{address}", f"tw:signin-failures:ip:{address}")
+    redis_client.delete(
+        f"tw:signin-failures:user:{users.second}@{address}", f"tw:signin-failures:ip:{address}"
+    )
     assert statuses.count(429) >= 15, statuses
     assert statuses.count(429) + statuses.count(401) == 20
 
@@ -99,7 +101,9 @@ async def test_a_stranger_cannot_lock_a_supervisor_out(board, users, redis_clien
     assert status == 429  # the stranger's address is held back for this name
     client, status, _ = await sign_in(board, users.supervisor)  # the supervisor, from their own machine
     await client.close()
-    redis_client.delete(f"tw:signin-failures:user:{users.supervisor}@{stranger}", f"tw:signin-failures:ip:{stranger}")
+    redis_client.delete(
+        f"tw:signin-failures:user:{users.supervisor}@{stranger}", f"tw:signin-failures:ip:{stranger}"
+    )
     assert status == 302
 
 
@@ -195,7 +199,10 @@ async def test_no_server_version_and_hsts_only_when_tls_ends_in_front(board, boa
     port = free_port()
     await web.TCPSite(runner, "127.0.0.1", port).start()
     try:
-        async with aiohttp.ClientSession() as client, client.get(f"http://127.0.0.1:{port}/login") as response:
+        async with (
+            aiohttp.ClientSession() as client,
+            client.get(f"http://127.0.0.1:{port}/login") as response,
+        ):
             assert response.headers["Strict-Transport-Security"].startswith("max-age=31536000")
     finally:
         await runner.cleanup()

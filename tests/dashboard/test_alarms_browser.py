@@ -47,7 +47,9 @@ async def test_an_escalation_to_critical_raises_an_alarm_that_stands_until_ackno
     assert "overdue" not in countdown
 
     second_id = incident_id_for(order_id, "sos")
-    await store.apply(IncidentChange(action="open", kind="sos", order_id=order_id, severity="critical"), _now())
+    await store.apply(
+        IncidentChange(action="open", kind="sos", order_id=order_id, severity="critical"), _now()
+    )
     await alarm(page, second_id).wait_for()
     assert await alarm(page, incident_id).is_visible()  # queued, each visible
     await screenshot(page, "board-alarms")
@@ -59,7 +61,9 @@ async def test_an_escalation_to_critical_raises_an_alarm_that_stands_until_ackno
     await alarm(page, incident_id).locator("button.act-acknowledge").click()
     await alarm(page, incident_id).wait_for(state="detached")
     assert await alarm(page, second_id).is_visible() and (await page.title()).startswith("(!) ")
-    await store.act(SupervisorAction(action="acknowledge", incident_id=second_id, actor="x", role="admin"), _now())
+    await store.act(
+        SupervisorAction(action="acknowledge", incident_id=second_id, actor="x", role="admin"), _now()
+    )
     await page.locator("#alarms").wait_for(state="hidden")
     assert not (await page.title()).startswith("(!)")
     await page.context.close()
@@ -67,13 +71,19 @@ async def test_an_escalation_to_critical_raises_an_alarm_that_stands_until_ackno
 
 async def test_an_acknowledged_incident_that_turns_critical_alarms_again(board, users, chromium, order_id):
     store = board.app[INCIDENT_STORE]
-    stop = IncidentChange(action="open", kind="long_stop", order_id=order_id, severity="high", summary="stopped")
+    stop = IncidentChange(
+        action="open", kind="long_stop", order_id=order_id, severity="high", summary="stopped"
+    )
     await store.apply(stop, _now())
     incident_id = incident_id_for(order_id, "long_stop")
-    await store.act(SupervisorAction(action="acknowledge", incident_id=incident_id, actor="x", role="admin"), _now())
+    await store.act(
+        SupervisorAction(action="acknowledge", incident_id=incident_id, actor="x", role="admin"), _now()
+    )
     page = await signed_in_page(chromium, board, users.supervisor)
     await page.wait_for_selector(f'tr.incident[data-incident-id="{incident_id}"][data-status="acknowledged"]')
-    await store.apply(IncidentChange(**{**_fields(stop), "severity": "critical", "summary": "stopped 20 min"}), _now())
+    await store.apply(
+        IncidentChange(**{**_fields(stop), "severity": "critical", "summary": "stopped 20 min"}), _now()
+    )
     await alarm(page, incident_id).wait_for()
     assert await row(page, incident_id).get_attribute("data-status") == "open"
     await page.context.close()

@@ -13,7 +13,14 @@ from monitor.incidents import IncidentChange, incident_id_for
 from monitor.supervision import SupervisorAction
 from tests.dashboard.browser import row, screenshot, signed_in_page
 
-KINDS = ("pickup_delay", "trip_delay", "route_deviation", "payment_failure", "double_charge", "driver_cancellation")
+KINDS = (
+    "pickup_delay",
+    "trip_delay",
+    "route_deviation",
+    "payment_failure",
+    "double_charge",
+    "driver_cancellation",
+)
 
 
 async def open_many(store, order_id: str, city: str, count: int) -> list[str]:
@@ -50,7 +57,9 @@ async def test_rows_update_in_place_and_25_fit_on_a_laptop_screen(board, users, 
     first, second = ids[0], ids[1]
     await row(page, first).evaluate("r => { r.twMarked = true; }")
     await row(page, second).evaluate("r => { r.twMarked = true; }")
-    await store.act(SupervisorAction(action="note", incident_id=second, actor="x", role="admin", text="hi"), _now())
+    await store.act(
+        SupervisorAction(action="note", incident_id=second, actor="x", role="admin", text="hi"), _now()
+    )
     await page.wait_for_selector(f'tr.incident[data-incident-id="{second}"] td.note:has-text("hi")')
     assert await row(page, first).evaluate("r => r.twMarked === true")  # untouched: the very same node
     assert await row(page, second).evaluate("r => r.twMarked === undefined")  # changed: replaced in place
@@ -70,12 +79,16 @@ async def test_bulk_acknowledge_assign_and_reopen_from_the_row(board, users, chr
     assert await page.locator("#bulk-count").inner_text() == "2"
     await page.click("#bulk-acknowledge")
     for incident_id in ids[:2]:
-        await page.wait_for_selector(f'tr.incident[data-incident-id="{incident_id}"][data-status="acknowledged"]')
+        await page.wait_for_selector(
+            f'tr.incident[data-incident-id="{incident_id}"][data-status="acknowledged"]'
+        )
     assert await row(page, ids[2]).get_attribute("data-status") == "open"
 
     page.once("dialog", lambda dialog: asyncio.ensure_future(dialog.accept(users.second)))
     await row(page, ids[2]).locator("button.act-assign").click()
-    await page.wait_for_selector(f'tr.incident[data-incident-id="{ids[2]}"] td.owner:text-is("{users.second}")')
+    await page.wait_for_selector(
+        f'tr.incident[data-incident-id="{ids[2]}"] td.owner:text-is("{users.second}")'
+    )
 
     resolve = SupervisorAction(action="resolve", incident_id=ids[2], actor="x", role="admin", text="done")
     await store.act(resolve, _now())

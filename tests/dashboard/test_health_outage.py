@@ -32,6 +32,9 @@ from tests.conftest import TEST_RULES
 from tests.dashboard.browser import eventually, screenshot, signed_in_page
 from tests.dashboard.conftest import PASSWORD, Board
 
+# Starts its own services or tripwatch processes.
+pytestmark = pytest.mark.service
+
 REDIS_DOWN = "Tripwatch cannot reach Redis; retrying"
 OUTAGE_TIMEOUT_S = 30.0  # a refresh every 2 s; generous for a loaded machine
 

@@ -53,7 +53,12 @@ def test_which_silences_cover_safety_kinds(fields, covers):
 @pytest.mark.parametrize(
     ("role", "confirmed", "hours", "error"),
     [
-        ("supervisor", True, 1, "kind: this silence would hold SOS, crash and other safety outreach: admins only"),
+        (
+            "supervisor",
+            True,
+            1,
+            "kind: this silence would hold SOS, crash and other safety outreach: admins only",
+        ),
         ("admin", False, 1, "confirm_safety: this silence holds safety outreach; confirm it explicitly"),
         ("admin", True, 24 * 90, "until: a silence over safety kinds lasts at most 4 h"),
     ],

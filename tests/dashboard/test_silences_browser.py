@@ -85,7 +85,9 @@ async def test_an_all_matching_silence_needs_an_admin_and_a_confirmation(board, 
     await page.fill(f"{form} input[name=minutes]", str(24 * 60))
     await page.wait_for_selector(f"{form} #confirm-safety-label", state="visible")
     await page.click(f"{form} button[type=submit]")  # not confirmed
-    await page.wait_for_selector("#silence-error:has-text('confirm_safety: this silence holds safety outreach')")
+    await page.wait_for_selector(
+        "#silence-error:has-text('confirm_safety: this silence holds safety outreach')"
+    )
     await page.check(f"{form} input[name=confirm_safety]")
     await page.click(f"{form} button[type=submit]")  # confirmed, but a day is too long
     await page.wait_for_selector("#silence-error:has-text('lasts at most 4 h')")

@@ -110,4 +110,3 @@ async def test_worker_change_after_acknowledge_keeps_the_acknowledgement(store, 
     assert updated.status == "open" and updated.severity == "critical" and updated.severity_since == 4_000
     again = await incidents.act(action("acknowledge", incident_id=incident_id_for(order_id, "sos")), 5_000)
     assert again is not None and again.status == "acknowledged"
-

@@ -42,7 +42,9 @@ async def record_trip(redis, order_id: str, start: int) -> None:
     ]  # fmt: skip
     for event in events:
         await log.record(event)
-    for n, (lat, lon) in enumerate(((52.520, 13.405), (52.522, 13.412), (52.5235, 13.418), (52.5205, 13.425))):
+    for n, (lat, lon) in enumerate(
+        ((52.520, 13.405), (52.522, 13.412), (52.5235, 13.418), (52.5205, 13.425))
+    ):
         ping = models.TelemetryPing(order_id=order_id, driver_id="d", ts=start + 310_000 + n * 5_000,
                                     lat=lat, lon=lon, speed_kmh=30)  # fmt: skip
         await log.record(ping)
@@ -84,7 +86,9 @@ async def test_the_trip_view_reads_like_words_with_a_map(board, users, chromium,
     incident_id = incident_id_for(order_id, "sos")
     item = page.locator(f'#trip-incidents li[data-incident-id="{incident_id}"]')
     await item.locator("button.act-acknowledge").click()
-    await page.locator(f'#trip-incidents li[data-incident-id="{incident_id}"][data-status="acknowledged"]').wait_for()
+    await page.locator(
+        f'#trip-incidents li[data-incident-id="{incident_id}"][data-status="acknowledged"]'
+    ).wait_for()
     assert f"acknowledged by {users.supervisor}" in await item.inner_text()
     assert f"{users.supervisor} (supervisor) acknowledged" in await page.locator("#timeline").inner_text()
     await page.context.close()

@@ -41,7 +41,11 @@ def bad_inputs(order_id: str) -> dict[str, tuple[str, bytes, str]]:
             raw({**base, "type": "driver.arrived", "note": "x" * 70_000}),
             "over the limit of 65536",
         ),
-        "invalid_utf8": (names.TRIP_EVENTS, b'{"type": "driver.arrived", "x": "\xc3\x28"}', "not valid UTF-8"),
+        "invalid_utf8": (
+            names.TRIP_EVENTS,
+            b'{"type": "driver.arrived", "x": "\xc3\x28"}',
+            "not valid UTF-8",
+        ),
     }
 
 
@@ -74,7 +78,9 @@ async def test_each_bad_input_is_dead_lettered_and_the_stream_goes_on(
         letter = await consume_until(
             settings,
             names.DEAD_LETTERS,
-            lambda m, raw=raw, topic=topic: m["topic"] == topic and base64.b64decode(m["original_b64"]) == raw,
+            lambda m, raw=raw, topic=topic: (
+                m["topic"] == topic and base64.b64decode(m["original_b64"]) == raw
+            ),
         )
         assert reason in letter["reason"], name
         assert letter["partition"] == partition_of(order_id, settings.partitions)
@@ -85,9 +91,13 @@ async def test_each_bad_input_is_dead_lettered_and_the_stream_goes_on(
 
 
 async def test_bad_passenger_record_is_dead_lettered(producer, settings, redis_client, order_id):
-    await producer.send(names.PASSENGERS, f"{order_id}-p", b'{"passenger_id": 7, "name": "X", "locale": "en"}')
+    await producer.send(
+        names.PASSENGERS, f"{order_id}-p", b'{"passenger_id": 7, "name": "X", "locale": "en"}'
+    )
     letter = await consume_until(
-        settings, names.DEAD_LETTERS, lambda m: m["topic"] == names.PASSENGERS and "passenger_id" in m["reason"]
+        settings,
+        names.DEAD_LETTERS,
+        lambda m: m["topic"] == names.PASSENGERS and "passenger_id" in m["reason"],
     )
     assert "Expected `str`, got `int`" in letter["reason"]
     good = {"passenger_id": f"{order_id}-p", "name": "Anna", "locale": "en", "vip": True}

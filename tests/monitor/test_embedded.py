@@ -39,10 +39,13 @@ def test_port_already_taken(tmp_path: Path) -> None:
         squatter.bind(("127.0.0.1", 0))
         squatter.listen()
         port = squatter.getsockname()[1]
-        with pytest.raises(ServiceError, match=f"port 127.0.0.1:{port} is already taken.*EMBEDDED_KAFKA_PORT"):
+        with pytest.raises(
+            ServiceError, match=f"port 127.0.0.1:{port} is already taken.*EMBEDDED_KAFKA_PORT"
+        ):
             service(tmp_path, ["true"], port).start()
 
 
+@pytest.mark.service
 def test_real_services_start_and_stop(tmp_path: Path) -> None:
     broker = broker_service("127.0.0.1", free_port(), tmp_path)
     redis = redis_service("127.0.0.1", free_port(), tmp_path / "redis")

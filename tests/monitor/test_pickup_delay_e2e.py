@@ -59,7 +59,7 @@ async def test_deadline_fires_with_no_further_event(producer, settings, redis_cl
     # decided on time: within 2 s of the deadline
     assert incident["detected_at"] - (promised + 2000) < 2000
     assert incident["rule_id"] == "pickup-delay" and incident["rule_version"]
-    assert order_id in {i.decode() .split(":")[0] for i in redis_client.zrange(names.INCIDENTS_OPEN, 0, -1)}
+    assert order_id in {i.decode().split(":")[0] for i in redis_client.zrange(names.INCIDENTS_OPEN, 0, -1)}
 
 
 async def test_scenario_opens_on_topic_and_in_redis_then_resolves(producer, settings, redis_client, order_id):
@@ -67,8 +67,13 @@ async def test_scenario_opens_on_topic_and_in_redis_then_resolves(producer, sett
     await producer.send(
         names.TRIP_EVENTS,
         order_id,
-        trip_event(order_id, "driver.assigned", "assigned", eta_pickup_ts=now_ms() + 100,
-                   driver={"id": "d1", "name": "Jonas Weber", "plate": "B-TW 1234"}),
+        trip_event(
+            order_id,
+            "driver.assigned",
+            "assigned",
+            eta_pickup_ts=now_ms() + 100,
+            driver={"id": "d1", "name": "Jonas Weber", "plate": "B-TW 1234"},
+        ),
     )
     opened = await consume_until(
         settings, names.INCIDENTS, lambda m: m["order_id"] == order_id and m["status"] == "open"
@@ -121,8 +126,6 @@ async def test_duplicate_event_id_changes_nothing(producer, settings, redis_clie
 
     # The same event redelivered, then a different ETA with the *same* event id.
     await producer.send(names.TRIP_EVENTS, order_id, late_eta)
-    await producer.send(
-        names.TRIP_EVENTS, order_id, {**late_eta, "eta_pickup_ts": promised + 900_000}
-    )
+    await producer.send(names.TRIP_EVENTS, order_id, {**late_eta, "eta_pickup_ts": promised + 900_000})
     await processed_marker(producer, settings, redis_client, order_id)
     assert stored_incident(redis_client, order_id) == first

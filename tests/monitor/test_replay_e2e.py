@@ -25,7 +25,10 @@ async def test_replay_keys_by_order_and_shifts_times(settings, tmp_path: Path, o
     before = now_ms()
     result = subprocess.run(
         [sys.executable, "-m", "monitor.cli", "replay", str(scenario), "--speed", "4"],
-        env=dict(os.environ) | settings.as_environment(), capture_output=True, text=True, timeout=60,
+        env=dict(os.environ) | settings.as_environment(),
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 0, result.stderr
     assert "replayed 2 events" in result.stdout
@@ -36,5 +39,7 @@ async def test_replay_keys_by_order_and_shifts_times(settings, tmp_path: Path, o
     created = orjson.loads(record.value)
     assert before <= created["ts"] <= now_ms()
     assert created["promised_pickup_ts"] - created["ts"] == 150_000  # 600 s at 4x
-    passenger = await consume_until(settings, names.PASSENGERS, lambda m: m["passenger_id"] == f"{order_id}-p")
+    passenger = await consume_until(
+        settings, names.PASSENGERS, lambda m: m["passenger_id"] == f"{order_id}-p"
+    )
     assert "ts" not in passenger

@@ -27,6 +27,9 @@ from tests.helpers import Producer, now_ms, partition_of, wait_for_log, wait_unt
 from tests.monitor.test_detection_e2e import Order, wait_incident
 from tests.monitor.trips import on_route
 
+# Starts its own services or tripwatch processes.
+pytestmark = pytest.mark.service
+
 RULES = Path(__file__).resolve().parent / "restart_rules"
 SILENCE_MS = 15_000  # max_silence_s of restart_rules/rules.yaml
 GRACE_MS = 2_000

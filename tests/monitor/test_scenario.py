@@ -16,7 +16,8 @@ def test_demo_scenario_loads_with_its_expectations() -> None:
     scenario = load_scenario(ROOT / "fixtures" / "demo.jsonl")
     assert scenario.name == "demo"
     assert {(e.kind, e.order_id) for e in scenario.expected} == {
-        ("pickup_delay", "demo-1"), ("pickup_delay", "demo-2")
+        ("pickup_delay", "demo-1"),
+        ("pickup_delay", "demo-2"),
     }
     assert [e.at_s for e in scenario.events] == sorted(e.at_s for e in scenario.events)
     assert {e.topic for e in scenario.events} == {names.PASSENGERS, names.TRIP_EVENTS, names.TELEMETRY}
@@ -31,7 +32,10 @@ def test_times_are_shifted_to_the_start_and_scaled_by_speed(tmp_path: Path) -> N
     )
     created, arrived = load_scenario(path).events
     assert absolute_event(created, 1_000_000, 1.0) | {} == {
-        "type": "order.created", "order_id": "o", "ts": 1_010_000, "promised_pickup_ts": 1_070_000
+        "type": "order.created",
+        "order_id": "o",
+        "ts": 1_010_000,
+        "promised_pickup_ts": 1_070_000,
     }
     assert absolute_event(arrived, 1_000_000, 1.0)["ts"] == 1_015_000  # arrives late: ts before `at`
     assert absolute_event(created, 1_000_000, 2.0)["promised_pickup_ts"] == 1_035_000

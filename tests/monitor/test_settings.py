@@ -38,7 +38,9 @@ def test_environment_sets_and_converts(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_unknown_environment_setting_is_named_with_a_suggestion(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TRIPWATCH_PARTITONS", "16")
-    with pytest.raises(SettingsError, match=r"TRIPWATCH_PARTITONS: unknown setting \(did you mean TRIPWATCH_PARTITIONS\?\)"):
+    with pytest.raises(
+        SettingsError, match=r"TRIPWATCH_PARTITONS: unknown setting \(did you mean TRIPWATCH_PARTITIONS\?\)"
+    ):
         load_settings()
 
 
@@ -89,4 +91,6 @@ def test_docs_list_every_setting_as_the_code_says() -> None:
     from monitor.settings_doc import render
 
     documented = (Path(__file__).resolve().parents[2] / "docs" / "settings.md").read_text()
-    assert documented == render(), "docs/settings.md is stale: python -m monitor.settings_doc > docs/settings.md"
+    assert documented == render(), (
+        "docs/settings.md is stale: python -m monitor.settings_doc > docs/settings.md"
+    )

@@ -20,6 +20,9 @@ import pytest
 from monitor.embedded import free_port, port_is_open
 from tests.helpers import wait_until
 
+# Starts its own services or tripwatch processes.
+pytestmark = pytest.mark.service
+
 
 def command_line(pid: int) -> bytes:
     """The process's command line; empty when it has exited meanwhile."""
@@ -78,7 +81,9 @@ def healthy(env: dict[str, str]) -> bool:
 
 
 @pytest.mark.timeout(180)
-def test_up_shows_the_demo_incident_then_stops_leaving_no_process(up_environment: dict[str, str], tmp_path: Path):
+def test_up_shows_the_demo_incident_then_stops_leaving_no_process(
+    up_environment: dict[str, str], tmp_path: Path
+):
     """The README's first command: a newcomer signs in with the printed password and sees
     demo-1's pickup delay on the board; Ctrl-C (SIGTERM here) leaves nothing running."""
     out_path = tmp_path / "up.out"
@@ -87,7 +92,9 @@ def test_up_shows_the_demo_incident_then_stops_leaving_no_process(up_environment
             [sys.executable, "-m", "monitor.cli", "up", "--demo"], env=up_environment, stdout=out, stderr=log
         )
     try:
-        sign_in = wait_until(lambda: re.search(r"as 'demo' with the password '([^']+)'", out_path.read_text()))
+        sign_in = wait_until(
+            lambda: re.search(r"as 'demo' with the password '([^']+)'", out_path.read_text())
+        )
         board = BoardClient(int(up_environment["TRIPWATCH_DASHBOARD_PORT"]))
         board.sign_in("demo", sign_in.group(1))
         row = wait_until(lambda: board.row("demo-1", "pickup_delay"), timeout_s=60)
@@ -105,7 +112,11 @@ def test_up_shows_the_demo_incident_then_stops_leaving_no_process(up_environment
     assert code == 0, (tmp_path / "up.log").read_text()
     time.sleep(0.2)
     assert [pid for pid in children if alive(pid)] == []
-    for name in ("TRIPWATCH_EMBEDDED_KAFKA_PORT", "TRIPWATCH_EMBEDDED_REDIS_PORT", "TRIPWATCH_DASHBOARD_PORT"):
+    for name in (
+        "TRIPWATCH_EMBEDDED_KAFKA_PORT",
+        "TRIPWATCH_EMBEDDED_REDIS_PORT",
+        "TRIPWATCH_DASHBOARD_PORT",
+    ):
         assert not port_is_open("127.0.0.1", int(up_environment[name]))
 
 
@@ -129,7 +140,10 @@ class BoardClient:
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
         headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
         if body is not None:
-            headers |= {"Content-Type": "application/x-www-form-urlencoded", "Origin": f"http://127.0.0.1:{self.port}"}
+            headers |= {
+                "Content-Type": "application/x-www-form-urlencoded",
+                "Origin": f"http://127.0.0.1:{self.port}",
+            }
         connection.request(method, path, body=body, headers=headers)
         response = connection.getresponse()
         for header in response.headers.get_all("Set-Cookie") or []:
@@ -167,7 +181,9 @@ def test_port_taken_gives_a_one_line_error(up_environment: dict[str, str]):
 
 def test_unknown_setting_gives_a_one_line_error(up_environment: dict[str, str]):
     env = up_environment | {"TRIPWATCH_DASHBORD_PORT": "9000"}
-    result = subprocess.run([sys.executable, "-m", "monitor.cli", "up"], env=env, capture_output=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "monitor.cli", "up"], env=env, capture_output=True, timeout=60
+    )
     assert result.returncode == 1
     assert result.stderr.decode().strip() == (
         "Error: bad setting: TRIPWATCH_DASHBORD_PORT: unknown setting (did you mean TRIPWATCH_DASHBOARD_PORT?)"
@@ -175,7 +191,9 @@ def test_unknown_setting_gives_a_one_line_error(up_environment: dict[str, str]):
 
 
 @pytest.mark.timeout(90)
-def test_up_uses_configured_services_and_starts_none(up_environment: dict[str, str], settings, tmp_path: Path):
+def test_up_uses_configured_services_and_starts_none(
+    up_environment: dict[str, str], settings, tmp_path: Path
+):
     env = up_environment | {
         "TRIPWATCH_KAFKA_URL": settings.kafka_url,
         "TRIPWATCH_REDIS_URL": settings.redis_url,

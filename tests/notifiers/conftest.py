@@ -74,9 +74,10 @@ def outreach_settings_for(
 
 @pytest.fixture
 def outreach_settings(
-    settings: Settings, redis_server: EmbeddedService, providers: fakes.Providers
+    redis_settings: Settings, redis_server: EmbeddedService, providers: fakes.Providers
 ) -> Settings:
-    return outreach_settings_for(settings, redis_server.port, providers)
+    """Redis only: a test that also reads or writes topics takes `settings` for its `kafka_url`."""
+    return outreach_settings_for(redis_settings, redis_server.port, providers)
 
 
 @pytest.fixture

@@ -203,7 +203,9 @@ class Providers:
         self.token_requests.append(claims)
         access = f"ya29.issued-{next(self.ids)}"
         self.issued[access] = time.time() + self.token_lifetime_s
-        return _json({"access_token": access, "expires_in": self.token_lifetime_s, "token_type": "Bearer"}, 200)
+        return _json(
+            {"access_token": access, "expires_in": self.token_lifetime_s, "token_type": "Bearer"}, 200
+        )
 
     def _verified_claims(self, assertion: str, url: str) -> dict[str, Any] | None:
         """The JWT's claims when signed by a known key, for this endpoint, with FCM's scope."""
@@ -217,7 +219,11 @@ class Providers:
             return None
         fresh = claims_json.get("exp", 0) > time.time() >= claims_json.get("iat", 0) - 60
         scoped = "firebase.messaging" in claims_json.get("scope", "")
-        if json.loads(header).get("alg") != "RS256" or claims_json.get("aud") not in (url, GOOGLE_TOKEN_URI) or not (fresh and scoped):
+        if (
+            json.loads(header).get("alg") != "RS256"
+            or claims_json.get("aud") not in (url, GOOGLE_TOKEN_URI)
+            or not (fresh and scoped)
+        ):
             return None
         return claims_json
 

@@ -170,7 +170,7 @@ async def test_an_unanswered_survey_closes_the_case_after_the_survey_window(
     clock.advance(1)
     assert await store.close_due(clock()) == 1
     timeline = await store.timeline(case_id)
-    assert timeline[-1].text == "closed: no survey answer within 10min"
+    assert timeline[-1].text == "closed: no survey answer within 10m"
     assert await handle_reply(outreach, "+15550000302", "5") == "survey"  # a late answer is still kept
     case = await store.get(case_id)
     assert case is not None and (case.state, case.survey_score) == ("closed", 5)

@@ -17,7 +17,13 @@ from tests.notifiers.conftest import add_passenger
 from tests.notifiers.test_outreach import drain, parts
 
 T0 = 1_800_000_000_000
-IVAN = {"id": "d7", "name": "Иван Петров", "plate": "А123ВС77", "push_token": "tok-driver-ivan", "locale": "ru"}
+IVAN = {
+    "id": "d7",
+    "name": "Иван Петров",
+    "plate": "А123ВС77",
+    "push_token": "tok-driver-ivan",
+    "locale": "ru",
+}
 LIMITS = DecodeLimits(max_bytes=4096, max_age_ms=30 * DAY_MS, max_future_ms=3_600_000)
 
 
@@ -43,9 +49,13 @@ def incident(order: str, kind: str, severity: str, revision: int = 1, status: st
     )  # fmt: skip
 
 
-async def test_the_driver_gets_a_safety_check_in_on_sos_once(outreach_settings, redis, http, clock, providers) -> None:
+async def test_the_driver_gets_a_safety_check_in_on_sos_once(
+    outreach_settings, redis, http, clock, providers
+) -> None:
     outreach, dispatcher = parts(outreach_settings, redis, http, clock)
-    await add_passenger(redis, Passenger(passenger_id="p-ds1", name="Anna", locale="en", push_token="tok-pass"))
+    await add_passenger(
+        redis, Passenger(passenger_id="p-ds1", name="Anna", locale="en", push_token="tok-pass")
+    )
     await record(redis, assigned("ds1", IVAN))
     await outreach.on_incident(incident("ds1", "sos", "critical"))
     await outreach.on_incident(incident("ds1", "sos", "critical", revision=2))  # news on the same SOS
@@ -93,7 +103,9 @@ async def test_a_driver_without_a_push_token_is_noted_not_messaged(
 
 
 def cancelled(order: str, ts: int, reason: str | None) -> models.OrderCancelled:
-    return models.OrderCancelled(event_id=f"c-{ts}", order_id=order, ts=ts, cancelled_by="driver", reason=reason)
+    return models.OrderCancelled(
+        event_id=f"c-{ts}", order_id=order, ts=ts, cancelled_by="driver", reason=reason
+    )
 
 
 async def test_a_no_show_is_a_driver_cancellation_for_no_show_after_arriving(redis) -> None:
@@ -119,7 +131,9 @@ async def test_a_driver_whose_passenger_did_not_show_is_told_support_knows(
     await outreach.on_incident(incident("ns1", "driver_cancellation", "medium"))
     await outreach.on_incident(incident("ns1", "driver_cancellation", "medium", revision=2))
     await drain(dispatcher, clock)  # no group_wait for the driver: they are waiting for an answer now
-    assert [(m["token"], m["notification"]["title"]) for m in providers.push] == [("tok-driver-ivan", "No-show noted")]
+    assert [(m["token"], m["notification"]["title"]) for m in providers.push] == [
+        ("tok-driver-ivan", "No-show noted")
+    ]
     push = providers.push[0]
     assert "Support knows your passenger did not come" in push["notification"]["body"]
     assert push["data"]["step"] == "driver-no-show" and push["android"]["priority"] == "normal"

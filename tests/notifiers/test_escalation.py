@@ -87,7 +87,11 @@ async def test_signed_reply_ok_stops_escalation_and_help_escalates(
     assert [p["dedup_key"] for p in level_two] == ["e3:sos:L1"]
     # "I'm OK" lowers nothing: nobody acknowledged e2, so its escalation goes on at level 1's deadline
     ok_case = await CaseStore(redis).get("e2:sos")
-    assert ok_case is not None and ok_case.passenger_ok_at and (ok_case.state, ok_case.severity) == ("open", "critical")
+    assert (
+        ok_case is not None
+        and ok_case.passenger_ok_at
+        and (ok_case.state, ok_case.severity) == ("open", "critical")
+    )
     assert await redis.zscore(names.ESCALATIONS_DUE, "e2:sos") is not None
     clock.advance(300)
     await escalate_due(outreach)

@@ -100,10 +100,11 @@ async def wait_for(check, timeout_s: float, what: str) -> None:
 
 @pytest.mark.timeout(90)
 async def test_kill_9_mid_delivery_sends_every_message_exactly_once(
-    outreach_settings, redis, producer, providers, tmp_path
+    outreach_settings, settings, redis, producer, providers, tmp_path
 ) -> None:
     settings = outreach_settings.model_copy(
         update={
+            "kafka_url": settings.kafka_url,
             "app_id": f"outreach-kill-{uuid.uuid4().hex[:6]}",
             "outreach_group_wait_s": 0.0,
             "outreach_concurrency": 2,

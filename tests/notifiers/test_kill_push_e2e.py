@@ -47,10 +47,11 @@ async def test_the_device_shows_a_repeated_push_once(outreach_settings, http, pr
 
 @pytest.mark.timeout(90)
 async def test_kill_9_mid_push_shows_every_message_once(
-    outreach_settings, redis, producer, providers, tmp_path
+    outreach_settings, settings, redis, producer, providers, tmp_path
 ) -> None:
     settings = outreach_settings.model_copy(
         update={
+            "kafka_url": settings.kafka_url,
             "app_id": f"outreach-kill-push-{uuid.uuid4().hex[:6]}",
             "outreach_group_wait_s": 0.0,
             "outreach_concurrency": 1,  # one request in flight: a kill interrupts at most one

@@ -61,7 +61,9 @@ async def test_fcm_v1_body_and_unregistered_token(outreach_settings, http, provi
     assert rejected.outcome == "rejected" and "UNREGISTERED" in rejected.detail
 
 
-async def test_fcm_slowness_beyond_the_timeout_is_unknown_not_failed(outreach_settings, http, providers) -> None:
+async def test_fcm_slowness_beyond_the_timeout_is_unknown_not_failed(
+    outreach_settings, http, providers
+) -> None:
     providers.delay_s["push"] = 1.5  # the settings' HTTP timeout is 1 s
     result = await FcmNotifier(outreach_settings, http).send(message("push", "token-2"))
     assert result.outcome == "unknown" and "Timeout" in result.detail
@@ -87,7 +89,9 @@ async def test_twilio_asks_for_receipts_and_looks_up_since_the_first_attempt(
     later = message("sms", "+15550000304", first_attempt_at=first, attempt_started_at=first + 600_000)
     assert await twilio.was_sent(later) is True  # found although the last attempt began later
     query = providers.list_queries[-1]
-    assert query["To"] == "+15550000304" and query["DateSent>"] == time.strftime("%Y-%m-%d", time.gmtime(first / 1000 - 120))
+    assert query["To"] == "+15550000304" and query["DateSent>"] == time.strftime(
+        "%Y-%m-%d", time.gmtime(first / 1000 - 120)
+    )
     other = message("sms", "+15550000304", body="Another text", first_attempt_at=first)
     assert await twilio.was_sent(other) is False
 

@@ -152,7 +152,11 @@ async def test_time_critical_pushes_from_the_engine_and_the_closing_push_replace
     await outreach.tick()
     await drain(dispatcher, clock)
     late = providers.push[-1]
-    assert late["token"] == "tok-t2" and late["android"]["priority"] == "high" and late["android"]["ttl"] == "900s"
+    assert (
+        late["token"] == "tok-t2"
+        and late["android"]["priority"] == "high"
+        and late["android"]["ttl"] == "900s"
+    )
 
 
 def _fields(view: IncidentView) -> dict[str, object]:
@@ -175,7 +179,10 @@ async def test_stop_turns_sms_off_for_the_number_and_start_back_on(
                        channels=["sms", "push"])  # fmt: skip
     await add_passenger(redis, person)
     async with TestClient(TestServer(create_app(outreach_settings, outreach))) as client:
-        assert await post_sms(client, outreach_settings, {"From": phone, "Body": " Stop ", "MessageSid": "SM1"}) == 200
+        assert (
+            await post_sms(client, outreach_settings, {"From": phone, "Body": " Stop ", "MessageSid": "SM1"})
+            == 200
+        )
         providers.blocked.add(phone)  # Twilio blocks the number too (Advanced Opt-Out)
         assert await redis.exists(names.SMS_OPT_OUT + phone)
         await outreach.on_incident(incident("s1", 1))
@@ -185,7 +192,10 @@ async def test_stop_turns_sms_off_for_the_number_and_start_back_on(
         assert not providers.sms and [m["token"] for m in providers.push] == ["tok-s1"]  # push, not SMS
         for word in ("UNSUBSCRIBE", "cancel", "Quit", "STOPALL", "end"):
             assert (await _inbound(outreach, phone, word)) == "opted_out"
-        assert await post_sms(client, outreach_settings, {"From": phone, "Body": "START", "MessageSid": "SM2"}) == 200
+        assert (
+            await post_sms(client, outreach_settings, {"From": phone, "Body": "START", "MessageSid": "SM2"})
+            == 200
+        )
         providers.blocked.discard(phone)
         assert not await redis.exists(names.SMS_OPT_OUT + phone)
         await outreach.on_incident(incident("s2", 1, passenger_id="p-s1"))
@@ -204,7 +214,9 @@ async def _inbound(outreach, phone: str, text: str) -> str:
 
 
 async def test_a_redelivered_reply_changes_nothing(outreach_settings, redis, http, clock, providers) -> None:
-    settings = outreach_settings.replace(escalation_levels=f"{fakes.ROUTING_KEYS[0]}@60,{fakes.ROUTING_KEYS[1]}@120")
+    settings = outreach_settings.replace(
+        escalation_levels=f"{fakes.ROUTING_KEYS[0]}@60,{fakes.ROUTING_KEYS[1]}@120"
+    )
     outreach, dispatcher = parts(settings, redis, http, clock)
     phone = "+15550000601"
     await add_passenger(redis, Passenger(passenger_id="p-r1", name="A", locale="en", phone=phone))
@@ -241,7 +253,9 @@ async def test_pagerduty_payload_is_complete(outreach_settings, redis, http, clo
 
 
 async def test_pagerduty_retry_after_is_honoured(outreach_settings, redis, http, clock, providers) -> None:
-    settings = outreach_settings.replace(escalation_levels=f"{fakes.ROUTING_KEYS[0]}@600", outreach_retry_max_s=120.0)
+    settings = outreach_settings.replace(
+        escalation_levels=f"{fakes.ROUTING_KEYS[0]}@600", outreach_retry_max_s=120.0
+    )
     outreach, dispatcher = parts(settings, redis, http, clock)
     providers.fail["pagerduty"] = [429]
     providers.retry_after["pagerduty"] = "30"

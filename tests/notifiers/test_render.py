@@ -34,7 +34,7 @@ def long_context(locale: str, severity: str) -> dict[str, object]:
         "plate": clip(plate, CLIP["plate"]),
         "car": clip("Mercedes-Benz E-Class Estate", CLIP["car"]),
         "eta_min": 125,
-        "amount": money(12_345_650, "RUB"),
+        "amount": money(12_345_650, "RUB", locale),
         "severity": severity,
         "kind": "any",
         "resolution": "",
@@ -112,6 +112,36 @@ def test_context_takes_facts_from_the_incident() -> None:
     passenger = Passenger(passenger_id="p", name="Anna Smith", locale="en")
     ctx = context(incident, passenger, now_ms=1_000_000)
     assert (ctx["name"], ctx["driver"], ctx["plate"], ctx["eta_min"]) == ("Anna", "Ivan", "A123BC", 7)
+
+
+@pytest.mark.parametrize(
+    ("locale", "amount"), [("en", "1.234 BHD"), ("ru", "1,234 BHD"), (None, "1.234 BHD")]
+)
+def test_the_amount_is_written_for_the_passenger(locale: str | None, amount: str) -> None:
+    incident = IncidentView(
+        incident_id="o2:payment_failure",
+        kind="payment_failure",
+        severity="medium",
+        status="open",
+        order_id="o2",
+        details={"amount_minor": 1234, "currency": "BHD"},
+    )
+    ctx = context(incident, Passenger(passenger_id="p", name="Anna", locale=locale), now_ms=1_000_000)
+    assert ctx["amount"] == amount
+
+
+def test_a_russian_passenger_reads_russian_separators() -> None:
+    incident = IncidentView(
+        incident_id="o3:double_charge",
+        kind="double_charge",
+        severity="high",
+        status="open",
+        order_id="o3",
+        details={"payment": {"amount_minor": 123456, "currency": "RUB"}},
+    )
+    ctx = context(incident, Passenger(passenger_id="p", name="Анна", locale="ru"), now_ms=1_000_000)
+    assert ctx["amount"] == "1 234,56 RUB"
+    assert "1 234,56 RUB" in TEMPLATES.render("double_charge", "open", "ru", ctx).body
 
 
 # --- every message, every way an incident can end ------------------------------------------
@@ -225,7 +255,9 @@ def test_long_hyphenated_names_render_whole_in_every_locale() -> None:
         for channels in (["sms"], ["push"]):
             texts = compose(TEMPLATES, "pickup_delay", "open", incident, passenger, channels, 0)
             body = texts.body
-            assert "-." not in body and "…" not in body and "KA-123" not in body, body  # a plate is whole or absent
+            assert "-." not in body and "…" not in body and "KA-123" not in body, (
+                body
+            )  # a plate is whole or absent
             words = set(re.split(r"[\s,，:（）()]+", body))
             for name in (passenger_name, driver_name):
                 parts = name.split("-")
@@ -264,6 +296,4 @@ def test_each_channel_gets_its_own_text() -> None:
 
 def test_docs_messages_md_is_up_to_date() -> None:
     documented = Path(messages_doc.DOC).read_text(encoding="utf-8")
-    assert documented == messages_doc.render(), (
-        "docs/messages.md is stale: python -m notifiers.messages_doc"
-    )
+    assert documented == messages_doc.render(), "docs/messages.md is stale: python -m notifiers.messages_doc"

@@ -26,6 +26,9 @@ from tests.monitor.test_up import descendants
 from tests.reliability.harness import IncidentLog, Mirror, eventually, incidents_in_redis, topic_partitions
 from tests.reliability.traffic import Trip
 
+# Starts its own services or tripwatch processes.
+pytestmark = pytest.mark.service
+
 PRESSES = 120
 EVERY_S = 0.5
 KILL_WORKER_AT = 30  # press number: 15 s in

@@ -34,6 +34,9 @@ from monitor.topics import ensure_topics
 from tests.helpers import now_ms, wait_until
 from tests.monitor.test_up import alive, healthy
 
+# Starts its own services or tripwatch processes.
+pytestmark = pytest.mark.service
+
 POLICY = RestartPolicy()
 PARTITIONS = 8  # the default, which the broker's own auto-created count (4) is not
 
@@ -196,10 +199,14 @@ def up_environment(folder: Path) -> dict[str, str]:
     """Free ports and a data folder of its own, as in tests/monitor/test_up.py."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRIPWATCH_")}
     ports = ("EMBEDDED_KAFKA", "EMBEDDED_REDIS", "DASHBOARD", "OUTREACH", "SANDBOX")
-    return env | {f"TRIPWATCH_{name}_PORT": str(free_port()) for name in ports} | {
-        "TRIPWATCH_DATA_DIR": str(folder / "data"),
-        "TRIPWATCH_SESSION_TIMEOUT_S": "6",
-    }
+    return (
+        env
+        | {f"TRIPWATCH_{name}_PORT": str(free_port()) for name in ports}
+        | {
+            "TRIPWATCH_DATA_DIR": str(folder / "data"),
+            "TRIPWATCH_SESSION_TIMEOUT_S": "6",
+        }
+    )
 
 
 @pytest.fixture(scope="module")

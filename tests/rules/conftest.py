@@ -11,9 +11,9 @@ from monitor.settings import Settings
 
 
 @pytest.fixture
-async def private_redis(redis_server, settings: Settings) -> AsyncIterator[aioredis.Redis]:
+async def private_redis(redis_settings: Settings) -> AsyncIterator[aioredis.Redis]:
     """Redis database 7, emptied: rule-set keys here never reach the session worker (database 0)."""
-    client = aioredis.from_url(settings.redis_dsn.rsplit("/", 1)[0] + "/7")
+    client = aioredis.from_url(redis_settings.redis_dsn.rsplit("/", 1)[0] + "/7")
     await client.flushdb()
     yield client
     await client.flushdb()
@@ -25,7 +25,8 @@ PASSWORD = "rules page test password"
 
 @pytest.fixture
 async def rules_board(private_redis: aioredis.Redis, settings: Settings) -> AsyncIterator[tuple[str, str]]:
-    """The board in-process on its own Redis database, with a signed-up viewer: (url, user)."""
+    """The board in-process on its own Redis database, with a signed-up viewer: (url, user).
+    The board starts a producer at start-up: it needs the broker too."""
     from aiohttp import web
 
     from dashboard.main import init_app
