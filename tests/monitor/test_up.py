@@ -59,6 +59,11 @@ def alive(pid: int) -> bool:
 
 @pytest.fixture
 def up_environment(tmp_path: Path) -> dict[str, str]:
+    return own_up_environment(tmp_path)
+
+
+def own_up_environment(tmp_path: Path) -> dict[str, str]:
+    """`tripwatch up`'s environment with ports and a data folder of its own (no TRIPWATCH_* inherited)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRIPWATCH_")}
     return env | {
         "TRIPWATCH_EMBEDDED_KAFKA_PORT": str(free_port()),

@@ -20,9 +20,9 @@ import redis as redis_sync
 from aiokafka.errors import KafkaError
 
 from monitor import names
-from monitor.embedded import free_port, port_is_open
+from monitor.embedded import port_is_open
 from monitor.settings import Settings
-from tests.monitor.test_up import descendants
+from tests.monitor.test_up import descendants, own_up_environment
 from tests.reliability.harness import IncidentLog, Mirror, eventually, incidents_in_redis, topic_partitions
 from tests.reliability.traffic import Trip
 
@@ -41,16 +41,7 @@ SOS_WITHIN_MS = 3_000
 @pytest.fixture
 def up(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], dict[str, str], Path]]:
     """`tripwatch up` on ports and a data folder of its own; stopped with SIGTERM afterwards."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TRIPWATCH_")} | {
-        "TRIPWATCH_EMBEDDED_KAFKA_PORT": str(free_port()),
-        "TRIPWATCH_EMBEDDED_REDIS_PORT": str(free_port()),
-        "TRIPWATCH_DASHBOARD_PORT": str(free_port()),
-        "TRIPWATCH_OUTREACH_PORT": str(free_port()),
-        "TRIPWATCH_SANDBOX_PORT": str(free_port()),
-        "TRIPWATCH_DATA_DIR": str(tmp_path / "data"),
-        "TRIPWATCH_SESSION_TIMEOUT_S": "6",
-        "TRIPWATCH_APP_ID": "tripwatch-done-when",
-    }
+    env = own_up_environment(tmp_path) | {"TRIPWATCH_APP_ID": "tripwatch-done-when"}
     log_path = tmp_path / "up.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
