@@ -79,7 +79,6 @@ class JudgedOffsets:
         self._next: dict[TP, int] = {}
         self._rereading: dict[TP, int] = {}  # tp -> when its re-read was asked for
         self._progress: dict[TP, int] = {}  # tp -> when it last judged or was sought
-        self._unknown_since: dict[TP, int] = {}  # tp -> first record seen before any seek
 
     def reset(self, tp: TP, offset: int, now_ms: int) -> None:
         """The consumer was sought to `offset`: judging goes on from there."""
@@ -94,13 +93,6 @@ class JudgedOffsets:
 
     def take(self, tp: TP, offset: int, now_ms: int) -> Verdict:
         expected = self._next.get(tp)
-        if (
-            expected is None
-            and now_ms - self._unknown_since.setdefault(tp, now_ms) < self.reread_after_ms * 5
-        ):
-            # faust hands over records during recovery, before its seek to the committed offsets
-            # says where judging starts; judged then, a stop's later pings came before its first
-            return Verdict.WAIT
         if expected is None or offset == expected:
             self._next[tp] = offset + 1
             self._rereading.pop(tp, None)

@@ -80,18 +80,6 @@ def test_a_partition_whose_records_were_not_handed_out_yet_is_not_stalled():
     assert judged.stalled({SOS: 5}.get, in_flight=set(), now_ms=60_000) == []
 
 
-def test_before_the_seek_to_the_committed_offsets_nothing_is_judged_for_a_while():
-    from monitor.offsets import JudgedOffsets, Verdict
-
-    judged = JudgedOffsets(reread_after_ms=2_000)
-    assert judged.take(SOS, 39, now_ms=0) is Verdict.WAIT  # handed over during recovery
-    judged.reset(SOS, 1, now_ms=100)
-    assert judged.take(SOS, 1, now_ms=200) is Verdict.JUDGE
-    other = TP("telemetry", 0)
-    assert judged.take(other, 7, now_ms=0) is Verdict.WAIT
-    assert judged.take(other, 8, now_ms=10_000) is Verdict.JUDGE  # never sought: judged after all
-
-
 def test_a_hole_in_the_agents_records_asks_once_for_a_reread_then_waits_for_it():
     from monitor.offsets import JudgedOffsets, Verdict
 
