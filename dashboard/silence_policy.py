@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from monitor.clock import span
 from monitor.incidents import BUILTIN_KINDS, SAFETY_KINDS
 from rules.loader import RuleSet
 from rules.silences import ANY, Silence, SilenceError
@@ -66,8 +67,4 @@ def check_safety(silence: Silence, covers_safety: bool, role: str, confirmed: bo
     if not confirmed:
         raise SilenceError("confirm_safety: this silence holds safety outreach; confirm it explicitly")
     if silence.until_ms - silence.starts_ms > max_s * 1000:
-        raise SilenceError(f"until: a silence over safety kinds lasts at most {_hours(max_s)}")
-
-
-def _hours(seconds: int) -> str:
-    return f"{seconds / 3600:g} h" if seconds >= 3600 else f"{seconds // 60} min"
+        raise SilenceError(f"until: a silence over safety kinds lasts at most {span(max_s)}")

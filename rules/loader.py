@@ -11,7 +11,7 @@ import hashlib
 import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +61,7 @@ class LoadedRule:
 
     version: str = ""  # the rule's digest with the macros and lists it uses: stamped on incidents
     changed_by: tuple[str, ...] = ()  # file:line of each override applied to it (rules.overrides)
+    timezones: Mapping[str, str] = field(default_factory=dict)  # the set's city -> zone (`timezones:`)
 
     @property
     def id(self) -> str:
@@ -150,7 +151,10 @@ def _load(
             parsed.append(file)
     env, timezones, kinds = _shared(parsed, problems, deadline)
     known_templates = frozenset(templates) if templates is not None else available_templates()
-    loaded = _rules(parsed, env, kinds, known_templates, problems, deadline)
+    loaded = [
+        replace(r, timezones=timezones)
+        for r in _rules(parsed, env, kinds, known_templates, problems, deadline)
+    ]
     if problems.lines:
         raise RuleError(problems.lines)
     set_warnings(parsed, loaded, env, problems, check_locales=templates is None)

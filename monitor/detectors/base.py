@@ -86,7 +86,3 @@ def open_change(
 
 def is_open(state: TripState, rule: LoadedRule) -> bool:
     return rule.rule.kind in state.open_incidents
-
-
-def minutes(ms: float) -> str:
-    return f"{ms / 60_000:.1f}".removesuffix(".0")

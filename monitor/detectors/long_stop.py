@@ -12,7 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 from monitor import geo, models
-from monitor.detectors.base import Detector, minutes, open_change
+from monitor.clock import span
+from monitor.detectors.base import Detector, open_change
 from monitor.incidents import IncidentChange
 from monitor.trip_state import Ping, Stop, TripState
 from rules.loader import LoadedRule
@@ -64,7 +65,7 @@ def check_deadline(state: TripState, rule: LoadedRule, watermark: int) -> Incide
     stop = state.stops[rule.id]
     threshold_ms = int(_threshold_s(stop, rule) * 1000)
     to_dropoff = round(geo.distance_m(stop.anchor, state.dropoff)) if state.dropoff else None
-    summary = f"car stationary mid-trip for {minutes(threshold_ms)} min"
+    summary = f"car stationary mid-trip for {span(threshold_ms / 1000)}"
     if to_dropoff is not None:
         summary += f", {to_dropoff} m from the drop-off"
     details = {

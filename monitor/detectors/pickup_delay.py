@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from monitor import models
+from monitor.clock import span
 from monitor.detectors.base import Detector, open_change
 from monitor.incidents import IncidentChange
 from monitor.trip_state import TripState
@@ -33,8 +34,7 @@ def check_eta(state: TripState, rule: LoadedRule, event_ts: int) -> IncidentChan
     overrun_ms = state.eta_pickup_ts - state.promised_pickup_ts
     if overrun_ms < rule.params.eta_overrun_s * 1000:
         return None
-    minutes = round(overrun_ms / 60_000)
-    summary = f"driver ETA is {minutes} min past the promised pickup time"
+    summary = f"driver ETA is {span(round(overrun_ms / 60_000) * 60)} past the promised pickup time"
     details = {"trigger": "eta_overrun", "overrun_s": overrun_ms // 1000}
     return _open(state, rule, event_ts, summary, details)
 

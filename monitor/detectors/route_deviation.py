@@ -14,12 +14,12 @@ from __future__ import annotations
 import bisect
 from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from monitor import geo, models
 from monitor.detectors.base import Detector, open_change
 from monitor.incidents import SEVERITY_RANK, IncidentChange
 from monitor.trip_state import OffRoute, Ping, TripState
+from rules.context import zone_info
 from rules.loader import LoadedRule
 
 MAX_STREAK_PINGS = 64
@@ -113,12 +113,19 @@ def _moving_away(streak: OffRoute, rule: LoadedRule) -> bool:
 
 def is_night(city: str | None, ts: int, rule: LoadedRule) -> bool:
     """Whether `ts` falls in the rule's night hours, in the city's local time."""
-    zone = ZoneInfo(rule.params.city_timezones.get(city or "", rule.params.default_timezone))
+    zone = zone_info(zone_of(city, rule))
     hour = datetime.fromtimestamp(ts / 1000, tz=UTC).astimezone(zone).hour
     start, end = rule.params.night_start_hour, rule.params.night_end_hour
     if start <= end:
         return start <= hour < end
     return hour >= start or hour < end
+
+
+def zone_of(city: str | None, rule: LoadedRule) -> str:
+    """The city's zone: the rule's own `city_timezones` first, then the rule set's `timezones:`
+    (the one city map, rules/pack/cities.yaml), else the rule's `default_timezone`."""
+    city = city or ""
+    return rule.params.city_timezones.get(city) or rule.timezones.get(city) or rule.params.default_timezone
 
 
 def cleared(state: TripState, rule: LoadedRule) -> str | None:

@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from monitor import models
-from monitor.detectors.base import Detector, minutes, open_change
+from monitor.clock import span
+from monitor.detectors.base import Detector, open_change
 from monitor.incidents import IncidentChange
 from monitor.trip_state import TripState
 from rules.loader import LoadedRule
@@ -29,7 +30,7 @@ def check_event(state: TripState, rule: LoadedRule, event: Any) -> IncidentChang
     slip_ms = state.eta_dropoff_ts - base
     if slip_ms < rule.params.slip_s * 1000:
         return None
-    summary = f"drop-off ETA slipped {minutes(slip_ms)} min past the ETA at trip start"
+    summary = f"drop-off ETA slipped {span(slip_ms / 1000)} past the ETA at trip start"
     details = _details(state, base, "eta_slip", slip_ms)
     return open_change(state, rule, state.eta_dropoff_at or event.ts, summary, details)
 
@@ -46,7 +47,7 @@ def check_deadline(state: TripState, rule: LoadedRule, watermark: int) -> Incide
     if due is None or watermark < due:
         return None
     slip_ms = int(rule.params.slip_s * 1000)
-    summary = f"trip still under way {minutes(slip_ms)} min after the ETA at trip start"
+    summary = f"trip still under way {span(slip_ms / 1000)} after the ETA at trip start"
     return open_change(state, rule, due, summary, _details(state, due - slip_ms, "overdue", slip_ms))
 
 

@@ -60,7 +60,7 @@ def test_which_silences_cover_safety_kinds(fields, covers):
             "kind: this silence would hold SOS, crash and other safety outreach: admins only",
         ),
         ("admin", False, 1, "confirm_safety: this silence holds safety outreach; confirm it explicitly"),
-        ("admin", True, 24 * 90, "until: a silence over safety kinds lasts at most 4 h"),
+        ("admin", True, 24 * 90, "until: a silence over safety kinds lasts at most 4h"),
     ],
 )
 def test_a_safety_silence_needs_an_admin_a_confirmation_and_a_short_end(role, confirmed, hours, error):

@@ -90,7 +90,7 @@ async def test_an_all_matching_silence_needs_an_admin_and_a_confirmation(board, 
     )
     await page.check(f"{form} input[name=confirm_safety]")
     await page.click(f"{form} button[type=submit]")  # confirmed, but a day is too long
-    await page.wait_for_selector("#silence-error:has-text('lasts at most 4 h')")
+    await page.wait_for_selector("#silence-error:has-text('lasts at most 4h')")
     await page.fill(f"{form} input[name=minutes]", "30")
     await page.wait_for_selector("#silence-preview[data-state=safety]:has-text('would hold')")
     assert "includes safety kinds" in await page.locator("#silence-preview").inner_text()
