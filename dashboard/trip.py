@@ -17,6 +17,9 @@ from dashboard.keys import REDIS, ROWS, SETTINGS, session_of
 from dashboard.rows import masked
 from monitor import names
 from monitor.trip_log import read_events, read_track
+from rules.loader import RuleSet
+from rules.overview import published_set
+from rules.params import RouteDeviationParams
 
 routes = web.RouteTableDef()
 
@@ -35,6 +38,7 @@ async def trip_page(request: web.Request) -> dict[str, Any]:
     case = await outreach.case_for_order(redis, order_id)
     current = await request.app[ROWS].rows(_latest_per_incident(incidents))
     settings = request.app[SETTINGS]
+    _, rule_set, _ = await published_set(redis)
     return {
         "session": session,
         "order_id": order_id,
@@ -44,7 +48,7 @@ async def trip_page(request: web.Request) -> dict[str, Any]:
         "current": [{**row, "label": words.kind_label(row["kind"])} for row in current],
         "passenger": await _passenger(redis, events, session),
         "driver": _driver(events, session),
-        "map": _map(events, track, incidents).as_json(),
+        "map": _map(events, track, incidents, off_route_m(rule_set, incidents)).as_json(),
         "tiles": {"url": settings.map_tile_url, "attribution": settings.map_tile_attribution},
         "case": words.case_lines(case, messages) if case else None,
         "at": words.at,
@@ -108,10 +112,20 @@ def _driver(events: list[dict[str, Any]], session: Session) -> dict | None:
     return drivers[-1] if session.can_see_phones else masked(drivers[-1])
 
 
+def off_route_m(rule_set: RuleSet | None, incidents: list[dict[str, Any]]) -> float:
+    """The off-route distance in force for this trip: the route-deviation rule that judged it,
+    else the first one published, else the parameter's default."""
+    rules = rule_set.for_detector("route_deviation") if rule_set else []
+    judged = {i.get("rule_id") for i in incidents}
+    rule = next((r for r in rules if r.id in judged), rules[0] if rules else None)
+    return float(rule.params.off_route_m if rule else RouteDeviationParams().off_route_m)
+
+
 def _map(
     events: list[dict[str, Any]],
     track: list[tuple[int, float, float, float]],
     incidents: list[dict[str, Any]],
+    off_route_m: float,
 ) -> trip_map.TripMap:
     routes = [[(p[0], p[1]) for p in e["route"]] for e in events if e.get("route")]
     points: list[tuple[str, str, trip_map.LatLon]] = []
@@ -127,4 +141,4 @@ def _map(
         if isinstance(where.get("lat"), int | float) and isinstance(where.get("lon"), int | float):
             points.append((i["kind"], words.kind_label(i["kind"]), (where["lat"], where["lon"])))
     where = {(round(p[2][0], 4), round(p[2][1], 4)): p for p in points}  # one mark per place: the incident's
-    return trip_map.draw(routes, [(lat, lon) for _, lat, lon, _ in track], list(where.values()))
+    return trip_map.draw(routes, [(lat, lon) for _, lat, lon, _ in track], list(where.values()), off_route_m)

@@ -9,7 +9,6 @@ change's `details` under the same name (a detector that measures a distance puts
 
 from __future__ import annotations
 
-import math
 from collections import OrderedDict
 from collections.abc import Mapping
 from datetime import datetime
@@ -17,6 +16,7 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from monitor import geo
 from rules.conditions import FIELDS
 from rules.zones import zones_of
 
@@ -114,11 +114,7 @@ def _trip(state: Any, zones: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _distance(a: Any, b: Any) -> float:
-    if not a or not b:
-        return 0.0
-    north = (b[0] - a[0]) * 111_195.0
-    east = (b[1] - a[1]) * 111_195.0 * math.cos(math.radians((a[0] + b[0]) / 2))
-    return math.hypot(north, east)
+    return geo.distance_m(a, b) if a and b else 0.0
 
 
 def _event(change: Any) -> dict[str, Any]:

@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import msgspec
 import orjson
 import pytest
 import redis.asyncio as aioredis
 
-from dashboard.trip_map import DEVIATION_M, distance_to_route_m, draw
+from dashboard.trip import off_route_m
+from dashboard.trip_map import draw
 from monitor import models
+from monitor.geo import distance_to_route_m
 from monitor.incidents import IncidentChange
 from monitor.trip_log import TripLog, read_events, read_track
+from rules.loader import load_rules
+from rules.reload import files_of
 from tests.dashboard.test_access import sign_in
+
+PACK = Path(__file__).resolve().parents[2] / "rules" / "pack"
 
 ROUTE = [(52.520, 13.400), (52.520, 13.420), (52.520, 13.440)]  # due east along one parallel
 
@@ -29,11 +36,27 @@ def test_distance_to_route():
 def test_draw_groups_the_points_off_the_route_into_stretches():
     off = [(52.523, 13.420), (52.5232, 13.425)]
     track = [(52.520, 13.401), (52.5205, 13.410), *off, (52.520, 13.430), (52.524, 13.435)]
-    drawn = draw([[(52.5, 13.3), (52.5, 13.4)], ROUTE], track, [("pickup", "Pickup", ROUTE[0])])
+    drawn = draw([[(52.5, 13.3), (52.5, 13.4)], ROUTE], track, [("pickup", "Pickup", ROUTE[0])], 150)
     assert drawn.off_route == [off, [(52.524, 13.435)]]
-    assert drawn.max_deviation_m > DEVIATION_M
+    assert drawn.max_deviation_m > 150
     assert drawn.route == ROUTE and drawn.routes == [[(52.5, 13.3), (52.5, 13.4)]]
     assert drawn.as_json()["points"] == [{"what": "pickup", "label": "Pickup", "at": ROUTE[0]}]
+
+
+def test_the_map_takes_the_off_route_distance_of_the_rule_in_force():
+    files = files_of(PACK)
+    other = files["route_deviation.yaml"].replace("id: route-deviation", "id: route-deviation-wide")
+    files["wide.yaml"] = other.replace("off_route_m: 150", "off_route_m: 420")
+    rule_set = load_rules(files)
+    assert off_route_m(rule_set, []) == 150  # none judged this trip: the first published
+    assert off_route_m(rule_set, [{"rule_id": "route-deviation-wide"}]) == 420  # the one that judged it
+    assert off_route_m(None, []) == 150  # no rule set published: the parameter's default
+
+
+def test_draw_marks_off_route_by_the_threshold_it_is_given():
+    track = [(52.520, 13.401), (52.523, 13.420), (52.524, 13.435)]  # about 0, 330 and 440 m off
+    assert draw([ROUTE], track, [], 150).off_route == [track[1:]]
+    assert draw([ROUTE], track, [], 400).off_route == [track[2:]]
 
 
 @pytest.fixture
