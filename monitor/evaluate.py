@@ -27,13 +27,13 @@ import orjson
 import redis.asyncio as aioredis
 
 from monitor import names
-from monitor.incidents import BUILTIN_KINDS
 from monitor.scenario import ExpectedIncident, HardNegative, Scenario, ScheduledEvent
 from monitor.settings import Settings
+from monitor.simulator.config import INCIDENT_KINDS
 
 log = logging.getLogger(__name__)
 
-CATALOGUE = BUILTIN_KINDS
+CATALOGUE = INCIDENT_KINDS  # the report's order: the simulated catalogue's, then other kinds sorted
 ID_FIELDS = ("order_id", "event_id", "passenger_id", "payment_id")
 
 # The embedded broker (Tansu) serves a partition more slowly the more record batches it holds:

@@ -12,23 +12,14 @@ from typing import Any, Literal
 
 import msgspec
 
-# The incident catalogue of ../shared/PRODUCT.md; rule authors may add kinds of their own.
-BUILTIN_KINDS: tuple[str, ...] = (
-    "pickup_delay",
-    "trip_delay",
-    "driver_cancellation",
-    "system_cancellation",
-    "route_deviation",
-    "payment_failure",
-    "double_charge",
-    "sos",
-    "crash_suspected",
-    "long_stop",
-    "signal_lost",
-    "early_end",
-)
-# Kinds about a person's safety: paged at once, never hidden by a silence, first on the board.
-SAFETY_KINDS = frozenset({"sos", "crash_suspected", "long_stop", "signal_lost", "early_end"})
+from monitor.kinds import KINDS
+
+# The incident catalogue of ../shared/PRODUCT.md, from the rule pack (monitor/kinds.py); rule
+# authors may add kinds of their own.
+BUILTIN_KINDS: tuple[str, ...] = tuple(KINDS)
+# Kinds about a person's safety (tagged `safety` in the pack): paged at once, never hidden by a
+# silence, first on the board.
+SAFETY_KINDS = frozenset(kind.name for kind in KINDS.values() if kind.safety)
 SEVERITY_RANK = {"low": 0, "medium": 1, "high": 2, "critical": 3}
 Severity = Literal["critical", "high", "medium", "low"]
 Status = Literal["open", "acknowledged", "resolved"]

@@ -14,9 +14,22 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from monitor.incidents import BUILTIN_KINDS
-
-INCIDENT_KINDS = BUILTIN_KINDS
+# The kinds the simulator has a case for (monitor/simulator/cases.py), in the catalogue's order
+# (the order the seeded draws are made in); a kind without a case is not simulated.
+INCIDENT_KINDS: tuple[str, ...] = (
+    "pickup_delay",
+    "trip_delay",
+    "driver_cancellation",
+    "system_cancellation",
+    "route_deviation",
+    "payment_failure",
+    "double_charge",
+    "sos",
+    "crash_suspected",
+    "long_stop",
+    "signal_lost",
+    "early_end",
+)
 NEGATIVES = (
     "traffic_jam",  # a slow crawl with short stops along the planned route
     "reroute",  # an accepted trip.rerouted, then the car follows the new route
