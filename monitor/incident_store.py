@@ -6,7 +6,6 @@ from collections.abc import Awaitable, Callable
 
 import msgspec
 import redis.asyncio as aioredis
-from redis.exceptions import WatchError
 
 from monitor import names
 from monitor.incidents import (
@@ -51,26 +50,25 @@ class IncidentStore:
         before_commit: BeforeCommit | None,
         queue_extra: Callable[[aioredis.client.Pipeline, Incident], None] | None = None,
     ) -> Incident | None:
-        """Optimistic read-modify-write of one incident (WATCH/MULTI, redone when someone else
-        changed it meanwhile); `compute` returns None when there is nothing to write."""
-        async with self._redis.pipeline(transaction=True) as pipe:
-            while True:
-                try:
-                    await pipe.watch(key)
-                    updated = compute(maybe_bytes(await pipe.get(key)))
-                    if updated is None:
-                        await pipe.unwatch()  # type: ignore[no-untyped-call]
-                        return None
-                    if before_commit is not None:
-                        await before_commit(updated)
-                    pipe.multi()  # type: ignore[no-untyped-call]
-                    if queue_extra is not None:
-                        queue_extra(pipe, updated)
-                    self._queue_write(pipe, updated)
-                    await pipe.execute()
-                    return updated
-                except WatchError:
-                    continue  # a supervisor's action or the worker changed it meanwhile: redo
+        """Optimistic read-modify-write of one incident (redis-py's `transaction`: redone when a
+        supervisor's action or the worker changed it meanwhile); `compute` returns None when there
+        is nothing to write."""
+
+        async def attempt(pipe: aioredis.client.Pipeline) -> Incident | None:
+            updated = compute(maybe_bytes(await pipe.get(key)))
+            if updated is None:
+                await pipe.unwatch()  # type: ignore[no-untyped-call]
+                return None
+            if before_commit is not None:
+                await before_commit(updated)
+            pipe.multi()  # type: ignore[no-untyped-call]
+            if queue_extra is not None:
+                queue_extra(pipe, updated)
+            self._queue_write(pipe, updated)
+            return updated
+
+        result: Incident | None = await self._redis.transaction(attempt, key, value_from_callable=True)
+        return result
 
     @staticmethod
     def _queue_write(pipe: aioredis.client.Pipeline, incident: Incident) -> None:

@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 
 import msgspec
 import redis.asyncio as aioredis
-from redis.exceptions import WatchError
 
 from monitor import names
 from monitor.clock import span
@@ -269,25 +268,25 @@ class CaseStore:
         With `tidy`, a case left unchanged has its auto-close schedule rewritten from what it
         is now (a re-opened or vanished case leaves the schedule), in the same transaction."""
         key = case_key(case_id)
-        async with self.redis.pipeline(transaction=True) as pipe:
-            while True:
-                try:
-                    await pipe.watch(key)
-                    raw = await pipe.get(key)
-                    case = decode_case(raw) if raw else None
-                    result = change(case) if case is not None else None
-                    if result is None and not tidy:
-                        await pipe.unwatch()
-                        return case, False
-                    pipe.multi()
-                    if result is None:
-                        schedule_close(pipe, case_id, case)
-                    else:
-                        self._queue(pipe, result)
-                    await pipe.execute()
-                    return (case, False) if result is None else (result.case, True)
-                except WatchError:
-                    continue
+
+        async def attempt(pipe: aioredis.client.Pipeline) -> tuple[Case | None, bool]:
+            raw = await pipe.get(key)
+            case = decode_case(raw) if raw else None
+            result = change(case) if case is not None else None
+            if result is None and not tidy:
+                await pipe.unwatch()
+                return case, False
+            pipe.multi()
+            if result is None:
+                schedule_close(pipe, case_id, case)
+            else:
+                self._queue(pipe, result)
+            return (case, False) if result is None else (result.case, True)
+
+        outcome: tuple[Case | None, bool] = await self.redis.transaction(
+            attempt, key, value_from_callable=True
+        )
+        return outcome
 
     def _queue(self, pipe: aioredis.client.Pipeline, change: Change) -> None:
         queue_case(pipe, change.case)

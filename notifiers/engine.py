@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 
 import msgspec
 import redis.asyncio as aioredis
-from redis.exceptions import WatchError
 
 from monitor import names
 from monitor.models import Passenger
@@ -117,20 +116,17 @@ class Outreach:
     ) -> None:
         conv_key = conversation_key(incident_id)
         case_key = cases.case_key(incident_id)
-        async with self.redis.pipeline(transaction=True) as pipe:
-            while True:
-                try:
-                    await pipe.watch(conv_key, case_key)
-                    raw = await pipe.get(conv_key)
-                    current = decode_conversation(raw) if raw else None
-                    if incident is None and current is None:
-                        await pipe.unwatch()
-                        await self.redis.zrem(names.CONVERSATIONS_DUE, incident_id)
-                        return
-                    await self._write(pipe, current, incident, decide, now, speak_to_driver)
-                    return
-                except WatchError:
-                    continue
+
+        async def attempt(pipe: aioredis.client.Pipeline) -> None:
+            raw = await pipe.get(conv_key)
+            current = decode_conversation(raw) if raw else None
+            if incident is None and current is None:
+                await pipe.unwatch()
+                await self.redis.zrem(names.CONVERSATIONS_DUE, incident_id)
+                return
+            await self._write(pipe, current, incident, decide, now, speak_to_driver)
+
+        await self.redis.transaction(attempt, conv_key, case_key)
 
     async def _write(
         self,
@@ -171,8 +167,7 @@ class Outreach:
             checkin_due = now + int(self.settings.checkin_timeout_s * 1000)  # no answer escalates
             plan.escalation_due = min(plan.escalation_due, checkin_due)
         pipe.multi()
-        self._queue(pipe, conv, plan, spend)
-        await pipe.execute()
+        self._queue(pipe, conv, plan, spend)  # executed by the caller's transaction
 
     def _follow_incident(self, plan: Plan, incident: IncidentView, policy: Policy, now: int) -> None:
         if plan.case is None and not (policy.open_case or policy.page or incident.severity == "critical"):
@@ -414,20 +409,16 @@ async def step_case(
     from `schedule` (escalation_due / reminder_due) is filled in by `step` when the case and its
     conversation exist, then written."""
     key, conv_key = cases.case_key(case_id), conversation_key(case_id)
-    async with outreach.redis.pipeline(transaction=True) as pipe:
-        while True:
-            try:
-                await pipe.watch(key, conv_key)
-                raw_case, raw_conv = await pipe.mget(key, conv_key)
-                plan = Plan(case=decode_case(raw_case) if raw_case else None, **schedule)
-                if plan.case is not None and raw_conv is not None:
-                    step(plan, plan.case, decode_conversation(raw_conv).incident)
-                pipe.multi()
-                queue_case_step(pipe, plan, case_id, outreach.settings.helpdesk_webhook_url)
-                await pipe.execute()
-                return
-            except WatchError:
-                continue
+
+    async def attempt(pipe: aioredis.client.Pipeline) -> None:
+        raw_case, raw_conv = await pipe.mget(key, conv_key)
+        plan = Plan(case=decode_case(raw_case) if raw_case else None, **schedule)
+        if plan.case is not None and raw_conv is not None:
+            step(plan, plan.case, decode_conversation(raw_conv).incident)
+        pipe.multi()
+        queue_case_step(pipe, plan, case_id, outreach.settings.helpdesk_webhook_url)
+
+    await outreach.redis.transaction(attempt, key, conv_key)
 
 
 def queue_case_step(pipe: aioredis.client.Pipeline, plan: Plan, case_id: str, helpdesk_url: str) -> None:
