@@ -31,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 from monitor import names  # noqa: E402
 from monitor.clock import now_ms  # noqa: E402
 from monitor.embedded import broker_service, free_port, redis_service  # noqa: E402
+from monitor.processes import spawn, stop_process  # noqa: E402
 from monitor.settings import Settings  # noqa: E402
 from monitor.topics import ensure_topics  # noqa: E402
 
@@ -143,8 +144,7 @@ async def run(args: argparse.Namespace, settings: Settings) -> None:
         worker_rate = args.events / (done - ready)
         lat = await latencies(settings, redis, args.latency_orders)
     finally:
-        worker.terminate()
-        worker.wait(30)
+        stop_process("worker", worker, timeout_s=30)
         await redis.aclose()
     raw_rate = await raw_consumer_rate(settings, args.events)
     print(f"throughput  raw consumer (decode only): {raw_rate:10.0f} events/s   (baseline)")
@@ -159,7 +159,7 @@ async def run(args: argparse.Namespace, settings: Settings) -> None:
 
 def start_worker(settings: Settings) -> subprocess.Popen[bytes]:
     env = dict(os.environ) | settings.as_environment() | {"TRIPWATCH_LOG_LEVEL": "warning"}
-    return subprocess.Popen([sys.executable, "-m", "monitor.cli", "worker"], env=env, cwd=ROOT)
+    return spawn([sys.executable, "-m", "monitor.cli", "worker"], env, cwd=ROOT)
 
 
 async def wait_ready(redis: aioredis.Redis, settings: Settings) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from typing import Any
 
 import msgspec
 
@@ -90,7 +89,3 @@ def decode(raw: bytes) -> DeadLetter:
 def original_bytes(letter: DeadLetter) -> bytes:
     """The original as kept: all of it unless `letter.truncated`."""
     return base64.b64decode(letter.original_b64)
-
-
-def as_dict(letter: DeadLetter) -> dict[str, Any]:
-    return msgspec.to_builtins(letter)

@@ -10,18 +10,22 @@ import logging
 import os
 import signal
 import subprocess
+from pathlib import Path
 from typing import IO
 
 log = logging.getLogger(__name__)
 
 
 def spawn(
-    command: list[str], env: dict[str, str] | None = None, output: IO[bytes] | None = None
+    command: list[str],
+    env: dict[str, str] | None = None,
+    output: IO[bytes] | None = None,
+    cwd: Path | None = None,
 ) -> subprocess.Popen[bytes]:
     """Start `command` as the leader of a new process group (so Ctrl-C in a terminal reaches
     only `tripwatch up`, which stops its children in order). `output` takes stdout and stderr."""
     stderr = subprocess.STDOUT if output is not None else None
-    return subprocess.Popen(command, env=env, stdout=output, stderr=stderr, start_new_session=True)
+    return subprocess.Popen(command, env=env, stdout=output, stderr=stderr, cwd=cwd, start_new_session=True)
 
 
 def stop_process(name: str, process: subprocess.Popen[bytes], timeout_s: float = 15.0) -> None:

@@ -27,8 +27,3 @@ def as_text(reply: Any) -> str:
 def maybe_bytes(reply: Any) -> bytes | None:
     """A reply that may be missing (nil), as bytes or None."""
     return None if reply is None else as_bytes(reply)
-
-
-def maybe_text(reply: Any) -> str | None:
-    """A reply that may be missing (nil), as str or None."""
-    return None if reply is None else as_text(reply)

@@ -116,10 +116,6 @@ CONTEXT: dict[str, dict[str, Field]] = {
 }
 
 
-def field_of(obj: str, name: str) -> Field | None:
-    return CONTEXT.get(obj, {}).get(name)
-
-
 def fields_table() -> str:
     """The markdown table of docs/rules.md: one row per field."""
     rows = ["| field | type | what it is | unknown |", "|---|---|---|---|"]

@@ -101,10 +101,6 @@ class Polyline:
         (ax, ay), (bx, by) = self.points[i], self.points[i + 1]
         return round(math.degrees(math.atan2(bx - ax, by - ay)) % 360, 1)
 
-    def vertex_positions(self) -> list[float]:
-        """Arc lengths of the interior vertices (the turns)."""
-        return self.cumulative[1:-1]
-
     def _locate(self, s: float) -> tuple[int, float]:
         s = max(0.0, min(s, self.length))
         i = max(0, bisect.bisect_right(self.cumulative, s) - 1)

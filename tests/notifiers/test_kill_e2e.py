@@ -19,6 +19,7 @@ import pytest
 
 from monitor import names
 from monitor.models import Passenger
+from monitor.processes import spawn, stop_process
 from monitor.topics import ensure_topics
 from notifiers.model import decode_message
 from tests.notifiers.conftest import add_passenger
@@ -50,9 +51,7 @@ def incident(order: str, revision: int, eta_ts: int | None = None) -> dict[str, 
 def start(settings, log_path: Path) -> subprocess.Popen[bytes]:
     env = dict(os.environ) | settings.as_environment()
     with log_path.open("ab") as sink:
-        return subprocess.Popen(
-            [sys.executable, "-m", "monitor.cli", "outreach"], env=env, stdout=sink, stderr=subprocess.STDOUT
-        )
+        return spawn([sys.executable, "-m", "monitor.cli", "outreach"], env, sink)
 
 
 async def kill_mid_delivery(
@@ -80,12 +79,9 @@ async def kill_mid_delivery(
             await asyncio.sleep(settings.outreach_lease_s + 1.5)  # time for any duplicate to show
             assert await redis.zcard(names.OUTBOX_NORMAL) == 0
         finally:
-            second.terminate()
-            second.wait(20)
+            stop_process("outreach", second, timeout_s=20)
     finally:
-        if first.poll() is None:
-            first.kill()
-            first.wait()
+        stop_process("outreach", first, timeout_s=0.1)
     return killed_at
 
 

@@ -26,6 +26,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from monitor import names
 from monitor.embedded import EmbeddedService, broker_service, free_port, redis_service
+from monitor.processes import spawn, stop_process
 from monitor.settings import Settings
 from monitor.topics import ensure_topics
 from monitor.worker import READY_LINE
@@ -154,12 +155,7 @@ class ChildProcess:
         path.parent.mkdir(parents=True, exist_ok=True)
         env = dict(os.environ) | self.settings.as_environment()
         with path.open("wb") as sink:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "monitor.cli", self.command],
-                env=env,
-                stdout=sink,
-                stderr=subprocess.STDOUT,
-            )
+            process = spawn([sys.executable, "-m", "monitor.cli", self.command], env, sink)
         self.generations.append(process)
         self.logs.append(path)
         if self.ready_line is not None:
@@ -183,13 +179,7 @@ class ChildProcess:
 
     def stop(self) -> None:
         for process in self.generations:
-            if process.poll() is None:
-                process.terminate()
-                try:
-                    process.wait(20)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
+            stop_process(self.command, process, timeout_s=20)
 
     def log(self, generation: int = -1) -> str:
         path = self.logs[generation]
