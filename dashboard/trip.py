@@ -16,10 +16,10 @@ from dashboard.access import Session
 from dashboard.keys import REDIS, ROWS, SETTINGS, session_of
 from dashboard.rows import masked
 from monitor import names
+from monitor.detectors.route_deviation import RouteDeviationParams
 from monitor.trip_log import read_events, read_track
 from rules.loader import RuleSet
 from rules.overview import published_set
-from rules.params import RouteDeviationParams
 
 routes = web.RouteTableDef()
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+import monitor.detectors  # noqa: F401  (each detector registers its params with the rule loader)
 from dashboard.users_cli import users as users_command
 from monitor.settings import Settings, SettingsError, load_settings
 from rules.commands import rules_group

@@ -19,16 +19,14 @@ from typing import Any
 import cel
 
 from rules.expression import ParseFailed, parse
-from rules.fields import CONTEXT
+from rules.fields import UNKNOWN
 from rules.suggest import closest
 from rules.typecheck import Names, TypeMistake, check_condition, list_type
 
 log = logging.getLogger(__name__)
 
 # object -> field -> the value a field has when the fact is unknown (its type, too); declared in rules.fields
-FIELDS: dict[str, dict[str, Any]] = {
-    obj: {name: spec.unknown_value for name, spec in fields.items()} for obj, fields in CONTEXT.items()
-}
+FIELDS: dict[str, dict[str, Any]] = UNKNOWN
 OBJECTS = tuple(FIELDS)
 _COMPREHENSION = re.compile(r"\.\s*(?:all|exists|exists_one|map|filter)\s*\(\s*([A-Za-z_]\w*)\s*,")
 _SYNTAX = re.compile(r"<input>:(\d+):(\d+): (.*)")

@@ -7,6 +7,7 @@ docs/rules.md (`fields_table`; a test keeps the docs equal to it).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -114,6 +115,20 @@ CONTEXT: dict[str, dict[str, Field]] = {
         "rule_id": _s("the rule's id"),
     },
 }
+# object -> field -> the value a field has when the fact is unknown (its type, too): `conditions.FIELDS`
+UNKNOWN: dict[str, dict[str, Any]] = {
+    obj: {name: spec.unknown_value for name, spec in fields.items()} for obj, fields in CONTEXT.items()
+}
+
+
+def declare_event_fields(fields: Mapping[str, Field]) -> None:
+    """Fields a detector adds to `event` (read from its incident's details); a name already
+    declared with another meaning is an error."""
+    for name, spec in fields.items():
+        known = CONTEXT["event"].setdefault(name, spec)
+        if known != spec:
+            raise ValueError(f"event.{name} is declared twice, differently")
+        UNKNOWN["event"][name] = spec.unknown_value
 
 
 def fields_table() -> str:

@@ -407,7 +407,8 @@ def _params(file: _File, index: int, rule: Rule, problems: Problems) -> BaseMode
             file.name,
             node_at(file.root, path),
             path,
-            f"unknown detector {rule.detector!r}{closest(rule.detector, DETECTOR_PARAMS)}",
+            f"unknown detector {rule.detector!r}{closest(rule.detector, DETECTOR_PARAMS)}"
+            + ("" if DETECTOR_PARAMS else " (no detector is registered: import monitor.detectors first)"),
         )
         return None
     try:

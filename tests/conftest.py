@@ -16,6 +16,7 @@ import pytest
 import redis as redis_sync
 from aiokafka import AIOKafkaProducer
 
+import monitor.detectors  # noqa: F401  (registers the detectors, as the command line does)
 from monitor.embedded import EmbeddedService, broker_service, free_port, redis_service
 from monitor.settings import Settings
 from monitor.topics import ensure_topics

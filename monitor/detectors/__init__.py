@@ -1,32 +1,13 @@
-"""Detectors, one module per family, registered here by name (a rule's `detector`)."""
+"""Detectors, one module per family; each registers itself by name (a rule's `detector`) with
+`base.register`. Importing this package imports every module in it, so adding a detector is
+adding a module here; the command line imports it once at start (monitor/cli.py)."""
 
-from monitor.detectors import (
-    cancellation,
-    early_end,
-    long_stop,
-    payment,
-    pickup_delay,
-    route_deviation,
-    safety_signals,
-    signal_lost,
-    trip_delay,
-)
-from monitor.detectors.base import Detector
+import importlib
+import pkgutil
 
-DETECTORS: dict[str, Detector] = {
-    detector.name: detector
-    for detector in (
-        pickup_delay.DETECTOR,
-        trip_delay.DETECTOR,
-        cancellation.DRIVER,
-        cancellation.SYSTEM,
-        route_deviation.DETECTOR,
-        payment.FAILURE,
-        payment.DOUBLE,
-        safety_signals.SOS,
-        safety_signals.CRASH,
-        long_stop.DETECTOR,
-        signal_lost.DETECTOR,
-        early_end.DETECTOR,
-    )
-}
+from monitor.detectors.base import DETECTORS, Detector
+
+for _module in pkgutil.iter_modules(__path__):
+    importlib.import_module(f"{__name__}.{_module.name}")
+
+__all__ = ["DETECTORS", "Detector"]

@@ -1,22 +1,31 @@
-"""What every detector is: a name, the events it reads, and four plain functions.
+"""What every detector is: a name, the events it reads, the model of its `params`, the fields it
+adds to a condition's `event`, and four plain functions; and `register`, which makes it known.
 
 - `check_event(state, rule, event)`: the state already holds the event; open or update?
 - `deadline(state, rule)`: the event time of the trip's next deadline for this rule, or None.
 - `check_deadline(state, rule, watermark)`: the deadline passed (`watermark` is the clock
   minus the allowed lateness): open?
 - `cleared(state, rule)`: why an open incident of the rule's kind is over, or None.
+
+A detector module ends with `DETECTOR = register(Detector(...))`; the package imports every
+module in it, so a new detector is one new module (docs/detection.md, "Adding a detection kind").
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
+
+from pydantic import BaseModel
 
 from monitor import models
 from monitor.incidents import IncidentChange, Severity
 from monitor.trip_state import TripState
+from rules import fields, params
+from rules.fields import Field
 from rules.loader import LoadedRule
+from rules.params import NoParams
 
 EventCheck = Callable[[TripState, LoadedRule, Any], IncidentChange | None]
 DeadlineOf = Callable[[TripState, LoadedRule], int | None]
@@ -50,6 +59,8 @@ class Detector:
     deadline: DeadlineOf = _no_deadline
     check_deadline: DeadlineCheck = _no_deadline_check
     cleared: Cleared = _never_cleared
+    params: type[BaseModel] = NoParams  # the model a rule's `params` are validated against
+    event_fields: Mapping[str, Field] = field(default_factory=dict)  # `event.*` it puts in details
 
     @property
     def has_deadline(self) -> bool:
@@ -58,6 +69,21 @@ class Detector:
     @property
     def can_clear(self) -> bool:
         return self.cleared is not _never_cleared
+
+
+# detector name -> detector: what a rule's `detector` names (filled by `register`)
+DETECTORS: dict[str, Detector] = {}
+
+
+def register(detector: Detector) -> Detector:
+    """Make `detector` known: to the processor by name, its params model to the rule loader and
+    its event fields to conditions. Registering another detector under a known name is an error."""
+    known = DETECTORS.setdefault(detector.name, detector)
+    if known is not detector:
+        raise ValueError(f"two detectors named {detector.name!r}")
+    params.register(detector.name, detector.params)
+    fields.declare_event_fields(detector.event_fields)
+    return detector
 
 
 def open_change(

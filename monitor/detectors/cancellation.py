@@ -4,11 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import Field
+
 from monitor import models
-from monitor.detectors.base import Detector, open_change
+from monitor.detectors.base import Detector, open_change, register
 from monitor.incidents import IncidentChange
 from monitor.trip_state import TripState
 from rules.loader import LoadedRule
+from rules.model import Severity
+from rules.params import Params
+
+
+class DriverCancellationParams(Params):
+    repeat_count: int = Field(2, ge=2, le=100, description="this many driver cancellations = a repeat")
+    repeat_severity: Severity = "critical"
+
+
+class SystemCancellationParams(Params):
+    pass
 
 
 def check_driver_cancel(state: TripState, rule: LoadedRule, event: Any) -> IncidentChange | None:
@@ -45,12 +58,20 @@ def check_system_cancel(state: TripState, rule: LoadedRule, event: Any) -> Incid
     return open_change(state, rule, event.ts, summary, details)
 
 
-DRIVER = Detector(
-    name="driver_cancellation",
-    events=(models.OrderCancelled,),
-    check_event=check_driver_cancel,
-    cleared=driver_cancel_cleared,
+DRIVER = register(
+    Detector(
+        name="driver_cancellation",
+        events=(models.OrderCancelled,),
+        check_event=check_driver_cancel,
+        cleared=driver_cancel_cleared,
+        params=DriverCancellationParams,
+    )
 )
-SYSTEM = Detector(
-    name="system_cancellation", events=(models.OrderCancelled,), check_event=check_system_cancel
+SYSTEM = register(
+    Detector(
+        name="system_cancellation",
+        events=(models.OrderCancelled,),
+        check_event=check_system_cancel,
+        params=SystemCancellationParams,
+    )
 )

@@ -7,11 +7,19 @@ last ping at or before the completion, if it is recent enough to say anything.
 
 from __future__ import annotations
 
+from pydantic import Field
+
 from monitor import geo
-from monitor.detectors.base import Detector, open_change
+from monitor.detectors.base import Detector, open_change, register
 from monitor.incidents import IncidentChange
 from monitor.trip_state import Ping, TripState
 from rules.loader import LoadedRule
+from rules.params import Params
+
+
+class EarlyEndParams(Params):
+    max_distance_m: float = Field(500, gt=0, le=100_000, description="from drop-off at completion")
+    max_ping_age_s: float = Field(120, gt=0, le=86_400, description="last ping older: cannot judge")
 
 
 def completion_deadline(state: TripState, rule: LoadedRule) -> int | None:
@@ -38,4 +46,8 @@ def _last_ping_before(state: TripState, ts: int) -> Ping | None:
     return earlier[-1] if earlier else None
 
 
-DETECTOR = Detector(name="early_end", deadline=completion_deadline, check_deadline=check_deadline)
+DETECTOR = register(
+    Detector(
+        name="early_end", deadline=completion_deadline, check_deadline=check_deadline, params=EarlyEndParams
+    )
+)

@@ -11,12 +11,24 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import Field
+
 from monitor import geo, models
 from monitor.clock import span
-from monitor.detectors.base import Detector, open_change
+from monitor.detectors.base import Detector, open_change, register
 from monitor.incidents import IncidentChange
 from monitor.trip_state import Ping, Stop, TripState
 from rules.loader import LoadedRule
+from rules.params import Params
+
+
+class LongStopParams(Params):
+    max_speed_kmh: float = Field(3, ge=0, le=50, description="stationary: this slow or slower")
+    radius_m: float = Field(30, gt=0, le=1000, description="and within this of where the stop began")
+    min_duration_s: float = Field(180, gt=0, le=86_400)
+    on_route_duration_s: float = Field(600, gt=0, le=86_400, description="a stop on the route (a jam)")
+    on_route_m: float = Field(40, ge=0, le=1000, description="a stop this near the route is on it")
+    dropoff_radius_m: float = Field(200, ge=0, le=50_000, description="a stop this near drop-off is fine")
 
 
 def check_event(state: TripState, rule: LoadedRule, event: Any) -> IncidentChange | None:
@@ -95,11 +107,14 @@ def _near_dropoff(state: TripState, stop: Stop, rule: LoadedRule) -> bool:
     return geo.distance_m(stop.anchor, state.dropoff) <= rule.params.dropoff_radius_m
 
 
-DETECTOR = Detector(
-    name="long_stop",
-    events=(models.TelemetryPing,),
-    check_event=check_event,
-    deadline=stop_deadline,
-    check_deadline=check_deadline,
-    cleared=cleared,
+DETECTOR = register(
+    Detector(
+        name="long_stop",
+        events=(models.TelemetryPing,),
+        check_event=check_event,
+        deadline=stop_deadline,
+        check_deadline=check_deadline,
+        cleared=cleared,
+        params=LongStopParams,
+    )
 )

@@ -13,11 +13,29 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import Field
+
 from monitor import models
-from monitor.detectors.base import Detector, is_open, open_change
+from monitor.detectors.base import Detector, is_open, open_change, register
 from monitor.incidents import IncidentChange
 from monitor.trip_state import PaymentFailure, TripState
 from rules.loader import LoadedRule
+from rules.model import Severity
+from rules.params import Params
+
+
+class PaymentFailureParams(Params):
+    retry_grace_s: float = Field(20, ge=0, le=86_400, description="wait for a retry before opening")
+    immediate_codes: list[str] = Field(
+        ["card_declined", "insufficient_funds", "expired_card", "fraud_suspected"],
+        description="codes the passenger must act on: open at once, no retry awaited",
+    )
+    escalate_after: int = Field(2, ge=2, le=100, description="this many failures escalate")
+    escalated_severity: Severity = "high"
+
+
+class DoubleChargeParams(Params):
+    min_captures: int = Field(2, ge=2, le=100, description="captures of distinct payment ids")
 
 
 def outstanding_failures(state: TripState) -> list[PaymentFailure]:
@@ -97,14 +115,23 @@ def double_cleared(state: TripState, rule: LoadedRule) -> str | None:
     return "extra capture refunded" if len(live_captures(state)) < rule.params.min_captures else None
 
 
-FAILURE = Detector(
-    name="payment_failure",
-    events=(models.PaymentEvent,),
-    check_event=check_failure,
-    deadline=retry_deadline,
-    check_deadline=check_deadline,
-    cleared=failure_cleared,
+FAILURE = register(
+    Detector(
+        name="payment_failure",
+        events=(models.PaymentEvent,),
+        check_event=check_failure,
+        deadline=retry_deadline,
+        check_deadline=check_deadline,
+        cleared=failure_cleared,
+        params=PaymentFailureParams,
+    )
 )
-DOUBLE = Detector(
-    name="double_charge", events=(models.PaymentEvent,), check_event=check_double, cleared=double_cleared
+DOUBLE = register(
+    Detector(
+        name="double_charge",
+        events=(models.PaymentEvent,),
+        check_event=check_double,
+        cleared=double_cleared,
+        params=DoubleChargeParams,
+    )
 )

@@ -4,12 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import Field
+
 from monitor import models
 from monitor.clock import span
-from monitor.detectors.base import Detector, open_change
+from monitor.detectors.base import Detector, open_change, register
 from monitor.incidents import IncidentChange
 from monitor.trip_state import TripState
 from rules.loader import LoadedRule
+from rules.params import Params
+
+
+class PickupDelayParams(Params):
+    grace_s: float = Field(120, ge=0, le=86_400)
+    eta_overrun_s: float = Field(300, gt=0, le=86_400)
 
 
 def pickup_deadline(state: TripState, rule: LoadedRule) -> int | None:
@@ -72,11 +80,14 @@ def _open(
     return open_change(state, rule, trigger_ts, summary, details)
 
 
-DETECTOR = Detector(
-    name="pickup_delay",
-    events=(models.DriverAssigned, models.DriverEtaUpdated),
-    check_event=check_event,
-    deadline=pickup_deadline,
-    check_deadline=check_deadline,
-    cleared=check_cleared,
+DETECTOR = register(
+    Detector(
+        name="pickup_delay",
+        events=(models.DriverAssigned, models.DriverEtaUpdated),
+        check_event=check_event,
+        deadline=pickup_deadline,
+        check_deadline=check_deadline,
+        cleared=check_cleared,
+        params=PickupDelayParams,
+    )
 )

@@ -15,12 +15,43 @@ import bisect
 from datetime import UTC, datetime
 from typing import Any
 
+from pydantic import Field, field_validator
+
 from monitor import geo, models
-from monitor.detectors.base import Detector, open_change
+from monitor.detectors.base import Detector, open_change, register
 from monitor.incidents import SEVERITY_RANK, IncidentChange
 from monitor.trip_state import OffRoute, Ping, TripState
 from rules.context import zone_info
 from rules.loader import LoadedRule
+from rules.model import Severity
+from rules.params import Params, known_zone
+
+
+class RouteDeviationParams(Params):
+    off_route_m: float = Field(150, gt=0, le=50_000, description="distance beyond GPS accuracy")
+    sustain_s: float = Field(45, ge=0, le=86_400, description="off route at least this long")
+    min_pings: int = Field(3, ge=1, le=64, description="and for at least this many pings")
+    max_accuracy_m: float = Field(100, gt=0, description="pings less accurate than this are ignored")
+    away_from_destination_m: float = Field(300, gt=0, description="growth of distance to drop-off")
+    night_start_hour: int = Field(22, ge=0, le=23)
+    night_end_hour: int = Field(6, ge=0, le=23)
+    city_timezones: dict[str, str] = {}
+    default_timezone: str = "UTC"
+    critical_severity: Severity = "critical"
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        known_zone(value)
+        return value
+
+    @field_validator("city_timezones")
+    @classmethod
+    def _known_zones(cls, value: dict[str, str]) -> dict[str, str]:
+        for zone in value.values():
+            known_zone(zone)
+        return value
+
 
 MAX_STREAK_PINGS = 64
 
@@ -139,9 +170,12 @@ def cleared(state: TripState, rule: LoadedRule) -> str | None:
     return "the car is back on the planned route"
 
 
-DETECTOR = Detector(
-    name="route_deviation",
-    events=(models.TelemetryPing,),
-    check_event=check_event,
-    cleared=cleared,
+DETECTOR = register(
+    Detector(
+        name="route_deviation",
+        events=(models.TelemetryPing,),
+        check_event=check_event,
+        cleared=cleared,
+        params=RouteDeviationParams,
+    )
 )

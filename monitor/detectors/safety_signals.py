@@ -8,11 +8,27 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import Field
+
 from monitor import models
-from monitor.detectors.base import Detector, is_open, open_change
+from monitor.detectors.base import Detector, is_open, open_change, register
 from monitor.incidents import IncidentChange
 from monitor.trip_state import Ping, TripState
 from rules.loader import LoadedRule
+from rules.params import Params
+
+
+class SosParams(Params):
+    signal_types: list[str] = Field(["sos.pressed"], min_length=1)
+
+
+class CrashSuspectedParams(Params):
+    crash_signal: bool = Field(True, description="open on crash.detected")
+    from_speed_kmh: float = Field(45, gt=0, le=400, description="speed before the drop, at least")
+    to_speed_kmh: float = Field(5, ge=0, le=400, description="speed after the drop, at most")
+    min_decel_kmh_per_s: float = Field(12, gt=0, description="speed lost per second, at least")
+    max_gap_s: float = Field(5, gt=0, le=120, description="consecutive pings at most this far apart")
+    confirm_pings: int = Field(1, ge=0, le=8, description="pings after the drop that stay that slow")
 
 
 def check_sos(state: TripState, rule: LoadedRule, event: Any) -> IncidentChange | None:
@@ -82,7 +98,12 @@ def _where(event: models.SafetySignal) -> dict[str, Any]:
     return {"lat": event.lat, "lon": event.lon} if event.lat is not None else {}
 
 
-SOS = Detector(name="sos", events=(models.SafetySignal,), check_event=check_sos)
-CRASH = Detector(
-    name="crash_suspected", events=(models.SafetySignal, models.TelemetryPing), check_event=check_crash
+SOS = register(Detector(name="sos", events=(models.SafetySignal,), check_event=check_sos, params=SosParams))
+CRASH = register(
+    Detector(
+        name="crash_suspected",
+        events=(models.SafetySignal, models.TelemetryPing),
+        check_event=check_crash,
+        params=CrashSuspectedParams,
+    )
 )

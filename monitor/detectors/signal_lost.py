@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
-from monitor.detectors.base import Detector, open_change
+from pydantic import Field
+
+from monitor.detectors.base import Detector, open_change, register
 from monitor.incidents import IncidentChange
 from monitor.trip_state import TripState
 from rules.loader import LoadedRule
+from rules.params import Params
+
+
+class SignalLostParams(Params):
+    max_silence_s: float = Field(90, gt=0, le=86_400, description="no ping mid-trip for this long")
 
 
 def last_signal_ts(state: TripState) -> int | None:
@@ -46,6 +53,12 @@ def cleared(state: TripState, rule: LoadedRule) -> str | None:
     return None
 
 
-DETECTOR = Detector(
-    name="signal_lost", deadline=silence_deadline, check_deadline=check_deadline, cleared=cleared
+DETECTOR = register(
+    Detector(
+        name="signal_lost",
+        deadline=silence_deadline,
+        check_deadline=check_deadline,
+        cleared=cleared,
+        params=SignalLostParams,
+    )
 )

@@ -8,12 +8,21 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import Field
+
 from monitor import models
 from monitor.clock import span
-from monitor.detectors.base import Detector, open_change
+from monitor.detectors.base import Detector, open_change, register
 from monitor.incidents import IncidentChange
 from monitor.trip_state import TripState
 from rules.loader import LoadedRule
+from rules.params import Params
+
+
+class TripDelayParams(Params):
+    slip_s: float = Field(600, gt=0, le=86_400, description="latest drop-off ETA past the ETA at start")
+    overdue: bool = Field(True, description="also open when ETA at start + slip passes, trip not done")
+    reroute_resets_baseline: bool = Field(True, description="an accepted reroute's ETA is the new baseline")
 
 
 def baseline(state: TripState, rule: LoadedRule) -> int | None:
@@ -65,11 +74,14 @@ def _details(state: TripState, base: int, trigger: str, slip_ms: int) -> dict[st
     }
 
 
-DETECTOR = Detector(
-    name="trip_delay",
-    events=(models.TripStarted, models.TripEtaUpdated, models.TripRerouted),
-    check_event=check_event,
-    deadline=overdue_deadline,
-    check_deadline=check_deadline,
-    cleared=cleared,
+DETECTOR = register(
+    Detector(
+        name="trip_delay",
+        events=(models.TripStarted, models.TripEtaUpdated, models.TripRerouted),
+        check_event=check_event,
+        deadline=overdue_deadline,
+        check_deadline=check_deadline,
+        cleared=cleared,
+        params=TripDelayParams,
+    )
 )
