@@ -42,6 +42,17 @@ class Notifier:
     resend_note: ClassVar[str] = "the provider cannot be asked"
     # True: `was_sent` can tell; a failed lookup is asked again later, never resent.
     answers_lookups: ClassVar[bool] = False
+    # Where a passenger's address on this channel is: a field of `Passenger` (`phone`), or a
+    # setting (`webhook_url`, one address for all); neither: not a passenger channel (paging).
+    passenger_field: ClassVar[str | None] = None
+    address_setting: ClassVar[str | None] = None
+    # The provider's name in its settings: `RATE_<NAME>_PER_S`, `RATE_<NAME>_BURST`.
+    provider: ClassVar[str]
+    wire_format: ClassVar[str] = ""  # one line for docs/outreach.md's table of providers
+
+    @classmethod
+    def for_passengers(cls) -> bool:
+        return cls.passenger_field is not None or cls.address_setting is not None
 
     def __init__(self, settings: Settings, session: aiohttp.ClientSession) -> None:
         self.settings = settings

@@ -34,13 +34,11 @@ from notifiers.model import (
 )
 from notifiers.outbox import add_timeline, queue_message
 from notifiers.policy import Policy, PolicyFn, SilenceCheck, default_policy_for, never_silenced, silenced
-from notifiers.registry import configured_channels
+from notifiers.registry import NOTIFIERS, configured_channels
 from notifiers.render import Templates
 from notifiers.trip_facts import TripFacts, read_trip_facts
 
 log = logging.getLogger(__name__)
-
-CONTACT_FIELDS = {"push": "push_token", "sms": "phone"}
 
 
 def conversation_key(incident_id: str) -> str:
@@ -314,10 +312,11 @@ class Outreach:
     def _recipients(self, passenger: Passenger, channels: list[str]) -> dict[str, str]:
         found = {}
         for channel in channels:
-            if channel == "webhook":
-                found[channel] = self.settings.webhook_url
-            elif channel in CONTACT_FIELDS:
-                found[channel] = getattr(passenger, CONTACT_FIELDS[channel]) or ""
+            notifier = NOTIFIERS.get(channel)
+            if notifier is not None and notifier.address_setting:
+                found[channel] = getattr(self.settings, notifier.address_setting)
+            elif notifier is not None and notifier.passenger_field:
+                found[channel] = getattr(passenger, notifier.passenger_field) or ""
         return {channel: value for channel, value in found.items() if value}
 
     def _page_first(self, plan: Plan, now: int) -> None:

@@ -38,6 +38,11 @@ THREAD_STEPS = ("open", "close")
 
 class FcmNotifier(Notifier):
     channel: ClassVar[str] = "push"
+    provider: ClassVar[str] = "fcm"
+    passenger_field: ClassVar[str | None] = "push_token"
+    wire_format: ClassVar[str] = (
+        'FCM HTTP v1: `POST {FCM_BASE_URL}/v1/projects/{project}/messages:send`, `Authorization: Bearer <OAuth2 token>`, `{"message": {token, notification, data, android: {collapse_key, priority, ttl, notification.tag}, apns: {headers: apns-collapse-id, apns-priority, apns-expiration, apns-push-type}}}`'
+    )
     required_options = ("fcm_project", "fcm_service_account_file|fcm_access_token")
     resend_note: ClassVar[str] = "FCM cannot be asked, the device shows it once"
 

@@ -20,6 +20,11 @@ from notifiers.model import OutboundMessage
 
 class PagerDutyNotifier(Notifier):
     channel: ClassVar[str] = "pagerduty"
+    provider: ClassVar[str] = "pagerduty"
+    wire_format: ClassVar[str] = (
+        "Events API v2: `POST {PAGERDUTY_URL}`, `{routing_key, event_action, dedup_key, payload: "
+        "{summary, source, severity, timestamp, component, group, class, custom_details}, links}`"
+    )
     required_options = ("pagerduty_url",)
 
     async def send(self, message: OutboundMessage) -> SendResult:

@@ -30,6 +30,7 @@ import redis.asyncio as aioredis
 
 from monitor import names
 from monitor.settings import Settings
+from notifiers.registry import NOTIFIERS
 
 log = logging.getLogger(__name__)
 
@@ -81,14 +82,12 @@ DEFAULT_LIMIT = Limit(rate=10, burst=10)
 
 def limits_from(settings: Settings) -> dict[str, Limit]:
     """Each channel's limit; a burst of 0 means the per-second rate."""
-    s = settings
-    pairs = {
-        "push": (s.rate_fcm_per_s, s.rate_fcm_burst),
-        "sms": (s.rate_twilio_per_s, s.rate_twilio_burst),
-        "webhook": (s.rate_webhook_per_s, s.rate_webhook_burst),
-        "pagerduty": (s.rate_pagerduty_per_s, s.rate_pagerduty_burst),
-    }
-    return {channel: Limit(rate, burst or rate) for channel, (rate, burst) in pairs.items()}
+    limits = {}
+    for channel, notifier in NOTIFIERS.items():
+        rate = getattr(settings, f"rate_{notifier.provider}_per_s")
+        burst = getattr(settings, f"rate_{notifier.provider}_burst")
+        limits[channel] = Limit(rate, burst or rate)
+    return limits
 
 
 def bucket_key(channel: str) -> str:

@@ -26,6 +26,11 @@ STATUS_PATH = "/twilio/status"  # the inbound webhook's path for delivery receip
 
 class TwilioNotifier(Notifier):
     channel: ClassVar[str] = "sms"
+    provider: ClassVar[str] = "twilio"
+    passenger_field: ClassVar[str | None] = "phone"
+    wire_format: ClassVar[str] = (
+        "Twilio: `POST {TWILIO_BASE_URL}/2010-04-01/Accounts/{sid}/Messages.json`, form `To`, `From`, `Body`, `ValidityPeriod`, (`StatusCallback`), HTTP basic auth (SID, token)"
+    )
     required_options = ("twilio_account_sid", "twilio_auth_token", "twilio_from")
     answers_lookups: ClassVar[bool] = True
 

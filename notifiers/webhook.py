@@ -38,6 +38,11 @@ def verify(secret: str, timestamp: str, body: bytes, signature: str, tolerance_s
 
 class WebhookNotifier(Notifier):
     channel: ClassVar[str] = "webhook"
+    provider: ClassVar[str] = "webhook"
+    address_setting: ClassVar[str | None] = "webhook_url"
+    wire_format: ClassVar[str] = (
+        'JSON POST; `X-Tripwatch-Timestamp`, `X-Tripwatch-Signature: v1=hex(HMAC-SHA256(secret, "<ts>.<body>"))`, `X-Tripwatch-Delivery`; receivers check with `notifiers.webhook.verify` (5-minute tolerance)'
+    )
     required_options = ("webhook_secret",)
 
     async def send(self, message: OutboundMessage) -> SendResult:
