@@ -14,7 +14,7 @@ from dashboard.keys import INCIDENT_STORE, METRICS, PUBLISHER, REDIS, ROWS, SETT
 from dashboard.rows import masked
 from dashboard.views import audit
 from monitor.clock import now_ms
-from monitor.supervision import ACTIONS, ActionRefused, SupervisorAction
+from monitor.supervision import BOARD_ACTIONS, ActionRefused, SupervisorAction
 from rules.silences import in_force
 
 log = logging.getLogger(__name__)
@@ -41,7 +41,7 @@ async def json_body(request: web.Request) -> dict[str, Any]:
 async def act(request: web.Request) -> web.Response:
     require_actor(request)
     name = request.match_info["action"]
-    if name not in ACTIONS:
+    if name not in BOARD_ACTIONS:
         raise web.HTTPNotFound(text=f"no action {name!r}")
     session, body = session_of(request), await json_body(request)
     if name == "assign" and await request.app[USERS].get(str(body.get("text", "")).strip()) is None:

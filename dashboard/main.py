@@ -42,6 +42,8 @@ from dashboard.rows import RowSource
 from dashboard.users import UserStore
 from monitor.incident_store import IncidentStore
 from monitor.settings import Settings
+from monitor.supervision import BOARD_ACTIONS, offered
+from monitor.supervision import as_json as actions_json
 
 HERE = Path(__file__).resolve().parent
 
@@ -55,11 +57,13 @@ def init_app(settings: Settings) -> web.Application:
     app.on_response_prepare.append(server_headers)
     app[HUB] = Hub()
     app[METRICS] = BoardMetrics()
-    aiohttp_jinja2.setup(
+    env = aiohttp_jinja2.setup(
         app,
         loader=jinja2.FileSystemLoader(HERE / "templates"),
         autoescape=jinja2.select_autoescape(default=True),
     )
+    # the supervisor actions, declared once (monitor/supervision.py): pages and scripts draw from it
+    env.globals |= {"offered": offered, "board_actions": BOARD_ACTIONS, "board_actions_json": actions_json()}
     app.cleanup_ctx.append(_redis)
     app.cleanup_ctx.append(_relay)
     app.cleanup_ctx.append(_publisher)

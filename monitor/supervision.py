@@ -8,6 +8,7 @@ every board, which keeps the highest revision it has seen per incident, takes it
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
 from typing import Literal
 
 import msgspec
@@ -15,7 +16,45 @@ import msgspec
 from monitor.incidents import Incident
 
 ActionName = Literal["acknowledge", "take", "assign", "note", "resolve", "reopen"]
-ACTIONS: tuple[ActionName, ...] = ("acknowledge", "take", "assign", "note", "resolve", "reopen")
+
+
+@dataclass(frozen=True)
+class BoardAction:
+    """How the board offers an action: its button, when, and what it asks for."""
+
+    label: str
+    short: str  # the label in a board row
+    statuses: tuple[str, ...]  # the incident statuses it is offered on
+    asks: str = ""  # the question for its text (a note, a reason, a user); empty: none
+    others_only: bool = False  # offered only on an incident someone else (or no one) owns
+    names_user: bool = False  # its text is a user name (the page lists whom)
+
+
+# Every supervisor action, declared once: the API accepts these names, the pages draw their
+# buttons from `offered` (server) or this table (the board's script reads it as JSON, see
+# `as_json`), in this order. An action's effect on the incident is `supervise` below.
+BOARD_ACTIONS: dict[ActionName, BoardAction] = {
+    "reopen": BoardAction("Reopen", "Reopen", ("resolved",)),
+    "acknowledge": BoardAction("Acknowledge", "Ack", ("open",)),
+    "take": BoardAction("Take", "Take", ("open", "acknowledged"), others_only=True),
+    "assign": BoardAction("Assign", "Assign", ("open", "acknowledged"), asks="Assign to", names_user=True),
+    "note": BoardAction("Note", "Note", ("open", "acknowledged", "resolved"), asks="Note"),
+    "resolve": BoardAction("Resolve", "Resolve", ("open", "acknowledged"), asks="Resolve: the reason"),
+}
+
+
+def offered(status: str, owner: str | None, user: str) -> list[ActionName]:
+    """The actions `user` is offered on an incident in `status` owned by `owner`."""
+    return [
+        name
+        for name, action in BOARD_ACTIONS.items()
+        if status in action.statuses and not (action.others_only and owner == user)
+    ]
+
+
+def as_json() -> dict[str, dict[str, object]]:
+    """The table for the pages' scripts (which apply `offered`'s rule to each row)."""
+    return {name: asdict(action) for name, action in BOARD_ACTIONS.items()}
 
 
 class ActionRefused(ValueError):

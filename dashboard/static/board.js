@@ -8,6 +8,8 @@ const me = document.querySelector('meta[name="tw-user"]').content;
 const canAct = ["supervisor", "admin"].includes(document.querySelector('meta[name="tw-role"]').content);
 const csrf = document.querySelector('meta[name="csrf-token"]').content;
 const FILTERS = ["kind", "severity", "city", "status", "owner"];
+// The supervisor actions as the server declares them (monitor/supervision.py BOARD_ACTIONS).
+const ACTIONS = canAct ? JSON.parse(document.getElementById("tw-actions").textContent) : {};
 
 function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
@@ -368,24 +370,20 @@ function statusText(r) {
 }
 
 function actionButtons(r) {
-  const button = (name, label) => {
-    const b = el("button", { type: "button", class: `act act-${name}` }, label);
+  // the server's rule (supervision.offered): on these statuses, and some not on one's own incident
+  const offered = Object.entries(ACTIONS).filter(([, a]) => a.statuses.includes(r.status) && !(a.others_only && r.owner === me));
+  return offered.map(([name, a]) => {
+    const b = el("button", { type: "button", class: `act act-${name}` }, a.short);
     b.onclick = () => act(r, name);
     return b;
-  };
-  if (r.status === "resolved") return [button("reopen", "Reopen"), button("note", "Note")];
-  const buttons = [];
-  if (r.status === "open") buttons.push(button("acknowledge", "Ack"));
-  if (r.owner !== me) buttons.push(button("take", "Take"));
-  buttons.push(button("assign", "Assign"), button("note", "Note"), button("resolve", "Resolve"));
-  return buttons;
+  });
 }
 
 async function act(r, name) {
   let text = "";
-  if (name === "note" || name === "resolve" || name === "assign") {
-    const question = { note: "Note", resolve: "Resolve: the reason", assign: `Assign to (${(await assignees()).join(", ")})` };
-    text = prompt(question[name]) || "";
+  const action = ACTIONS[name];
+  if (action.asks) {
+    text = prompt(action.names_user ? `${action.asks} (${(await assignees()).join(", ")})` : action.asks) || "";
     if (!text.trim()) return;
   }
   const response = await post(`/api/incidents/${encodeURIComponent(r.incident_id)}/${name}`, { text });

@@ -59,12 +59,15 @@ function drawMap(data) {
   window.twMap = map;
 }
 
+const ACTIONS = JSON.parse(document.getElementById("tw-actions")?.textContent || "{}");
+
 async function act(button) {
   const item = button.closest("[data-incident-id]");
   const action = button.dataset.action;
   let text = "";
-  if (action === "note" || action === "resolve" || action === "assign") {
-    text = prompt({ note: "Note", resolve: "Resolve: the reason", assign: "Assign to (user name)" }[action]) || "";
+  const asks = ACTIONS[action].asks;  // the server's table (monitor/supervision.py BOARD_ACTIONS)
+  if (asks) {
+    text = prompt(ACTIONS[action].names_user ? `${asks} (user name)` : asks) || "";
     if (!text.trim()) return;
   }
   const response = await fetch(`/api/incidents/${encodeURIComponent(item.dataset.incidentId)}/${action}`, {
