@@ -70,8 +70,13 @@ class JudgedOffsets:
     says it has delivered. A record past the next one expected shows such a hole: the
     partition is read again from the hole, and records that arrive meanwhile pass unjudged
     (faust acknowledges them, but cannot commit past the hole). A hole at the tail (nothing
-    after it arrives) shows as records the fetcher handed out, none of them in flight to the
-    agent, that the agent never judged.
+    after it arrives) shows as records on the broker (fetched, or below its high-water mark),
+    none of them in flight to the agent, that the agent never judged.
+
+    From a rebalance until the consumer is sought to the committed offsets, nothing is judged:
+    faust resumes the fetcher before that seek, so records past the commit could be judged
+    before the ones the seek reads again (a stop's later pings before its first). They pass
+    unjudged (`WAIT`) and come again after the seek.
     """
 
     def __init__(self, reread_after_ms: int = 2_000) -> None:
@@ -79,11 +84,19 @@ class JudgedOffsets:
         self._next: dict[TP, int] = {}
         self._rereading: dict[TP, int] = {}  # tp -> when its re-read was asked for
         self._progress: dict[TP, int] = {}  # tp -> when it last judged or was sought
+        self._unsought: dict[TP, int] = {}  # tp -> when a record first waited for the seek
+
+    def forget(self) -> None:
+        """A rebalance began: judge nothing until the consumer is sought again (`reset`)."""
+        self._next.clear()
+        self._rereading.clear()
+        self._unsought.clear()
 
     def reset(self, tp: TP, offset: int, now_ms: int) -> None:
         """The consumer was sought to `offset`: judging goes on from there."""
         self._next[tp] = offset
         self._rereading.pop(tp, None)
+        self._unsought.pop(tp, None)
         self._progress[tp] = now_ms
 
     def skip_to(self, tp: TP, start: int, end: int) -> None:
@@ -93,7 +106,10 @@ class JudgedOffsets:
 
     def take(self, tp: TP, offset: int, now_ms: int) -> Verdict:
         expected = self._next.get(tp)
-        if expected is None or offset == expected:
+        if expected is None:  # not sought since the rebalance: it comes again after the seek
+            self._unsought.setdefault(tp, now_ms)
+            return Verdict.WAIT
+        if offset == expected:
             self._next[tp] = offset + 1
             self._rereading.pop(tp, None)
             self._progress[tp] = now_ms
@@ -106,14 +122,14 @@ class JudgedOffsets:
         self._rereading[tp] = now_ms
         return Verdict.REREAD
 
-    def stalled(self, handed_out: Callable[[TP], int | None], in_flight: set[TP], now_ms: int) -> list[TP]:
-        """Partitions whose fetcher handed out records (up to `handed_out(tp)`, exclusive) that
-        the agent has not judged, with none of them in flight to it and no progress for
-        `reread_after_ms`: dropped on the way, with nothing after them to show the hole.
-        Each is marked re-reading."""
+    def stalled(self, available: Callable[[TP], int | None], in_flight: set[TP], now_ms: int) -> list[TP]:
+        """Partitions with records the agent has not judged (up to `available(tp)`, exclusive:
+        what the fetcher handed out, or the broker's high-water mark), none of them in flight to
+        it and no progress for `reread_after_ms`: dropped on the way with nothing after them to
+        show the hole, or never fetched again after a seek. Each is marked re-reading."""
         found = []
         for tp, expected in self._next.items():
-            handed = handed_out(tp)
+            handed = available(tp)
             if handed is None or handed <= expected or tp in in_flight:
                 continue
             if now_ms - max(self._progress.get(tp, 0), self._rereading.get(tp, 0)) < self.reread_after_ms:
@@ -121,6 +137,14 @@ class JudgedOffsets:
             self._rereading[tp] = now_ms
             found.append(tp)
         return found
+
+    def unsought(self, now_ms: int, after_ms: int) -> list[TP]:
+        """Partitions whose records have waited more than `after_ms` for a seek that did not come."""
+        return [tp for tp, since in self._unsought.items() if now_ms - since > after_ms]
+
+    def commit_cap(self, tp: TP) -> int:
+        """No offset is committed that the agent has not judged: 0 before the seek."""
+        return self._next.get(tp, 0)
 
     def next(self, tp: TP) -> int | None:
         return self._next.get(tp)

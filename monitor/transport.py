@@ -25,6 +25,8 @@ from monitor.offsets import JudgedOffsets, OffsetLedger, Verdict
 
 log = logging.getLogger(__name__)
 
+UNSOUGHT_AFTER_MS = 15_000  # records waiting this long for faust's seek after a rebalance
+
 
 class LowLatencyConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
     def _create_worker_consumer(self, transport: Any) -> aiokafka.AIOKafkaConsumer:
@@ -106,8 +108,9 @@ class LowLatencyConsumer(faust_aiokafka.Consumer):
         now = time.monotonic()
         if now >= self._next_stall_check:  # a hole at the tail: looked for once a second
             self._next_stall_check = now + 1.0
+            await self._seek_unsought()
             in_flight = {message.tp for message in list(self._unacked_messages)}
-            for tp in self.judged.stalled(self.ledger.expected, in_flight, _now_ms()):
+            for tp in self.judged.stalled(self._available, in_flight, _now_ms()):
                 hole = self.judged.next(tp)
                 if hole is not None:
                     log.warning("%s[%d]: offset %d never reached the agent: reading again from it",
@@ -118,6 +121,24 @@ class LowLatencyConsumer(faust_aiokafka.Consumer):
         for tp, offset in rereads.items():
             if tp in assigned:
                 await self.seek(tp, offset)
+
+    def _available(self, tp: TP) -> int | None:
+        """The offset past the last record of `tp` known to exist: fetched, or on the broker."""
+        try:
+            highwater = self.highwater(tp)
+        except Exception:  # not assigned (any more) or not fetched yet
+            highwater = None
+        known = [offset for offset in (self.ledger.expected(tp), highwater) if offset is not None]
+        return max(known, default=None)
+
+    async def _seek_unsought(self) -> None:
+        """faust seeks every partition to its committed offset once a rebalance is over; records
+        that waited far longer for it (monitor.offsets) are read again by a seek of our own."""
+        unsought = self.judged.unsought(_now_ms(), after_ms=UNSOUGHT_AFTER_MS)
+        if unsought and self.flow_active:
+            log.warning("%d partitions were never sought to their committed offsets after the "
+                        "rebalance: seeking them now", len(unsought))  # fmt: skip
+            await self.perform_seek()
 
     async def seek(self, partition: TP, offset: int) -> None:
         await super().seek(partition, offset)
@@ -132,20 +153,37 @@ class LowLatencyConsumer(faust_aiokafka.Consumer):
         for tp, offset in committed.items():
             # no commit yet: the partition is read from its start (see the consumer thread)
             start = offset if offset is not None and offset > 0 else 0
+            handed_out = self.ledger.expected(ensure_TP(tp))
             self.ledger.reset(ensure_TP(tp), start)
             if tp.topic in self.app.guarded_topics:
                 self.judged.reset(ensure_TP(tp), start, now)
                 self.app.on_input_seek(ensure_TP(tp))
+                if handed_out is not None and handed_out > start:
+                    # What the seek fetches again can reach faust before it moves its read offset
+                    # back (perform_seek does so once this returns), and be dropped as delivered:
+                    # sought once more before the next fetch.
+                    self._rereads[ensure_TP(tp)] = start
         return committed
+
+    async def on_partitions_revoked(self, revoked: Any) -> None:
+        self.judged.forget()  # judge nothing until sought to the committed offsets again
+        await super().on_partitions_revoked(revoked)
+
+    def _commit_cap(self, tp: TP) -> int | None:
+        caps = [self.app.commit_cap(tp)]
+        if tp.topic in self.app.guarded_topics:
+            caps.append(self.judged.commit_cap(tp))
+        return min((cap for cap in caps if cap is not None), default=None)
 
     def _new_offset(self, tp: TP) -> int | None:
         """faust's next offset to commit, never past the app's `commit_cap` (monitor.unsaved): a
-        ping read but not yet reflected in the table is read again after a restart.
+        ping read but not yet reflected in the table is read again after a restart; nor past the
+        offsets the agent has judged (monitor.offsets).
 
         faust forgets the acknowledged offsets it is about to commit, so the ones at or past the
         cap are hidden from it here and kept for a later commit, rather than capped afterwards.
         """
-        cap = self.app.commit_cap(tp)
+        cap = self._commit_cap(tp)
         acked = self._acked[tp]
         if cap is None or not acked or max(acked) < cap:
             return super()._new_offset(tp)

@@ -103,11 +103,13 @@ class PartitionClocks:
         self, clock: _Clock, highwater: int | None, now_ms: int, position: int | None = None
     ) -> bool:
         """Whether a topic-partition is behind (unread messages wait on the broker) rather than idle."""
-        if highwater is None or clock.offset is None:
-            # not fetched yet, or nothing read since assigned or sought: silence stands in. (Holding
-            # until read to the mark by faust's read offset stalled deadlines in full runs: open.)
+        if highwater is None:
             return now_ms - clock.last_read_ms < self.idle_ms
-        return clock.offset + 1 < highwater
+        if clock.offset is not None:
+            return clock.offset + 1 < highwater
+        if position is not None:  # nothing read since assigned: behind until read to the mark
+            return position < highwater
+        return highwater > 0 and now_ms - clock.last_read_ms < max(self.idle_ms, STARTUP_HOLD_MS)
 
     def event_time(
         self,

@@ -97,3 +97,40 @@ def test_a_jump_seen_again_after_seeking_back_is_real():
     assert not ledger.admit(SOS, 9)
     ledger.reset(SOS, 5)  # sought back to 5: the broker has nothing before 9
     assert ledger.admit(SOS, 9)
+
+
+def test_after_a_rebalance_nothing_is_judged_until_the_seek_says_where_to_start():
+    from monitor.offsets import JudgedOffsets, Verdict
+
+    judged = JudgedOffsets(reread_after_ms=2_000)
+    judged.reset(SOS, 5, now_ms=0)
+    assert judged.take(SOS, 5, now_ms=10) is Verdict.JUDGE
+    judged.forget()  # a rebalance: faust resumes the fetcher before its seek to the commit
+    assert judged.take(SOS, 14, now_ms=20) is Verdict.WAIT  # would be judged before 6..13
+    assert judged.commit_cap(SOS) == 0  # and its offset is not committed
+    judged.reset(SOS, 6, now_ms=30)
+    assert judged.take(SOS, 6, now_ms=40) is Verdict.JUDGE
+    assert judged.commit_cap(SOS) == 7
+
+
+def test_records_waiting_long_for_a_seek_that_never_came_are_named():
+    from monitor.offsets import JudgedOffsets
+
+    judged = JudgedOffsets()
+    judged.take(SOS, 3, now_ms=1_000)
+    assert judged.unsought(now_ms=10_000, after_ms=15_000) == []
+    assert judged.unsought(now_ms=16_001, after_ms=15_000) == [SOS]
+    judged.reset(SOS, 3, now_ms=16_100)
+    assert judged.unsought(now_ms=40_000, after_ms=15_000) == []
+
+
+def test_records_on_the_broker_never_fetched_after_a_seek_are_read_again():
+    from monitor.offsets import JudgedOffsets, Verdict
+
+    judged = JudgedOffsets(reread_after_ms=2_000)
+    judged.reset(SOS, 1, now_ms=0)
+    assert judged.take(SOS, 1, now_ms=10) is Verdict.JUDGE
+    on_broker = {SOS: 5}.get  # the high-water mark: 2, 3 and 4 exist, the fetcher is silent
+    assert judged.stalled(on_broker, in_flight=set(), now_ms=1_000) == []
+    assert judged.stalled(on_broker, in_flight=set(), now_ms=2_100) == [SOS]
+    assert judged.next(SOS) == 2

@@ -100,3 +100,45 @@ def test_a_dead_letter_read_counts_as_read_so_a_caught_up_topic_is_idle() -> Non
     assert clocks.event_time(0, now_ms=1_200, highwater=lambda t, p: highwater[(t, p)]) == 1_200
     highwater[("telemetry", 0)] = 7  # one more unread message: behind, held at its last event time
     assert clocks.event_time(0, now_ms=1_200, highwater=lambda t, p: highwater[(t, p)]) == 1_000
+
+
+def test_after_a_restart_a_topic_not_read_yet_holds_back_until_read_to_its_mark_however_long():
+    """A restarted worker whose consumer is slow to start must not judge restored trips against
+    the wall clock before the pings it missed are read again (false `signal_lost`)."""
+    clocks = PartitionClocks(idle_ms=2_000)
+    clocks.restart(["trip-events", "telemetry"], {1}, now_ms=50_000)
+    marks = highwaters({("trip-events", 1): 30, ("telemetry", 1): 900})
+    positions = {("trip-events", 1): 30, ("telemetry", 1): 850}  # resumed from the last commits
+
+    def position(topic: str, partition: int) -> int | None:
+        return positions[(topic, partition)]
+
+    # long past idle_ms, nothing read: trip-events is caught up, telemetry has 50 unread pings
+    assert clocks.event_time(1, now_ms=70_000, highwater=marks, position=position) == 0
+    positions[("telemetry", 1)] = 900  # read to the mark (delivered, not judged yet)
+    assert clocks.event_time(1, now_ms=70_100, highwater=marks, position=position) == 70_100
+
+
+def test_without_a_read_or_a_position_a_topic_with_messages_holds_back_for_the_startup_hold():
+    from monitor.watermarks import STARTUP_HOLD_MS
+
+    clocks = PartitionClocks(idle_ms=2_000)
+    clocks.restart(["telemetry"], {0}, now_ms=10_000)
+    marks = highwaters({("telemetry", 0): 40})
+    assert clocks.event_time(0, now_ms=10_000 + STARTUP_HOLD_MS - 1, highwater=marks) == 0
+    assert clocks.event_time(0, now_ms=10_000 + STARTUP_HOLD_MS, highwater=marks) == 10_000 + STARTUP_HOLD_MS
+    empty = highwaters({("telemetry", 0): 0})
+    assert clocks.event_time(0, now_ms=10_001, highwater=empty) == 10_001  # nothing to wait for
+
+
+def test_a_seek_forgets_what_was_read_past_the_point_reading_starts_again():
+    clocks = PartitionClocks(idle_ms=2_000)
+    clocks.observe("telemetry", 3, ts=90_000, now_ms=90_100, offset=160)  # handed over early
+    marks = highwaters({("telemetry", 3): 161})
+    assert clocks.event_time(3, now_ms=90_200, highwater=marks) == 90_200  # looks read to its mark
+    clocks.rewind("telemetry", 3, now_ms=90_300)  # sought back to the committed offset 2
+
+    def position(topic: str, partition: int) -> int | None:
+        return 2
+
+    assert clocks.event_time(3, now_ms=95_000, highwater=marks, position=position) == 0
