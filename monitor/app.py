@@ -23,7 +23,7 @@ from monitor.clock import now_ms
 from monitor.deadlines import DeadlineQueue
 from monitor.decoding import DAY_MS, BadEvent, DecodeLimits, decode_event
 from monitor.durable import is_outage, until_done
-from monitor.held import HeldEvent, HeldEvents
+from monitor.held import HeldEvent, HeldEvents, ends_trip
 from monitor.incident_store import IncidentStore
 from monitor.incidents import Incident, IncidentChange, encode_incident
 from monitor.offsets import Verdict
@@ -262,12 +262,24 @@ class Monitor:
         # GPS pings mostly change nothing a restart needs: the processor says when the
         # table must be written (see TripProcessor._on_ping), so most pings cost no write.
         state = self._state(event.order_id, partition)
-        if source is not None and not await self._fire_passed_deadlines(state, event.ts):
+        if source is not None and not await self._may_go_on(state, event.ts, ends_trip(event)):
             # Only what comes after the deadline waits: an earlier event (the pings that trail
             # a trip's completion while telemetry catches up) goes on, and may move the deadline.
             self.held.hold(state.order_id, source, now_ms())
             return True
-        return await self._apply(state, self.processor.on_event(state, event))
+        event_time = None
+        if isinstance(event, models.TripStarted | models.TripRerouted):  # pings read before it replay
+            event_time = self.clocks.event_time(partition, now_ms(), self._highwater, self._position)
+        return await self._apply(state, self.processor.on_event(state, event, event_time))
+
+    async def _may_go_on(self, state: TripState, event_ts: int, ending: bool) -> bool:
+        """Whether an event may be applied now (else it waits, monitor.held): the deadlines it
+        comes after are judged, and an end of the trip waits until its partition is read to it."""
+        if ending:
+            event_time = self.clocks.event_time(state.partition, now_ms(), self._highwater, self._position)
+            if event_time < event_ts:
+                return False
+        return await self._fire_passed_deadlines(state, event_ts)
 
     async def _fire_passed_deadlines(self, state: TripState, event_ts: int) -> bool:
         """An event from beyond a deadline shows, once its partition is read that far, that the
@@ -291,13 +303,19 @@ class Monitor:
         for order_id in self.held.orders():
             state = self._cached_state(order_id)
             forced = state is None or self.held.overdue(order_id, now)
-            if not forced and not await self._fire_passed_deadlines(state, self.held.first_ts(order_id)):
+            if not forced and not await self._may_release(state, order_id):
                 continue
             if forced:
                 metrics.HELD_RELEASED_UNJUDGED.inc()
                 log.warning("%s: events held past a deadline released unjudged", order_id)
             for held in self.held.release(order_id):
                 await self._judge_event(held, held.tp.partition, force=forced)
+
+    async def _may_release(self, state: TripState, order_id: str) -> bool:
+        if not await self._fire_passed_deadlines(state, self.held.first_ts(order_id)):
+            return False
+        ending_ts = self.held.ending_ts(order_id)
+        return ending_ts is None or await self._may_go_on(state, ending_ts, ending=True)
 
     async def _apply(self, state: TripState, outcome: Outcome) -> bool:
         for change in outcome.changes:

@@ -7,6 +7,10 @@ once the trip's partition has been read up to it (monitor.watermarks); while ano
 of the partition is behind (a worker catching up after a restart), the trip's events wait
 here, in order, and the consumer commits none of their offsets, so a crash reads them again.
 
+The trip's end (a completion, a cancellation) waits likewise until the partition is read up to
+its time: the topics are read at different paces, and pings from before the end that are not
+read yet may show what happened on the trip (a stop long enough to raise, once judged).
+
 A trip held too long (`max_age_ms`) or with too many events waiting is released anyway, and
 its events are applied as they are: memory stays bounded whatever the partition does.
 """
@@ -18,6 +22,11 @@ from dataclasses import dataclass
 from faust.types import TP
 
 from monitor import models
+
+
+def ends_trip(event: models.InputEvent) -> bool:
+    """A completion or a cancellation: applied, it stops every judgement of the trip's pings."""
+    return isinstance(event, models.TripCompleted | models.OrderCancelled)
 
 
 @dataclass(frozen=True)
@@ -47,6 +56,10 @@ class HeldEvents:
 
     def first_ts(self, order_id: str) -> int:
         return min(held.event.ts for held in self._trips[order_id].events)
+
+    def ending_ts(self, order_id: str) -> int | None:
+        """The time of the held event that ends the trip, if one waits (see `ends_trip`)."""
+        return max((h.event.ts for h in self._trips[order_id].events if ends_trip(h.event)), default=None)
 
     def orders(self) -> list[str]:
         return list(self._trips)

@@ -65,8 +65,12 @@ class TripProcessor:
 
     # --- entry points -----------------------------------------------------------------
 
-    def on_event(self, state: TripState, event: models.InputEvent) -> Outcome:
-        """One decoded input event of any topic."""
+    def on_event(
+        self, state: TripState, event: models.InputEvent, event_time_ms: int | None = None
+    ) -> Outcome:
+        """One decoded input event of any topic. `event_time_ms`: how far the trip's partition is
+        read (monitor.watermarks); pings read before a late `trip.started` judge the deadlines
+        they pass only that far (by default, as far as they go)."""
         if isinstance(event, models.TelemetryPing):
             return self._on_ping(state, event)
         if not state.remember_event(event.event_id, self.dedup_window):
@@ -79,7 +83,7 @@ class TripProcessor:
             apply_trip_event(state, event)
         outcome = Outcome(state_changed=True)
         if isinstance(event, models.TripStarted | models.TripRerouted):
-            self._replay_pings(outcome, state, event.ts)
+            self._replay_pings(outcome, state, event.ts, event_time_ms)
         self._detect(outcome, state, event)
         return outcome
 
@@ -92,7 +96,14 @@ class TripProcessor:
         monitor.watermarks); by default the wall clock.
         """
         outcome = Outcome()
-        watermark = (now_ms if event_time_ms is None else event_time_ms) - self.allowed_lateness_ms
+        event_time = now_ms if event_time_ms is None else event_time_ms
+        self._fire_deadlines(outcome, state, event_time - self.allowed_lateness_ms)
+        if state.replay_from_ts is not None:  # pings that waited for this deadline go on
+            self._replay_pings(outcome, state, state.replay_from_ts, event_time)
+        self._resolve_cleared(outcome, state)
+        return outcome
+
+    def _fire_deadlines(self, outcome: Outcome, state: TripState, watermark: int) -> None:
         for rule, detector in self._deadline_rules():
             due = self._deadline(state, rule, detector)
             if due is None or due > watermark:
@@ -100,8 +111,6 @@ class TripProcessor:
             state.fired[rule.id] = due
             outcome.state_changed = True
             self._add(outcome, state, rule, detector.check_deadline(state, rule, watermark))
-        self._resolve_cleared(outcome, state)
-        return outcome
 
     def next_deadline(self, state: TripState) -> int | None:
         """Wall-clock time the trip next needs `on_clock`, or None."""
@@ -115,6 +124,8 @@ class TripProcessor:
         before = restart_view(state)
         if apply_ping(state, event) is None:
             return Outcome()  # the same ping again (pings may lack event ids: same ts)
+        if state.replay_from_ts is not None and event.ts >= state.replay_from_ts:
+            return Outcome(state_changed=True)  # judged in turn, after the pings waiting before it
         outcome = Outcome()
         self._detect(outcome, state, event)
         last = state.last_ping_ts or 0
@@ -127,11 +138,26 @@ class TripProcessor:
             outcome.state_changed = True
         return outcome
 
-    def _replay_pings(self, outcome: Outcome, state: TripState, since_ts: int) -> None:
+    def _replay_pings(
+        self, outcome: Outcome, state: TripState, since_ts: int, event_time_ms: int | None
+    ) -> None:
         """Pings read before the `trip.started` (or reroute) they follow in event time (the topics
-        are read independently) are judged now, against the plan, in time order."""
+        are read independently) are judged now, against the plan, in time order, with the
+        deadlines they pass judged between them, as if read live: a stop's deadline before the
+        ping that ends it. A deadline the partition is not read far enough to judge holds the
+        pings from there on (`replay_from_ts`) until it is judged (`on_clock`)."""
         latest = state.last_ping_ts
+        state.replay_from_ts = None
+        state.last_ping_ts = max((p.ts for p in state.pings if p.ts < since_ts), default=None)
         for ping in [p for p in state.pings if p.ts >= since_ts]:
+            due = self.next_deadline(state)
+            if due is not None and due <= ping.ts:
+                if event_time_ms is not None and due > event_time_ms:
+                    state.replay_from_ts = ping.ts
+                    break
+                self._fire_deadlines(
+                    outcome, state, min(ping.ts, event_time_ms or ping.ts) - self.allowed_lateness_ms
+                )
             state.last_ping_ts = ping.ts  # as it was when this ping was the newest
             event = models.TelemetryPing(
                 state.order_id, "", ping.ts, ping.lat, ping.lon, ping.speed_kmh, accuracy_m=ping.accuracy_m
@@ -139,6 +165,7 @@ class TripProcessor:
             for rule, detector in self._rules_reading(event):
                 self._add(outcome, state, rule, detector.check_event(state, rule, event))
         state.last_ping_ts = latest
+        outcome.state_changed = True
 
     def _detect(self, outcome: Outcome, state: TripState, event: models.InputEvent) -> None:
         for rule, detector in self._rules_reading(event):

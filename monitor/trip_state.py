@@ -101,6 +101,9 @@ class TripState(msgspec.Struct, kw_only=True):
     refunds: list[str] = []
     pings: list[Ping] = []
     last_ping_ts: int | None = None
+    # pings from here on wait to be judged: read before their `trip.started`, they pass a deadline
+    # that the partition is not read far enough to judge yet (TripProcessor._replay_pings)
+    replay_from_ts: int | None = None
     checkpoint_ts: int | None = None  # last ping time written to the table
     off_route: dict[str, OffRoute] = {}  # rule id -> streak
     stops: dict[str, Stop] = {}  # rule id -> stop

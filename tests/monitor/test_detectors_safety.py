@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from tests.monitor.trips import DROPOFF, Trip, off_route, on_route
+import orjson
+
+from monitor import names
+from monitor.decoding import decode_event
+from tests.monitor.trips import DROPOFF, LIMITS, ROUTE, Trip, off_route, on_route
 
 
 def started_trip() -> Trip:
@@ -211,3 +215,47 @@ def test_early_end_needs_a_recent_position():
     trip.trip("trip.completed", 400)  # last ping 370 s before: cannot judge
     trip.advance(500)
     assert "early_end" not in trip.kinds_opened()
+
+
+def pings_then_late_start(trip: Trip, started_arrives: float) -> None:
+    """A stop off the route (63..243 s), then the car drives on; `trip.started` (10 s) is read
+    only after all of them, as when a worker catches up and telemetry is read ahead."""
+    trip.created()
+    trip.assigned()
+    trip.trip("driver.arrived", 8)
+    trip.drive(12, 60, every=12, x1=0.3)
+    stop_at(trip, off_route(0.3, 100), 63, 243, every=30)
+    trip.drive(250, 256, every=6, x0=0.3, x1=0.32)
+    assert not trip.changes
+    trip.trip("trip.started", 10, arrive=started_arrives, eta_dropoff_ts=trip.ts(900), route=ROUTE)
+
+
+def test_a_stop_read_before_its_trip_started_is_judged_before_the_ping_that_ends_it():
+    trip = Trip()
+    pings_then_late_start(trip, started_arrives=290)
+    [opened] = trip.opened("long_stop")
+    assert opened.trigger_ts == trip.ts(63 + 180)
+    assert trip.resolved("long_stop")  # the car drove on at 250 s
+
+
+def test_pings_past_a_deadline_the_partition_is_not_read_to_wait_for_it():
+    trip = Trip()
+    trip.created()
+    trip.assigned()
+    trip.trip("driver.arrived", 8)
+    trip.drive(12, 60, every=12, x1=0.3)
+    stop_at(trip, off_route(0.3, 100), 63, 243, every=30)
+    trip.drive(250, 256, every=6, x0=0.3, x1=0.32)
+    event = {"event_id": "late-start", "type": "trip.started", "order_id": trip.order_id, "ts": trip.ts(10),
+             "city": "berlin", "eta_dropoff_ts": trip.ts(900), "route": ROUTE}  # fmt: skip
+    started = decode_event(names.TRIP_EVENTS, orjson.dumps(event), LIMITS, now_ms=trip.ts(10))
+    # the partition is read only to 100 s: the stop's deadline (243 s) cannot be judged yet
+    outcome = trip.processor.on_event(trip.state, started, event_time_ms=trip.ts(100))
+    assert not [c for c in outcome.changes if c.kind == "long_stop"]
+    assert trip.state.replay_from_ts is not None  # the stop's later pings wait for its deadline
+    later = trip.processor.on_clock(trip.state, trip.ts(400), event_time_ms=trip.ts(400))
+    assert [(c.kind, c.action) for c in later.changes if c.kind == "long_stop"] == [
+        ("long_stop", "open"),
+        ("long_stop", "resolve"),
+    ]
+    assert trip.state.replay_from_ts is None

@@ -79,7 +79,8 @@ async def test_scenario_opens_on_topic_and_in_redis_then_resolves(producer, sett
         settings, names.INCIDENTS, lambda m: m["order_id"] == order_id and m["status"] == "open"
     )
     assert opened["details"]["driver"]["plate"] == "B-TW 1234"
-    assert stored_incident(redis_client, order_id)["status"] == "open"
+    # published before it is stored (monitor.app._publish): Redis follows within moments
+    wait_until(lambda: (stored_incident(redis_client, order_id) or {}).get("status") == "open", timeout_s=10)
 
     await producer.send(names.TRIP_EVENTS, order_id, trip_event(order_id, "driver.arrived", "arrived"))
     resolved = await consume_until(
@@ -87,7 +88,7 @@ async def test_scenario_opens_on_topic_and_in_redis_then_resolves(producer, sett
     )
     assert resolved["incident_id"] == opened["incident_id"]
     assert resolved["revision"] == opened["revision"] + 1
-    assert stored_incident(redis_client, order_id)["status"] == "resolved"
+    wait_until(lambda: stored_incident(redis_client, order_id)["status"] == "resolved", timeout_s=10)
     assert redis_client.zscore(names.INCIDENTS_OPEN, opened["incident_id"]) is None
 
 

@@ -6,6 +6,7 @@ from types import SimpleNamespace
 from faust.types import TP
 from intervaltree import IntervalTree
 
+from monitor.offsets import JudgedOffsets
 from monitor.transport import LowLatencyConsumer
 from monitor.unsaved import UnsavedPings
 
@@ -53,7 +54,8 @@ def consumer_with_acked(offsets: list[int], committed: int | None, cap: int | No
     consumer._acked_index = defaultdict(set, {T0: set(offsets)})
     consumer._gap = defaultdict(IntervalTree)
     consumer._committed_offset = defaultdict(lambda: None, {T0: committed})
-    consumer.app = SimpleNamespace(commit_cap=lambda tp: cap)
+    consumer.app = SimpleNamespace(commit_cap=lambda tp: cap, guarded_topics=frozenset())
+    consumer.judged = JudgedOffsets()
     return consumer
 
 
@@ -69,3 +71,13 @@ def test_the_consumer_commits_up_to_the_cap_and_the_rest_once_it_is_lifted() -> 
 def test_without_a_cap_the_consumer_commits_as_faust_does() -> None:
     consumer = consumer_with_acked([5, 6, 7, 9], committed=5, cap=None)
     assert consumer._new_offset(T0) == 8
+
+
+def test_no_offset_of_an_input_topic_is_committed_past_what_the_agent_judged() -> None:
+    consumer = consumer_with_acked(list(range(10, 20)), committed=10, cap=None)
+    consumer.app.guarded_topics = frozenset({T0.topic})
+    assert consumer._new_offset(T0) is None  # not sought since the rebalance: nothing judged
+    consumer.judged.reset(T0, 10, now_ms=0)
+    for offset in range(10, 16):
+        consumer.judged.take(T0, offset, now_ms=1)
+    assert consumer._new_offset(T0) == 16  # 16..19 were acknowledged unjudged (past a hole)
