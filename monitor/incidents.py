@@ -28,7 +28,11 @@ BUILTIN_KINDS: tuple[str, ...] = (
     "early_end",
 )
 # Kinds about a person's safety: paged at once, never hidden by a silence, first on the board.
-SAFETY_KINDS = frozenset({"sos", "crash_suspected", "long_stop", "signal_lost", "early_end"})
+# `passenger_reported_safety` is raised by a support contact about safety (monitor/contacts.py).
+PASSENGER_REPORTED_SAFETY = "passenger_reported_safety"
+SAFETY_KINDS = frozenset(
+    {"sos", "crash_suspected", "long_stop", "signal_lost", "early_end", PASSENGER_REPORTED_SAFETY}
+)
 SEVERITY_RANK = {"low": 0, "medium": 1, "high": 2, "critical": 3}
 Severity = Literal["critical", "high", "medium", "low"]
 Status = Literal["open", "acknowledged", "resolved"]
