@@ -17,7 +17,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -35,8 +35,8 @@ from monitor.told import (
     collect_told_first,
     format_told_first,
     has_contacts,
-    heard_from_us,
     outreach_for_run,
+    told_check,
 )
 
 log = logging.getLogger(__name__)
@@ -304,7 +304,7 @@ async def evaluate(
     began = time.monotonic()
     redis = aioredis.from_url(settings.redis_dsn)
     try:
-        count = await replay(settings, isolated, 1.0, start_ms=start_ms, skip=_told_check(redis))
+        count = await replay(settings, isolated, 1.0, start_ms=start_ms, skip=told_check(redis))
     finally:
         await redis.aclose()
     replayed = time.monotonic() - began
@@ -324,15 +324,6 @@ async def evaluate(
         "events_per_s": round(count / max(replayed, 1e-3)),
     }
     return report, figures
-
-
-def _told_check(redis: aioredis.Redis) -> Callable[[ScheduledEvent], Awaitable[bool]]:
-    """A contact marked `unless_told` is left out when the passenger already heard from us."""
-
-    async def told(item: ScheduledEvent) -> bool:
-        return item.unless_told is not None and await heard_from_us(redis, item.unless_told)
-
-    return told
 
 
 def run_evaluation(

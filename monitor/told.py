@@ -17,7 +17,7 @@ import sys
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +31,7 @@ from monitor.contact_figures import OVERALL, told_first_figures
 from monitor.contact_store import ContactRecord, ContactStore, decode_record
 from monitor.embedded import free_port, port_is_open
 from monitor.processes import spawn, stop_process
-from monitor.scenario import Scenario
+from monitor.scenario import Scenario, ScheduledEvent
 from monitor.settings import ENV_PREFIX, Settings
 from notifiers.reads import PASSENGER_STEPS
 from notifiers.sandbox import sandbox_settings
@@ -49,6 +49,16 @@ async def heard_from_us(redis: aioredis.Redis, order_id: str) -> bool:
     ids = [raw.decode() for raw in await redis.zrange(names.OUTBOX_BY_ORDER + order_id, 0, -1)]
     mine = [i for i in ids if i.rsplit(":", 1)[-1] in PASSENGER_STEPS]
     return bool(mine) and any(s is not None for s in await redis.zmscore(names.OUTBOX_SENT, mine))
+
+
+def told_check(redis: aioredis.Redis) -> Callable[[ScheduledEvent], Awaitable[bool]]:
+    """For `replay(skip=...)`: a contact marked `unless_told` is left out when the passenger
+    already heard from us about that order."""
+
+    async def told(item: ScheduledEvent) -> bool:
+        return item.unless_told is not None and await heard_from_us(redis, item.unless_told)
+
+    return told
 
 
 @dataclass

@@ -17,11 +17,8 @@ import redis.asyncio as aioredis
 
 from monitor import names
 from notifiers.cases import CaseStore
-from notifiers.process import serve
 from tests.dashboard.test_access import sign_in
 from tests.helpers import consume_until, now_ms
-from tests.notifiers import fakes
-from tests.notifiers.conftest import outreach_settings_for
 
 pytestmark = pytest.mark.usefixtures("worker")
 
@@ -49,24 +46,10 @@ def late_order(order_id: str, passenger_id: str) -> dict[str, Any]:
             "dropoff": {"lat": 52.50, "lon": 13.33}, "promised_pickup_ts": now_ms() - 10_000}  # fmt: skip
 
 
-@pytest.fixture
-async def outreach(settings, redis_server):
-    """`tripwatch outreach` in-process, on the worker's Redis, delivering to fake providers."""
-    providers = fakes.Providers()
-    runner = await fakes.start(providers)
-    values = {"redis_url": settings.redis_url, "kafka_url": settings.kafka_url, "outreach_group_wait_s": 0.0,
-              "outreach_tick_s": 0.1, "app_id": f"told-first-{uuid.uuid4().hex[:6]}"}  # fmt: skip
-    outreach_settings = outreach_settings_for(settings, redis_server.port, providers).replace(**values)
-    stop = asyncio.Event()
-    task = asyncio.ensure_future(serve(outreach_settings, stop))
-    yield providers
-    stop.set()
-    await asyncio.wait_for(task, 30)
-    await runner.cleanup()
-
-
 @pytest.mark.timeout(120)
-async def test_contacts_through_the_broker_reach_the_board(producer, settings, outreach, board, users):
+async def test_contacts_through_the_broker_reach_the_board(
+    producer, settings, running_outreach, board, users
+):
     run = uuid.uuid4().hex[:6]
     passenger, told, silent = f"tf-p-{run}", f"tf-told-{run}", f"tf-none-{run}"
     record = {"passenger_id": passenger, "name": "Anna", "locale": "en", "push_token": f"tok-{run}"}
