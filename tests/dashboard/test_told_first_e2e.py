@@ -59,10 +59,10 @@ async def test_contacts_through_the_broker_reach_the_board(
         await eventually(lambda: client.exists(names.passenger_key(passenger)))
         await producer.send(names.TRIP_EVENTS, told, late_order(told, passenger))
         sent = f"{told}:pickup_delay:1:open"
-        await eventually(lambda: client.zscore(names.OUTBOX_SENT, sent), timeout_s=30)
+        sent_at = int(await eventually(lambda: client.zscore(names.OUTBOX_SENT, sent), timeout_s=30))
 
-        # after our push: told first; the same contact read again counts once
-        after_push = contact(f"c-{run}-1", passenger, order_id=told, topic="delay")
+        # 1.5 s after our push: told first; the same contact read again counts once
+        after_push = contact(f"c-{run}-1", passenger, order_id=told, topic="delay") | {"ts": sent_at + 1500}
         for _ in range(2):
             await producer.send(names.SUPPORT_CONTACTS, passenger, after_push)
         nowhere = contact(f"c-{run}-2", passenger, order_id=silent, topic="other", channel="chat")
@@ -80,7 +80,7 @@ async def test_contacts_through_the_broker_reach_the_board(
         )
         assert "missing required field" in letter["reason"]
         case = await eventually(_once_contacted(client, f"{told}:pickup_delay"))
-        assert case.support_contacts == 1 and case.told_first and case.contact_lead_s > 0
+        assert case.support_contacts == 1 and case.told_first and case.contact_lead_s == 1.5
     finally:
         await client.aclose()
 
@@ -94,7 +94,7 @@ async def test_contacts_through_the_broker_reach_the_board(
             1,
             1.0,
         )
-        assert pickup["lead_p50_s"] > 0 and pickup["contacts"] == 1
+        assert pickup["lead_p50_s"] == 1.5 and pickup["contacts"] == 1
         assert figures["kinds"]["passenger_reported_safety"]["raised_by_contact"] == 1
         assert figures["unmatched"]["by_topic"] == {"other": 1}
         assert [c["event_id"] for c in figures["unmatched"]["latest"]] == [nowhere["event_id"]]
