@@ -30,6 +30,7 @@ from monitor import names
 from monitor.contact_figures import OVERALL, told_first_figures
 from monitor.contact_store import ContactRecord, ContactStore, decode_record
 from monitor.embedded import free_port, port_is_open
+from monitor.incidents import BUILTIN_KINDS
 from monitor.processes import spawn, stop_process
 from monitor.scenario import Scenario, ScheduledEvent
 from monitor.settings import ENV_PREFIX, Settings
@@ -66,6 +67,7 @@ class ToldFirstReport:
     figures: dict[str, Any]
     messaged_kinds: set[str] = field(default_factory=set)  # kinds with a delivered passenger message
     bar: float = TOLD_FIRST_BAR
+    not_told: list[str] = field(default_factory=list)  # "order:kind: reason" of contacts before our word
 
     def failing(self) -> list[str]:
         """Kinds whose passengers are messaged and whose told-first share is below the bar."""
@@ -89,7 +91,12 @@ async def collect_told_first(
     finally:
         await client.aclose()
     by_kind = Counter(kind for kind, _ in incidents)
-    return ToldFirstReport(told_first_figures(records, by_kind), messaged, bar)
+    not_told = sorted(
+        f"{r.match['order_id']}:{r.match['kind']}: {r.match['reason']}"
+        for r in records
+        if r.match is not None and not r.match["told_first"] and not r.match["raised"]
+    )
+    return ToldFirstReport(told_first_figures(records, by_kind), messaged, bar, not_told)
 
 
 async def _records(client: aioredis.Redis, run_id: str) -> list[ContactRecord]:
@@ -128,7 +135,9 @@ def format_told_first(report: ToldFirstReport) -> str:
         f"{'lead p50':>10}{'lead p90':>10}{'per inc.':>9}"
     )
     lines = [head, "-" * len(head)]
-    rows = {**report.figures["kinds"], OVERALL: report.figures["overall"]}
+    kinds = report.figures["kinds"]
+    ordered = [k for k in BUILTIN_KINDS if k in kinds] + sorted(set(kinds) - set(BUILTIN_KINDS))
+    rows = {**{k: kinds[k] for k in ordered}, OVERALL: report.figures["overall"]}
     for kind, row in rows.items():
         mark = (
             "  FAIL"
@@ -144,6 +153,10 @@ def format_told_first(report: ToldFirstReport) -> str:
     topics = ", ".join(f"{t} {n}" for t, n in unmatched["by_topic"].items()) or "none"
     lines.append(f"\nunmatched contacts: {unmatched['total']} ({topics})")
     lines.append(f"told-first bar: {report.bar:.0%} for every kind whose passengers were messaged")
+    if report.not_told:
+        more = f" (+{len(report.not_told) - 10} more)" if len(report.not_told) > 10 else ""
+        lines.append("contacts before our first message:" + more)
+        lines += [f"  {item}" for item in report.not_told[:10]]
     return "\n".join(lines)
 
 
