@@ -17,6 +17,7 @@ import redis.asyncio as aioredis
 
 from monitor import names
 from notifiers.cases import CaseStore
+from tests.dashboard.browser import screenshot, signed_in_page
 from tests.dashboard.test_access import sign_in
 from tests.helpers import consume_until, now_ms
 
@@ -46,9 +47,9 @@ def late_order(order_id: str, passenger_id: str) -> dict[str, Any]:
             "dropoff": {"lat": 52.50, "lon": 13.33}, "promised_pickup_ts": now_ms() - 10_000}  # fmt: skip
 
 
-@pytest.mark.timeout(120)
+@pytest.mark.timeout(180)
 async def test_contacts_through_the_broker_reach_the_board(
-    producer, settings, running_outreach, board, users
+    producer, settings, running_outreach, board, users, chromium
 ):
     run = uuid.uuid4().hex[:6]
     passenger, told, silent = f"tf-p-{run}", f"tf-told-{run}", f"tf-none-{run}"
@@ -100,6 +101,17 @@ async def test_contacts_through_the_broker_reach_the_board(
         assert [c["event_id"] for c in figures["unmatched"]["latest"]] == [nowhere["event_id"]]
         async with session.get("/contacts") as page:
             assert page.status == 200 and nowhere["event_id"] in await page.text()
+    page = await signed_in_page(chromium, board, users.viewer)
+    try:
+        await page.wait_for_selector("#told-first-share")
+        assert await page.text_content("#told-first-share") == "100 %"
+        assert await page.text_content("#unmatched-contacts") == "1 unmatched"
+        await screenshot(page, "told-first-figures")
+        await page.click("#told-first a")
+        await page.wait_for_selector("#unmatched")
+        await screenshot(page, "told-first-contacts")
+    finally:
+        await page.context.close()
     async with aiohttp.ClientSession() as anonymous, anonymous.get(board.url + "/metrics") as response:
         text = await response.text()
     assert 'tripwatch_told_first_share{kind="pickup_delay"} 1.0' in text
