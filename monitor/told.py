@@ -113,7 +113,11 @@ def _unprefixed(record: ContactRecord, run_id: str) -> ContactRecord:
         contact, event_id=contact.event_id.removeprefix(strip), order_id=order_id,
         passenger_id=contact.passenger_id.removeprefix(strip),
     )  # fmt: skip
-    return ContactRecord(contact=plain, recorded_at=record.recorded_at, match=record.match)
+    match = record.match
+    if match is not None:
+        match = {**match, "incident_id": match["incident_id"].removeprefix(strip),
+                 "order_id": match["order_id"].removeprefix(strip)}  # fmt: skip
+    return ContactRecord(contact=plain, recorded_at=record.recorded_at, match=match)
 
 
 async def _messaged_kinds(client: aioredis.Redis, run_id: str, incidents: list[tuple[str, str]]) -> set[str]:
