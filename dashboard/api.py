@@ -12,6 +12,7 @@ from dashboard import outreach, silences
 from dashboard.figures import shift_figures
 from dashboard.keys import INCIDENT_STORE, METRICS, PUBLISHER, REDIS, ROWS, SETTINGS, USERS, session_of
 from dashboard.rows import masked
+from dashboard.told_first import shift_told_first
 from dashboard.views import audit
 from monitor.clock import now_ms
 from monitor.supervision import BOARD_ACTIONS, ActionRefused, SupervisorAction
@@ -88,7 +89,8 @@ async def snapshot(request: web.Request) -> dict[str, Any]:
     redis, now = request.app[REDIS], now_ms()
     rows = await request.app[ROWS].shift_rows(now)
     since = now - int(request.app[SETTINGS].shift_hours * 3600_000)
-    figures = shift_figures(rows, await outreach.shift_counts(redis, since))
+    told_first = await shift_told_first(redis, rows, since)
+    figures = shift_figures(rows, await outreach.shift_counts(redis, since), told_first)
     if not session_of(request).can_see_phones:
         rows = [masked(row) for row in rows]
     held = silences.message(await in_force(redis, now), rows, now)

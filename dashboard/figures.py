@@ -9,7 +9,11 @@ from typing import Any
 from dashboard.rows import Row
 
 
-def shift_figures(rows: list[Row], outreach_counts: dict[str, Any] | None) -> dict[str, Any]:
+def shift_figures(
+    rows: list[Row], outreach_counts: dict[str, Any] | None, told_first: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """`contacted_first_share`: incidents whose passenger got any message; `told_first`: the
+    figures against support contacts (monitor/contact_figures.py), None when unreadable."""
     open_rows = [r for r in rows if r["status"] != "resolved"]
     ack_s = [(r["acked_at"] - r["detected_at"]) / 1000 for r in rows if r.get("acked_at")]
     resolve_s = [
@@ -26,6 +30,7 @@ def shift_figures(rows: list[Row], outreach_counts: dict[str, Any] | None) -> di
         "messages_sent": None,
         "messages_failed": None,
         "contacted_first_share": None,
+        "told_first": told_first,
     }
     if outreach_counts:
         figures["messages_sent"] = outreach_counts.get("sent")

@@ -5,6 +5,8 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+from dashboard.told_first import ToldFirstGauges
+
 
 class BoardMetrics:
     def __init__(self) -> None:
@@ -21,6 +23,8 @@ class BoardMetrics:
         self.signins = Counter(
             "tripwatch_board_signins", "Sign-in attempts, by outcome", ["outcome"], registry=self.registry
         )
+
+        self.told_first = ToldFirstGauges(self.registry)
 
     def exposition(self) -> tuple[bytes, str]:
         return generate_latest(self.registry), CONTENT_TYPE_LATEST

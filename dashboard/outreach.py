@@ -7,7 +7,8 @@ Outreach owns its keys; it exposes small read functions in `notifiers.reads`:
 - `messages_for_order(redis, order_id) -> list[dict]`: every message, oldest first (`at`, …);
 - `case_for_order(redis, order_id) -> dict | None`: the order's case with its timeline;
 - `shift_counts(redis, since_ms) -> dict`: `sent`, `failed`, `unknown`, `contacted_first` (incident ids
-  where the passenger heard from us before contacting us).
+  whose passenger got a delivered message: "reached" on the board; whether that came before the
+  passenger contacted support is measured from `support-contacts`, docs/told-first.md).
 
 Until that module exists the board shows what it has and leaves these cells empty.
 """

@@ -10,11 +10,13 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from dashboard.access import COOKIE
-from dashboard.keys import METRICS, REDIS, SESSIONS, SETTINGS, THROTTLE, USERS, session_of
+from dashboard.keys import METRICS, REDIS, ROWS, SESSIONS, SETTINGS, THROTTLE, USERS, session_of
 from dashboard.middlewares import _local
 from dashboard.rows import ack_deadline_s
+from dashboard.told_first import shift_told_first, when
 from monitor import names
 from monitor.clock import now_ms
+from monitor.contact_figures import OVERALL
 from monitor.incident_store import queue_audit
 from monitor.incidents import BUILTIN_KINDS
 from monitor.supervision import AuditEntry
@@ -90,8 +92,31 @@ async def favicon(_request: web.Request) -> web.Response:
 
 @routes.get("/metrics")
 async def metrics(request: web.Request) -> web.Response:
+    told_first = await _shift_told_first(request.app)
+    if told_first is not None:
+        request.app[METRICS].told_first.set(told_first)
     body, content_type = request.app[METRICS].exposition()
     return web.Response(body=body, headers={"Content-Type": content_type})
+
+
+@routes.get("/contacts")
+@aiohttp_jinja2.template("contacts.html")
+async def contacts_page(request: web.Request) -> dict[str, Any]:
+    """The shift's told-first figures per kind, and the contacts that matched no incident."""
+    since = now_ms() - int(request.app[SETTINGS].shift_hours * 3600_000)
+    figures = await _shift_told_first(request.app)
+    if figures is not None:
+        for contact in figures["unmatched"]["latest"]:
+            contact["when"] = when(contact["ts"])
+        rows = [*figures["kinds"].items(), (OVERALL, figures["overall"])]
+    return {"session": session_of(request), "since": when(since), "figures": figures,
+            "rows": rows if figures is not None else []}  # fmt: skip
+
+
+async def _shift_told_first(app: web.Application) -> dict[str, Any] | None:
+    now = now_ms()
+    rows = await app[ROWS].shift_rows(now)
+    return await shift_told_first(app[REDIS], rows, now - int(app[SETTINGS].shift_hours * 3600_000))
 
 
 async def audit(request: web.Request, action: str, actor: str, role: str, text: str = "") -> None:

@@ -20,6 +20,7 @@ from faust.types import TP
 
 from monitor import deadletters, metrics, models, names
 from monitor.clock import now_ms
+from monitor.contact_store import ContactStore
 from monitor.deadlines import DeadlineQueue
 from monitor.decoding import DAY_MS, BadEvent, DecodeLimits, decode_event
 from monitor.durable import is_outage, until_done
@@ -29,6 +30,7 @@ from monitor.incidents import Incident, IncidentChange, encode_incident
 from monitor.offsets import Verdict
 from monitor.processor import Outcome, TripProcessor
 from monitor.settings import Settings
+from monitor.support import SupportContacts
 from monitor.transport import LowLatencyTransport
 from monitor.trip_log import TripLog
 from monitor.trip_state import TripState, decode_state, encode_state, trip_expired
@@ -83,6 +85,9 @@ class Monitor:
         self.redis = aioredis.from_url(settings.redis_dsn)
         self.incidents = IncidentStore(self.redis)
         self.trip_log = TripLog.from_settings(self.redis, settings)
+        self.support = SupportContacts(
+            ContactStore(self.redis, settings.helpdesk_webhook_url), self._raise_from_contact
+        )
         self.reloader = RuleReloader(
             self.redis, rules, self._swap_rules, follow=settings.rules_from == "published"
         )
@@ -125,6 +130,7 @@ class Monitor:
         app = self.app
         self.input_topic = app.topic(*names.INPUT_TOPICS, **RAW)
         self.passengers_topic = app.topic(names.PASSENGERS, **RAW)
+        self.contacts_topic = app.topic(names.SUPPORT_CONTACTS, **RAW)
         self.incidents_topic = app.topic(names.INCIDENTS, **RAW)
         self.dead_letter_topic = app.topic(names.DEAD_LETTERS, **RAW)
         self.trips = app.Table(
@@ -139,6 +145,8 @@ class Monitor:
         )
         app.agent(self.input_topic, name="tripwatch.detect")(self._detect)
         app.agent(self.passengers_topic, name="tripwatch.passengers")(self._passengers)
+        app.agent(self.contacts_topic, name="tripwatch.contacts")(self._contacts)
+        app.timer(5.0, name="tripwatch.contacts-retry")(self._retry_contacts)
         app.timer(self.settings.deadline_tick_s, name="tripwatch.clock")(self._tick)
         app.timer(5.0, name="tripwatch.metrics")(self._metrics_tick)
         app.timer(self.settings.rules_poll_s, name="tripwatch.rules")(self._check_rules)
@@ -200,6 +208,34 @@ class Monitor:
             encoded = msgspec.json.encode(passenger)
             await until_done(lambda: self.redis.set(key, encoded), "storing a passenger")  # noqa: B023
             self.processor.passengers.put(passenger.passenger_id, msgspec.to_builtins(passenger))
+
+    async def _contacts(self, stream: faust.StreamT[bytes]) -> None:
+        """Support contacts (monitor.support): matched through Redis, so not co-partitioned."""
+        async for event in stream.events():
+            message = event.message
+            try:
+                contact = decode_event(message.topic, event.value, self.limits, key=message.key)
+            except BadEvent as error:
+                await self._dead_letter(message, event.value, str(error))
+                continue
+            metrics.EVENTS.labels(message.topic).inc()
+            try:
+                await until_done(partial(self.support.on_contact, contact, now_ms()), "matching a contact")
+            except Exception as error:  # a bug this contact provokes: record it, keep the stream going
+                log.exception("matching contact %s failed", contact.event_id)
+                metrics.PROCESSING_FAILURES.labels(message.topic).inc()
+                await self._dead_letter(message, event.value, processing_failed(error))
+
+    async def _retry_contacts(self) -> None:
+        try:
+            await self.support.store.retry_unmatched(now_ms())
+        except Exception as error:  # a poll; the next one comes within seconds
+            if not is_outage(error):
+                raise
+            log.debug("contact retry skipped: %s", error)
+
+    async def _raise_from_contact(self, change: IncidentChange) -> None:
+        await self._apply_change(change)
 
     async def _tick(self) -> None:
         now = now_ms()

@@ -157,6 +157,12 @@ def replay(ctx: click.Context, scenario: Path, speed: float) -> None:
 )
 @click.option("--live", is_flag=True, help="Produce to the broker at real pace instead of writing a file.")
 @click.option(
+    "--complaints",
+    is_flag=True,
+    help="Passengers who notice an incident contact support (support-contacts), after a delay that "
+    "depends on the kind, less often when we messaged them first (docs/scenarios.md).",
+)
+@click.option(
     "--eps",
     type=click.FloatRange(min=0.1),
     default=200.0,
@@ -173,6 +179,7 @@ def simulate(
     window: float | None,
     output: Path | None,
     live: bool,
+    complaints: bool,
     eps: float,
 ) -> None:
     """Generate a synthetic city's trips, with labelled incidents and hard negatives.
@@ -186,7 +193,7 @@ def simulate(
     if not live and output is None:
         raise click.UsageError("say where to write the scenario (--output FILE) or use --live")
     try:
-        config = build_config(sim_config, trips, seed, rates, window, ctx.get_parameter_source)
+        config = build_config(sim_config, trips, seed, rates, window, ctx.get_parameter_source, complaints)
     except ConfigError as error:
         raise click.ClickException(f"bad simulator setting: {error}") from None
     click.echo(run_simulate(config, output, _settings(ctx) if live else None, eps))
@@ -220,6 +227,15 @@ def simulate(
     type=click.FloatRange(0, 1),
     help="Exit with status 1 if any kind's precision or recall is below this (e.g. 0.97).",
 )
+@click.option(
+    "--told-first",
+    "told_first_bar",
+    type=click.FloatRange(0, 1),
+    default=0.95,
+    show_default=True,
+    help="With support contacts in the scenario: exit with status 1 if a kind whose passengers were "
+    "messaged has a told-first share below this.",
+)
 @click.pass_context
 def evaluate(
     ctx: click.Context,
@@ -229,6 +245,7 @@ def evaluate(
     rules: Path | None,
     json_path: Path | None,
     require: float | None,
+    told_first_bar: float,
 ) -> None:
     """Run detection over a scenario through the real broker and score it against its labels.
 
@@ -239,6 +256,12 @@ def evaluate(
     With no TRIPWATCH_KAFKA_URL / TRIPWATCH_REDIS_URL it starts its own embedded broker (with
     enough partitions that none gets over 6,000 events: see docs/scenarios.md) and Redis on
     free ports; unless --no-worker it starts a worker with its own app id.
+
+    A scenario with support contacts (`simulate --complaints`) also needs outreach: unless
+    --no-worker it starts `tripwatch outreach` delivering to the demo's stand-in phone network,
+    and prints per kind the told-first share (incidents that drew a contact where our first
+    message came before it), lead time p50/p90 (our message -> their contact) and contacts per
+    incident; a contact is left out when the simulated passenger heard from us first.
     """
     from monitor.evaluate import RunOptions, evaluate_file
     from monitor.scenario import ScenarioError
@@ -248,13 +271,18 @@ def evaluate(
         raise click.UsageError("--no-worker needs TRIPWATCH_KAFKA_URL and TRIPWATCH_REDIS_URL")
     if rules is not None:
         settings = settings.replace(rules_dir=rules)
-    options = RunOptions(settle_s=settle, start_worker=not no_worker)
+    options = RunOptions(settle_s=settle, start_worker=not no_worker, told_first_bar=told_first_bar)
     try:
         text, report = evaluate_file(settings, scenario, options, json_path)
     except ScenarioError as error:
         raise click.ClickException(str(error)) from None
     click.echo(text)
     if require is not None and not report.meets(require):
+        sys.exit(1)
+    if report.told_first is not None and report.told_first.failing():
+        click.echo(
+            f"told first below {told_first_bar:.0%}: {', '.join(report.told_first.failing())}", err=True
+        )
         sys.exit(1)
 
 

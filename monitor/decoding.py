@@ -26,9 +26,13 @@ _DECODERS: dict[str, msgspec.json.Decoder[Any]] = {
     names.PAYMENTS: msgspec.json.Decoder(models.PaymentEvent),
     names.SAFETY_SIGNALS: msgspec.json.Decoder(models.SafetySignal),
     names.PASSENGERS: msgspec.json.Decoder(models.Passenger),
+    names.SUPPORT_CONTACTS: msgspec.json.Decoder(models.SupportContact),
 }
 # The message key each topic is partitioned by (the contract's co-partitioning).
-KEY_FIELDS = {topic: "order_id" for topic in names.INPUT_TOPICS} | {names.PASSENGERS: "passenger_id"}
+KEY_FIELDS = {topic: "order_id" for topic in names.INPUT_TOPICS} | {
+    names.PASSENGERS: "passenger_id",
+    names.SUPPORT_CONTACTS: "passenger_id",
+}
 
 DAY_MS = 86_400_000
 # Contract events nest three levels deep (`$.route[0][1]`); msgspec itself gives up near
@@ -63,7 +67,7 @@ def decode_event(
     """Decode one message of an input topic, or raise `BadEvent` saying why not.
 
     `key` is the Kafka message key: it must be the body's `order_id` (`passenger_id` on
-    `passengers`); `None` (no key) is a bad event. Leave it out only where there is no
+    `passengers` and `support-contacts`); `None` (no key) is a bad event. Leave it out only where there is no
     message around the body. Nothing but `BadEvent` ever leaves this function.
     """
     try:

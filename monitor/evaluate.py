@@ -30,6 +30,14 @@ from monitor import names
 from monitor.scenario import ExpectedIncident, HardNegative, Scenario, ScheduledEvent
 from monitor.settings import Settings
 from monitor.simulator.config import INCIDENT_KINDS
+from monitor.told import (
+    ToldFirstReport,
+    collect_told_first,
+    format_told_first,
+    has_contacts,
+    outreach_for_run,
+    told_check,
+)
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +96,7 @@ class Report:
     negatives: dict[str, tuple[int, list[str]]]  # case -> (trips, incidents raised on them)
     false_positive_orders: list[str] = field(default_factory=list)
     missed_orders: list[str] = field(default_factory=list)
+    told_first: ToldFirstReport | None = None  # scenarios with support contacts (monitor.told)
 
     def meets(self, bar: float) -> bool:
         """Every kind with labels or incidents reaches `bar` in precision and recall."""
@@ -168,6 +177,8 @@ def format_report(report: Report) -> str:
             f"{s.kind:<22}{s.true_positives:>6}{s.false_positives:>6}{s.misses:>6}"
             f"{_ratio(s.precision):>11}{_ratio(s.recall):>8}{_secs(s.ttd_median_s):>10}{_secs(s.ttd_p95_s):>10}"
         )
+    if report.told_first is not None:
+        lines += ["", format_told_first(report.told_first)]
     if report.negatives:
         lines += ["", f"{'hard negative':<22}{'trips':>6}  incidents raised on them"]
         for case, (trips, raised) in report.negatives.items():
@@ -200,6 +211,13 @@ def report_json(report: Report) -> dict[str, Any]:
         },
         "false_positives": report.false_positive_orders,
         "misses": report.missed_orders,
+        "told_first": None
+        if report.told_first is None
+        else {
+            **report.told_first.figures,
+            "failing": report.told_first.failing(),
+            "bar": report.told_first.bar,
+        },
     }
 
 
@@ -226,6 +244,7 @@ def isolate(scenario: Scenario, run_id: str) -> Scenario:
             item.topic,
             {k: tag(v) if k in ID_FIELDS else v for k, v in item.event.items()},
             item.line,
+            tag(item.unless_told) if item.unless_told else None,
         )
         for item in scenario.events
     ]
@@ -265,8 +284,9 @@ def embedded_partitions(scenario: Scenario, configured: int) -> int:
 @dataclass(frozen=True)
 class RunOptions:
     settle_s: float = 15.0  # wait after the last event for deadlines and lag
-    start_worker: bool = True
+    start_worker: bool = True  # and, for a scenario with support contacts, outreach (monitor.told)
     lead_s: float = 1.0  # scenario second 0 is this far after the replay is ready
+    told_first_bar: float = 0.95  # a messaged kind below this told-first share fails (monitor.told)
 
 
 async def evaluate(
@@ -282,12 +302,21 @@ async def evaluate(
     isolated = isolate(scenario, run_id)
     start_ms = int(time.time() * 1000 + options.lead_s * 1000)
     began = time.monotonic()
-    count = await replay(settings, isolated, 1.0, start_ms=start_ms)
+    redis = aioredis.from_url(settings.redis_dsn)
+    try:
+        count = await replay(settings, isolated, 1.0, start_ms=start_ms, skip=told_check(redis))
+    finally:
+        await redis.aclose()
     replayed = time.monotonic() - began
     await asyncio.sleep(options.settle_s)
     observed = await collect(settings.redis_dsn, run_id)
     unprefixed = [Observed(o.kind, o.order_id.removeprefix(run_id + "-"), o.opened_at) for o in observed]
     report = score(scenario.expected, unprefixed, start_ms, scenario.negatives)
+    if has_contacts(scenario):
+        incidents = [(o.kind, o.order_id) for o in unprefixed]
+        report.told_first = await collect_told_first(
+            settings.redis_dsn, run_id, incidents, options.told_first_bar
+        )
     figures = {
         "partitions": settings.partitions,
         "events": count,
@@ -311,6 +340,8 @@ def run_evaluation(
         asyncio.run(ensure_topics(settings))
         if options.start_worker:
             stack.enter_context(_worker(settings, folder))
+            if has_contacts(scenario):  # told first or not: outreach must speak
+                stack.enter_context(outreach_for_run(settings, folder))
         return asyncio.run(evaluate(settings, scenario, options))
     raise AssertionError("unreachable")  # pragma: no cover
 

@@ -80,6 +80,10 @@ class IncidentStore:
         else:
             pipe.zadd(names.INCIDENTS_OPEN, {incident.incident_id: incident.detected_at})
         pipe.publish(names.INCIDENT_CHANGES, encoded)
+        if incident.passenger_id:  # support contacts without an order are matched through it
+            by_passenger = names.INCIDENTS_BY_PASSENGER + incident.passenger_id
+            pipe.zadd(by_passenger, {incident.incident_id: incident.opened_at})
+            pipe.expire(by_passenger, HISTORY_RETENTION_S)
         history = names.incident_history_key(incident.order_id)
         pipe.rpush(history, encoded)
         pipe.ltrim(history, -HISTORY_MAX, -1)

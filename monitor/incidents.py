@@ -17,9 +17,11 @@ from monitor.kinds import KINDS
 # The incident catalogue of ../shared/PRODUCT.md, from the rule pack (monitor/kinds.py); rule
 # authors may add kinds of their own.
 BUILTIN_KINDS: tuple[str, ...] = tuple(KINDS)
+# Raised by a support contact about safety (monitor/contacts.py), not by a rule of the pack.
+PASSENGER_REPORTED_SAFETY = "passenger_reported_safety"
 # Kinds about a person's safety (tagged `safety` in the pack): paged at once, never hidden by a
 # silence, first on the board.
-SAFETY_KINDS = frozenset(kind.name for kind in KINDS.values() if kind.safety)
+SAFETY_KINDS = frozenset({kind.name for kind in KINDS.values() if kind.safety} | {PASSENGER_REPORTED_SAFETY})
 SEVERITY_RANK = {"low": 0, "medium": 1, "high": 2, "critical": 3}
 Severity = Literal["critical", "high", "medium", "low"]
 Status = Literal["open", "acknowledged", "resolved"]

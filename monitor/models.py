@@ -177,6 +177,24 @@ class SafetySignal(msgspec.Struct, frozen=True):
 InputEvent = AnyTripEvent | TelemetryPing | PaymentEvent | SafetySignal
 
 
+# --- support-contacts (keyed by passenger_id, not co-partitioned) -------------------
+
+ContactTopic = Literal["delay", "cancellation", "route", "payment", "safety", "other"]
+
+
+class SupportContact(msgspec.Struct, frozen=True):
+    """A passenger reached support on their own (monitor.contacts matches it to incidents)."""
+
+    event_id: Id
+    type: Literal["support.contacted"]
+    ts: int
+    passenger_id: Id
+    channel: Literal["chat", "call", "email", "app"]
+    order_id: Id | None = None
+    topic: ContactTopic | None = None
+    case_ref: str | None = None
+
+
 # --- passengers (compacted) ------------------------------------------------------
 
 

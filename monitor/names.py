@@ -12,6 +12,10 @@ INPUT_TOPICS = (TRIP_EVENTS, TELEMETRY, PAYMENTS, SAFETY_SIGNALS)
 # Compacted passenger directory, keyed by passenger_id.
 PASSENGERS = "passengers"
 
+# The helpdesk's record of passengers contacting support, keyed by passenger_id
+# (not co-partitioned with the trip topics: monitor/contacts.py matches it through Redis).
+SUPPORT_CONTACTS = "support-contacts"
+
 # Output topics.
 INCIDENTS = "incidents"
 DEAD_LETTERS = "tripwatch-dead-letters"
@@ -23,6 +27,15 @@ INCIDENTS_OPEN = KEY_PREFIX + "incidents:open"  # ZSET incident_id -> detected_a
 INCIDENTS_ALL = KEY_PREFIX + "incidents:all"  # ZSET incident_id -> detected_at ms
 INCIDENT_CHANGES = KEY_PREFIX + "incident-changes"  # pub/sub channel, incident JSON
 PASSENGER = KEY_PREFIX + "passenger:"  # + passenger_id -> passenger JSON
+INCIDENTS_BY_PASSENGER = (
+    KEY_PREFIX + "incidents:passenger:"
+)  # + passenger_id -> ZSET incident_id -> opened ms
+
+# Support contacts (monitor/contacts.py, monitor/contact_store.py).
+CONTACT = KEY_PREFIX + "contact:"  # + event_id -> contact JSON with its match (written once)
+CONTACTS_ALL = KEY_PREFIX + "contacts:all"  # ZSET event_id -> contact ts
+CONTACTS_UNMATCHED = KEY_PREFIX + "contacts:unmatched"  # ZSET event_id -> contact ts (no incident yet)
+INCIDENT_CONTACTS = KEY_PREFIX + "incident-contacts:"  # + incident_id -> ZSET event_id -> contact ts
 
 # The board (dashboard/): users, sessions, supervisors' actions, silences, trip log.
 USERS = KEY_PREFIX + "users"  # HASH username -> user JSON (argon2 hash, role)

@@ -6,6 +6,9 @@ A scenario is JSON Lines (see `docs/scenarios.md`). Each line is one of:
 - `{"at": 12.5, "topic": "trip-events", "event": {...}}`: produce `event` at 12.5 s.
   In `event`, `ts` and every other field ending in `_ts` are seconds relative to the
   scenario start (`ts` defaults to `at`; an earlier `ts` is an event that arrives late).
+- `{"at": 300, "topic": "support-contacts", "event": {...}, "unless_told": "sim-00042"}`: a
+  support contact the simulated passenger skips when we had spoken first about that order
+  (`tripwatch evaluate` checks; a plain replay sends it).
 - `{"expect": {"kind": "pickup_delay", "order_id": "demo-1", "onset": 150}}`: an incident
   the scenario must raise, with its true onset in scenario seconds.
 - `{"negative": {"case": "traffic_jam", "order_id": "sim-00042"}}`: a hard negative, a trip
@@ -22,7 +25,8 @@ import orjson
 
 from monitor import names
 
-TOPICS = (*names.INPUT_TOPICS, names.PASSENGERS)
+TOPICS = (*names.INPUT_TOPICS, names.PASSENGERS, names.SUPPORT_CONTACTS)
+KEYED_BY_PASSENGER = frozenset({names.PASSENGERS, names.SUPPORT_CONTACTS})
 
 
 class ScenarioError(ValueError):
@@ -35,10 +39,11 @@ class ScheduledEvent:
     topic: str
     event: dict[str, Any]
     line: int
+    unless_told: str | None = None  # an order: dropped if its passenger heard from us about it first
 
     @property
     def key(self) -> str:
-        field_name = "passenger_id" if self.topic == names.PASSENGERS else "order_id"
+        field_name = "passenger_id" if self.topic in KEYED_BY_PASSENGER else "order_id"
         return str(self.event.get(field_name, ""))
 
 
@@ -118,7 +123,10 @@ def _scheduled(where: str, number: int, line: dict[str, Any]) -> ScheduledEvent:
         raise ScenarioError(f"{where}: at must be seconds from the start, 0 or more (got {at!r})")
     if not isinstance(event, dict):
         raise ScenarioError(f"{where}: event must be a JSON object")
-    return ScheduledEvent(float(at), topic, event, number)
+    unless_told = line.get("unless_told")
+    if unless_told is not None and not isinstance(unless_told, str):
+        raise ScenarioError(f"{where}: unless_told must be an order_id")
+    return ScheduledEvent(float(at), topic, event, number, unless_told)
 
 
 def absolute_event(item: ScheduledEvent, start_ms: int, speed: float) -> dict[str, Any]:

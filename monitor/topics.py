@@ -21,7 +21,13 @@ COMPACTED = {names.PASSENGERS}
 
 
 def topic_specs(settings: Settings) -> list[NewTopic]:
-    topics = [*names.INPUT_TOPICS, names.PASSENGERS, names.INCIDENTS, names.DEAD_LETTERS]
+    topics = [
+        *names.INPUT_TOPICS,
+        names.PASSENGERS,
+        names.SUPPORT_CONTACTS,
+        names.INCIDENTS,
+        names.DEAD_LETTERS,
+    ]
     return [
         NewTopic(
             name,

@@ -137,6 +137,12 @@ class Case(msgspec.Struct, kw_only=True):
     pages_acknowledged: bool = False  # PagerDuty was told somebody has it (pages stop notifying)
     passenger_ok_at: int | None = None  # the passenger said "I'm OK" (noted; lowers nothing)
     resolve_due_at: int | None = None  # a final-event incident resolves itself then (lifecycle)
+    # The passenger contacted support about it (monitor/contact_store.py): how often, when first,
+    # whether our first message came before that, and by how long (negative: it came after).
+    support_contacts: int = 0
+    first_contact_at: int | None = None
+    told_first: bool | None = None
+    contact_lead_s: float | None = None
 
 
 def encode(value: msgspec.Struct) -> bytes:

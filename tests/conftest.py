@@ -120,3 +120,23 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if any(item.get_closest_marker(kind) for kind in TEST_KINDS):
             continue
         item.add_marker(pytest.mark.service if used & SERVICE_FIXTURES else pytest.mark.unit)
+
+
+@pytest.fixture
+async def running_outreach(settings: Settings, redis_server: EmbeddedService) -> AsyncIterator[object]:
+    """`tripwatch outreach` in-process, on the worker's Redis, delivering to fake providers."""
+    from notifiers.process import serve
+    from tests.notifiers import fakes
+    from tests.notifiers.conftest import outreach_settings_for
+
+    providers = fakes.Providers()
+    runner = await fakes.start(providers)
+    values = {"redis_url": settings.redis_url, "kafka_url": settings.kafka_url, "outreach_group_wait_s": 0.0,
+              "outreach_tick_s": 0.1, "app_id": f"told-first-{uuid.uuid4().hex[:6]}"}  # fmt: skip
+    outreach_settings = outreach_settings_for(settings, redis_server.port, providers).replace(**values)
+    stop = asyncio.Event()
+    task = asyncio.ensure_future(serve(outreach_settings, stop))
+    yield providers
+    stop.set()
+    await asyncio.wait_for(task, 30)
+    await runner.cleanup()

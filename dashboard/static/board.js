@@ -23,6 +23,7 @@ function el(tag, attrs = {}, ...children) {
 const KIND_LABELS = { pickup_delay: "Pickup delay", trip_delay: "Trip delay", driver_cancellation: "Driver cancelled",
   system_cancellation: "Cancelled by the system", route_deviation: "Off route", payment_failure: "Payment failed",
   double_charge: "Charged twice", sos: "SOS", crash_suspected: "Crash suspected", long_stop: "Long stop",
+  passenger_reported_safety: "Passenger reported (safety)",
   signal_lost: "Signal lost", early_end: "Trip ended early" };
 function kindLabel(kind) { return KIND_LABELS[kind] || String(kind || "").replaceAll("_", " "); }
 
@@ -432,11 +433,26 @@ function renderFigures() {
     el("div", { class: "figure", id: "open-total" }, el("b", {}, String(open.length)), ` open (${kinds})`),
     el("div", { class: "figure" }, "mean time to acknowledge ", el("b", {}, show(f.mean_ack_s, " s"))),
     el("div", { class: "figure" }, "mean time to resolve ", el("b", {}, show(f.mean_resolve_s, " s"))),
-    el("div", { class: "figure" }, "told first ",
+    el("div", { class: "figure" }, "reached ",
       el("b", {}, f.contacted_first_share === null ? "—" : `${Math.round(f.contacted_first_share * 100)} %`)),
+    toldFirstFigure(f.told_first),
     el("div", { class: "figure" }, "messages sent ", el("b", {}, show(f.messages_sent)), " failed ",
       el("b", {}, show(f.messages_failed))),
   );
+}
+
+// Did they hear from us before they contacted support (docs/board.md "Before they asked").
+function toldFirstFigure(t) {
+  const pct = (v) => (v === null || v === undefined ? "—" : `${Math.round(v * 100)} %`);
+  const secs = (v) => (v === null || v === undefined ? "—" : `${v} s`);
+  if (!t) return el("div", { class: "figure", id: "told-first" }, "told first ", el("b", {}, "—"));
+  const o = t.overall;
+  return el("div", { class: "figure", id: "told-first" },
+    el("a", { href: "/contacts" }, "told first"), " ", el("b", { id: "told-first-share" }, pct(o.told_first_share)),
+    ` of ${o.incidents_contacted} contacted · lead p50 `, el("b", {}, secs(o.lead_p50_s)),
+    " p90 ", el("b", {}, secs(o.lead_p90_s)),
+    " · contacts/incident ", el("b", {}, o.contact_rate === null ? "—" : String(o.contact_rate)),
+    " · ", el("a", { href: "/contacts#unmatched", id: "unmatched-contacts" }, `${t.unmatched.total} unmatched`));
 }
 
 function renderSilences() {

@@ -20,6 +20,7 @@ def build_config(
     rates: str | None,
     window: float | None,
     source_of: Callable[[str], Any] | None = None,
+    complaints: bool = False,
 ) -> SimConfig:
     """The file's config (or the defaults), with the options given on the command line on top.
 
@@ -36,6 +37,8 @@ def build_config(
         config = replace(config, window_s=window)
     if rates:
         config = config.with_rates(parse_rates(rates), replace_all=True)
+    if complaints:
+        config = replace(config, complaints=True)
     return config
 
 

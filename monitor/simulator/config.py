@@ -111,6 +111,7 @@ class SimConfig:
     rates: dict[str, float] = field(default_factory=lambda: dict.fromkeys(CASES, DEFAULT_RATE))
     timing: Timing = Timing()
     magnitudes: Magnitudes = Magnitudes()
+    complaints: bool = False  # passengers who notice a problem contact support (simulator/complaints.py)
 
     def with_rates(self, rates: dict[str, float], replace_all: bool = False) -> SimConfig:
         merged = dict(rates) if replace_all else {**self.rates, **rates}

@@ -19,9 +19,11 @@ class Delivery:
     at: float
     topic: str
     event: dict[str, Any]
+    unless_told: str | None = None  # a support contact skipped if we spoke first about this order
 
     def line(self) -> dict[str, Any]:
-        return {"at": round(self.at, 3), "topic": self.topic, "event": self.event}
+        line = {"at": round(self.at, 3), "topic": self.topic, "event": self.event}
+        return line | {"unless_told": self.unless_told} if self.unless_told else line
 
 
 @dataclass

@@ -28,7 +28,7 @@ def paced_for(config: SimConfig, events_per_s: float) -> SimConfig:
 def to_scenario(generated: GeneratedScenario) -> Scenario:
     """The generated scenario as `monitor.scenario` reads it from a file."""
     events = [
-        ScheduledEvent(round(item.at, 3), item.topic, item.event, line)
+        ScheduledEvent(round(item.at, 3), item.topic, item.event, line, item.unless_told)
         for line, item in enumerate(generated.deliveries, start=2)
     ]
     expected = [ExpectedIncident(x["kind"], x["order_id"], x["onset"]) for x in generated.labels]
@@ -39,11 +39,18 @@ def to_scenario(generated: GeneratedScenario) -> Scenario:
 
 async def produce_live(settings: Settings, config: SimConfig, events_per_s: float) -> tuple[int, float]:
     """Produce the simulated trips at real pace; returns (events, seconds it took)."""
+    import redis.asyncio as aioredis
+
     from monitor.replay import replay
+    from monitor.told import told_check
 
     paced = paced_for(config, events_per_s)
     scenario = to_scenario(generate(paced))
     log.info("live: %d trips over %.0f s, %d events", paced.trips, paced.window_s, len(scenario.events))
     began = time.monotonic()
-    count = await replay(settings, scenario, 1.0)
+    redis = aioredis.from_url(settings.redis_dsn)
+    try:  # a complaining passenger who heard from us first may not call (monitor.told)
+        count = await replay(settings, scenario, 1.0, skip=told_check(redis))
+    finally:
+        await redis.aclose()
     return count, time.monotonic() - began

@@ -11,6 +11,7 @@ from typing import Any
 import orjson
 
 from monitor import names
+from monitor.simulator.complaints import complaints
 from monitor.simulator.config import SimConfig, describe
 from monitor.simulator.emit import Delivery
 from monitor.simulator.trip import simulate_trip
@@ -69,6 +70,8 @@ def generate(config: SimConfig) -> GeneratedScenario:
     passengers = _passengers(config)
     scenario.deliveries.extend(Delivery(0.0, names.PASSENGERS, p) for p in passengers)
     spacing = config.window_s / max(1, config.trips)
+    riders: dict[str, str] = {}
+    starts: dict[str, float] = {}
     for index, case in enumerate(assign_cases(config)):
         rng = random.Random(f"{config.seed}:start:{index}")
         start_t = 1.0 + index * spacing + rng.uniform(0, spacing)
@@ -77,8 +80,11 @@ def generate(config: SimConfig) -> GeneratedScenario:
         scenario.deliveries.extend(trip.deliveries)
         scenario.labels.extend(trip.labels)
         scenario.cases[trip.order_id] = case
+        riders[trip.order_id], starts[trip.order_id] = passenger_id, start_t
         if case != NORMAL and not trip.labels:
             scenario.negatives.append({"case": case, "order_id": trip.order_id})
+    if config.complaints:
+        scenario.deliveries.extend(complaints(config.seed, scenario.labels, riders, starts))
     scenario.deliveries.sort(key=lambda d: d.at)
     return scenario
 
