@@ -85,8 +85,11 @@ class Outreach:
         now = self.clock()
         muted = await self._muted(incident, now)
 
+        group_wait_s = self.policy(incident).group_wait_s
+        wait_ms = self.wait_ms if group_wait_s is None else int(group_wait_s * 1000)
+
         def decide(conv: Conversation | None) -> Decision:
-            return conversation.on_incident(conv, incident, now, self.wait_ms, muted)
+            return conversation.on_incident(conv, incident, now, wait_ms, muted)
 
         await self._transact(incident.incident_id, incident, decide, now, speak_to_driver=not muted)
 

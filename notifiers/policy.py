@@ -1,7 +1,7 @@
 """What outreach does for an incident: template, channels, case, survey, paging.
 
 A rule that says `actions:` is followed exactly (`notify` absent = no passenger message;
-`notify.template`, `notify.channels`, `notify.refund`, `open_case`, `page.to`, `page.after`,
+`notify.template`, `notify.channels`, `notify.refund`, `notify.group_wait`, `open_case`, `page.to`, `page.after`,
 `repeat_interval`, `resolve_after`).
 A rule that says nothing about actions, or an incident whose rule is unknown here, gets the
 defaults: the kind's template (else `generic`), a case, push/SMS/webhook in the passenger's
@@ -23,6 +23,9 @@ if TYPE_CHECKING:
     from rules.loader import RuleSet
 
 GENERIC_TEMPLATE = "generic"
+# Kinds whose first message waits otherwise than the outreach setting says (seconds); a rule's
+# `notify.group_wait` overrides it.
+GROUP_WAIT_S: dict[str, float] = {}
 SURVEY_KINDS = frozenset({"driver_cancellation", "system_cancellation", "double_charge"})
 # Incidents that end on a final event (nothing later clears them): they resolve themselves this
 # long after opening, so their closing message and survey happen. A rule's `actions.resolve_after`
@@ -49,6 +52,7 @@ class Policy:
     page_after_s: float = 0.0  # page only if still unacknowledged this long after opening
     repeat_interval_s: float | None = None  # remind paged on-call this often while unacknowledged
     resolve_after_s: float | None = None  # a final-event incident resolves itself this long after opening
+    group_wait_s: float | None = None  # wait before the first message; None: the outreach setting
 
 
 PolicyFn = Callable[[IncidentView], Policy]
@@ -64,6 +68,7 @@ def default_policy_for(templates: Templates) -> PolicyFn:
             template=template,
             survey=incident.kind in SURVEY_KINDS,
             resolve_after_s=RESOLVE_AFTER_S.get(incident.kind),
+            group_wait_s=GROUP_WAIT_S.get(incident.kind),
         )
 
     return policy
@@ -92,6 +97,9 @@ def rule_policy_for(rules: Callable[[], RuleSet | None], fallback: PolicyFn) -> 
             page_after_s=actions.page.after if actions.page else 0.0,
             repeat_interval_s=actions.repeat_interval or None,
             resolve_after_s=actions.resolve_after or default.resolve_after_s,
+            group_wait_s=notify.group_wait
+            if notify and notify.group_wait is not None
+            else default.group_wait_s,
         )
 
     return policy

@@ -47,6 +47,7 @@ class Notify(_Strict):
     template: str | None = None  # default: the rule's kind
     channels: list[Channel] = Field(default_factory=lambda: list[Channel](["push", "sms"]), min_length=1)
     refund: bool = False  # the platform refunds for this incident: messages may promise a refund
+    group_wait: Duration | None = None  # wait before the first message; default: the outreach setting
 
 
 class Page(_Strict):
