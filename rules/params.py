@@ -100,6 +100,17 @@ class LongStopParams(Params):
     dropoff_radius_m: float = Field(200, ge=0, le=50_000, description="a stop this near drop-off is fine")
 
 
+class StopCheckinParams(Params):
+    after_s: float = Field(180, gt=0, le=86_400, description="a stop on the route this long: soft check-in")
+    max_speed_kmh: float = Field(3, ge=0, le=50, description="stationary: this slow or slower")
+    radius_m: float = Field(30, gt=0, le=1000, description="and within this of where the stop began")
+    on_route_m: float = Field(40, ge=0, le=1000, description="a stop this near the route is on it")
+    dropoff_radius_m: float = Field(200, ge=0, le=50_000, description="a stop this near drop-off is fine")
+    jam_min_cars: int = Field(2, ge=1, le=100, description="other cars within 300 m held up: a jam")
+    jam_slow_share: float = Field(0.5, gt=0, le=1, description="and at least this share of them")
+    eta_counts_as_car: bool = Field(True, description="an ETA slipped during the stop counts as one car")
+
+
 class SignalLostParams(Params):
     max_silence_s: float = Field(90, gt=0, le=86_400, description="no ping mid-trip for this long")
 
@@ -128,6 +139,7 @@ DETECTOR_PARAMS: dict[str, type[BaseModel]] = {
     "sos": SosParams,
     "crash_suspected": CrashSuspectedParams,
     "long_stop": LongStopParams,
+    "stop_checkin": StopCheckinParams,
     "signal_lost": SignalLostParams,
     "early_end": EarlyEndParams,
 }

@@ -9,6 +9,7 @@ from monitor.detectors import (
     route_deviation,
     safety_signals,
     signal_lost,
+    stop_checkin,
     trip_delay,
 )
 from monitor.detectors.base import Detector
@@ -26,6 +27,7 @@ DETECTORS: dict[str, Detector] = {
         safety_signals.SOS,
         safety_signals.CRASH,
         long_stop.DETECTOR,
+        stop_checkin.DETECTOR,
         signal_lost.DETECTOR,
         early_end.DETECTOR,
     )

@@ -1,0 +1,136 @@
+"""Recent speeds of the other cars near a point: the baseline that tells a jam from a stop.
+
+A grid of cells `CELL_M` on a side (by latitude and longitude, so cells are rectangles
+of about that size); each cell keeps, per car (order id), the event time and speed of its
+latest ping. Recording a ping is one dict write; asking "who else is near, and how
+fast" reads the 3 x 3 cells around a point, never the live trips. Entries older than
+`WINDOW_MS` are dropped when their cell is next written and by a sweep every
+`SWEEP_EVERY` records, and a cell holds at most `MAX_PER_CELL` cars (the oldest go
+first), so the grid is bounded by the cars seen in the last window, whatever the
+number of live trips: at 20,000 live trips it is about 20,000 small entries.
+
+The grid is per worker and in memory only: it is a recent, soft signal that refills
+within one window after a restart (docs/detection.md, "Jam or stop").
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from monitor import models
+from monitor.geo import M_PER_DEG, LatLon, distance_m
+from monitor.trip_state import TrafficSample, TripState
+
+CELL_M = 250.0
+WINDOW_MS = 120_000  # a car's latest ping counts for this long
+MAX_PER_CELL = 64
+SWEEP_EVERY = 50_000
+SLOW_KMH = 15.0  # a car at or below this is held up
+NEARBY_M = 300.0  # what the trip keeps: the cars this near (a rule may only ask for less)
+
+Cell = tuple[int, int]
+
+
+@dataclass(frozen=True)
+class Nearby:
+    """The other cars seen near a point within the window: how many, and how many of them slow."""
+
+    cars: int = 0
+    slow: int = 0
+
+
+@dataclass
+class _Seen:
+    ts: int
+    lat: float
+    lon: float
+    speed_kmh: float
+
+
+@dataclass
+class TrafficGrid:
+    cell_m: float = CELL_M
+    window_ms: int = WINDOW_MS
+    cells: dict[Cell, dict[str, _Seen]] = field(default_factory=dict)
+    _records: int = 0
+    _latest_ts: int = 0
+
+    def record(self, order_id: str, ts: int, point: LatLon, speed_kmh: float) -> None:
+        """The car of `order_id` was at `point` at `ts` (event time)."""
+        cell = self._cell(point)
+        cars = self.cells.setdefault(cell, {})
+        seen = cars.get(order_id)
+        if seen is not None and seen.ts > ts:
+            return  # a late ping: the car's newer position stands
+        cars.pop(order_id, None)  # re-inserted last: dict order is age order
+        cars[order_id] = _Seen(ts, point[0], point[1], speed_kmh)
+        self._latest_ts = max(self._latest_ts, ts)
+        self._trim(cars, ts)
+        self._records += 1
+        if self._records % SWEEP_EVERY == 0:
+            self.sweep(self._latest_ts)
+
+    def nearby(self, order_id: str, ts: int, point: LatLon, radius_m: float) -> Nearby:
+        """The other cars within `radius_m` of `point` whose latest ping is at most a window old
+        (a car that crossed into another cell counts once, by its latest ping)."""
+        row, col = self._cell(point)
+        reach = max(1, math.ceil(radius_m / self.cell_m))
+        latest: dict[str, _Seen] = {}
+        for r in range(row - reach, row + reach + 1):
+            for c in range(col - reach, col + reach + 1):
+                for other, seen in self.cells.get((r, c), {}).items():
+                    if other != order_id and abs(ts - seen.ts) <= self.window_ms:
+                        if other not in latest or latest[other].ts < seen.ts:
+                            latest[other] = seen
+        near = [s for s in latest.values() if distance_m(point, (s.lat, s.lon)) <= radius_m]
+        return Nearby(len(near), sum(1 for s in near if s.speed_kmh <= SLOW_KMH))
+
+    def forget(self, order_id: str, point: LatLon) -> None:
+        """The trip ended: its car no longer counts near its last position."""
+        cars = self.cells.get(self._cell(point))
+        if cars is not None:
+            cars.pop(order_id, None)
+
+    def sweep(self, now_ts: int) -> None:
+        """Drop what is older than the window, and empty cells."""
+        for cell in list(self.cells):
+            cars = self.cells[cell]
+            self._trim(cars, now_ts)
+            if not cars:
+                del self.cells[cell]
+
+    def size(self) -> int:
+        return sum(len(cars) for cars in self.cells.values())
+
+    def _trim(self, cars: dict[str, _Seen], now_ts: int) -> None:
+        while cars:
+            oldest = next(iter(cars))
+            if len(cars) <= MAX_PER_CELL and now_ts - cars[oldest].ts <= self.window_ms:
+                break
+            del cars[oldest]
+
+    def _cell(self, point: LatLon) -> Cell:
+        step_lat = self.cell_m / M_PER_DEG
+        # one column width per whole degree of latitude, so that a city's cells line up
+        step_lon = step_lat / max(0.01, math.cos(math.radians(round(point[0]))))
+        return math.floor(point[0] / step_lat), math.floor(point[1] / step_lon)
+
+
+def on_road(state: TripState) -> bool:
+    """A car that is part of the traffic: assigned and driving, not waiting at the pickup or done."""
+    if state.ended:
+        return False
+    return state.arrived_ts is None or state.started_ts is not None
+
+
+def observe(grid: TrafficGrid, state: TripState, ping: models.TelemetryPing) -> None:
+    """Record the car in the grid, and, for a slow car, keep on the trip what its neighbours do."""
+    point = (ping.lat, ping.lon)
+    if not on_road(state):
+        grid.forget(state.order_id, point)
+        return
+    grid.record(state.order_id, ping.ts, point, ping.speed_kmh)
+    if ping.speed_kmh <= SLOW_KMH and ping.ts >= (state.last_ping_ts or 0):
+        near = grid.nearby(state.order_id, ping.ts, point, NEARBY_M)
+        state.traffic = TrafficSample(ping.ts, near.cars, near.slow)
