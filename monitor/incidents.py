@@ -29,9 +29,7 @@ BUILTIN_KINDS: tuple[str, ...] = (
     "early_end",
 )
 # Kinds about a person's safety: paged at once, never hidden by a silence, first on the board.
-SAFETY_KINDS = frozenset(
-    {"sos", "crash_suspected", "long_stop", "stop_checkin", "signal_lost", "early_end"}
-)
+SAFETY_KINDS = frozenset({"sos", "crash_suspected", "long_stop", "stop_checkin", "signal_lost", "early_end"})
 SEVERITY_RANK = {"low": 0, "medium": 1, "high": 2, "critical": 3}
 Severity = Literal["critical", "high", "medium", "low"]
 Status = Literal["open", "acknowledged", "resolved"]
