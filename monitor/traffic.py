@@ -16,18 +16,22 @@ within one window after a restart (docs/detection.md, "Jam or stop").
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from monitor import models
-from monitor.geo import M_PER_DEG, LatLon, distance_m
+from monitor.geo import M_PER_DEG, LatLon, distance_m, distance_to_route_m
 from monitor.trip_state import TrafficSample, TripState
 
 CELL_M = 250.0
 WINDOW_MS = 120_000  # a car's latest ping counts for this long
 MAX_PER_CELL = 64
 SWEEP_EVERY = 50_000
-SLOW_KMH = 15.0  # a car at or below this is held up
-NEARBY_M = 300.0  # what the trip keeps: the cars this near (a rule may only ask for less)
+SLOW_KMH = 20.0  # a car at or below this ...
+HELD_UP_MS = 30_000  # ... for this long is held up (a red light mostly is not; a jam is)
+NEARBY_M = 300.0  # what the trip keeps: the cars this near ...
+ON_ROAD_M = 30.0  # ... and this near its planned route: its own road, not a cross street
+STOPPED_KMH = 5.0  # the trip's own ping: only a car this slow asks who is around it
 
 Cell = tuple[int, int]
 
@@ -45,7 +49,7 @@ class _Seen:
     ts: int
     lat: float
     lon: float
-    speed_kmh: float
+    held_up: bool
 
 
 @dataclass
@@ -53,6 +57,7 @@ class TrafficGrid:
     cell_m: float = CELL_M
     window_ms: int = WINDOW_MS
     cells: dict[Cell, dict[str, _Seen]] = field(default_factory=dict)
+    slow_since: dict[str, int] = field(default_factory=dict)  # car -> start of its slow streak
     _records: int = 0
     _latest_ts: int = 0
 
@@ -64,16 +69,19 @@ class TrafficGrid:
         if seen is not None and seen.ts > ts:
             return  # a late ping: the car's newer position stands
         cars.pop(order_id, None)  # re-inserted last: dict order is age order
-        cars[order_id] = _Seen(ts, point[0], point[1], speed_kmh)
+        cars[order_id] = _Seen(ts, point[0], point[1], self._held_up(order_id, ts, speed_kmh))
         self._latest_ts = max(self._latest_ts, ts)
         self._trim(cars, ts)
         self._records += 1
         if self._records % SWEEP_EVERY == 0:
             self.sweep(self._latest_ts)
 
-    def nearby(self, order_id: str, ts: int, point: LatLon, radius_m: float) -> Nearby:
+    def nearby(
+        self, order_id: str, ts: int, point: LatLon, radius_m: float, road: Sequence[LatLon] = ()
+    ) -> Nearby:
         """The other cars within `radius_m` of `point` whose latest ping is at most a window old
-        (a car that crossed into another cell counts once, by its latest ping)."""
+        (a car that crossed into another cell counts once, by its latest ping); with `road`, only
+        those within ON_ROAD_M of it."""
         row, col = self._cell(point)
         reach = max(1, math.ceil(radius_m / self.cell_m))
         latest: dict[str, _Seen] = {}
@@ -84,13 +92,16 @@ class TrafficGrid:
                         if other not in latest or latest[other].ts < seen.ts:
                             latest[other] = seen
         near = [s for s in latest.values() if distance_m(point, (s.lat, s.lon)) <= radius_m]
-        return Nearby(len(near), sum(1 for s in near if s.speed_kmh <= SLOW_KMH))
+        if road:
+            near = [s for s in near if distance_to_route_m((s.lat, s.lon), road) <= ON_ROAD_M]
+        return Nearby(len(near), sum(1 for s in near if s.held_up))
 
     def forget(self, order_id: str, point: LatLon) -> None:
         """The trip ended: its car no longer counts near its last position."""
         cars = self.cells.get(self._cell(point))
         if cars is not None:
             cars.pop(order_id, None)
+        self.slow_since.pop(order_id, None)
 
     def sweep(self, now_ts: int) -> None:
         """Drop what is older than the window, and empty cells."""
@@ -99,6 +110,15 @@ class TrafficGrid:
             self._trim(cars, now_ts)
             if not cars:
                 del self.cells[cell]
+        present = {car for cars in self.cells.values() for car in cars}
+        self.slow_since = {car: ts for car, ts in self.slow_since.items() if car in present}
+
+    def _held_up(self, order_id: str, ts: int, speed_kmh: float) -> bool:
+        if speed_kmh > SLOW_KMH:
+            self.slow_since.pop(order_id, None)
+            return False
+        since = self.slow_since.setdefault(order_id, ts)
+        return ts - since >= HELD_UP_MS
 
     def size(self) -> int:
         return sum(len(cars) for cars in self.cells.values())
@@ -131,6 +151,15 @@ def observe(grid: TrafficGrid, state: TripState, ping: models.TelemetryPing) -> 
         grid.forget(state.order_id, point)
         return
     grid.record(state.order_id, ping.ts, point, ping.speed_kmh)
-    if ping.speed_kmh <= SLOW_KMH and ping.ts >= (state.last_ping_ts or 0):
-        near = grid.nearby(state.order_id, ping.ts, point, NEARBY_M)
+    if ping.speed_kmh <= STOPPED_KMH and ping.ts >= (state.last_ping_ts or 0) and state.route:
+        road = road_near(state.route, point, NEARBY_M + CELL_M)
+        near = grid.nearby(state.order_id, ping.ts, point, NEARBY_M, road)
         state.traffic = TrafficSample(ping.ts, near.cars, near.slow)
+
+
+def road_near(route: Sequence[LatLon], point: LatLon, metres: float) -> Sequence[LatLon]:
+    """The stretch of the planned route around `point` (a vertex before and after those in reach)."""
+    close = [i for i, vertex in enumerate(route) if distance_m(point, vertex) <= metres]
+    if not close:
+        return route  # long segments: the whole route (few points anyway)
+    return route[max(0, close[0] - 1) : close[-1] + 2]

@@ -75,6 +75,17 @@ def test_cars_moving_freely_past_it_are_no_jam():
     assert trip.opened("stop_checkin")
 
 
+def test_a_jam_on_a_cross_street_is_not_its_jam():
+    processor = TripProcessor(load_rule_dir(PACK))
+    others = neighbours(processor, 4)
+    trip = started_trip(processor)
+    for t in range(20, 240, 5):
+        for n, other in enumerate(others):  # held up 120 m north of it, off its route
+            other.ping(t + 0.5 + n * 0.1, off_route(0.3 + 0.0005 * n, 120), speed=0.0)
+        trip.ping(t, on_route(0.3), speed=0.0)
+    assert trip.opened("stop_checkin")
+
+
 def test_one_car_held_up_is_no_jam_but_an_eta_slip_makes_it_one():
     processor = TripProcessor(load_rule_dir(PACK))
     [other] = neighbours(processor, 1)
