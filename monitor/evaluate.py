@@ -26,7 +26,7 @@ from typing import Any
 import orjson
 import redis.asyncio as aioredis
 
-from monitor import names
+from monitor import checkin_report, names
 from monitor.incidents import BUILTIN_KINDS
 from monitor.scenario import ExpectedIncident, HardNegative, Scenario, ScheduledEvent
 from monitor.settings import Settings
@@ -174,6 +174,7 @@ def format_report(report: Report) -> str:
             lines.append(
                 f"{case:<22}{trips:>6}  {len(raised)}{'  ' + ', '.join(raised[:5]) if raised else ''}"
             )
+    lines += checkin_report.format_summary(report)
     for title, items in (("false positives", report.false_positive_orders), ("misses", report.missed_orders)):
         if items:
             more = f" (+{len(items) - 10} more)" if len(items) > 10 else ""
@@ -200,6 +201,7 @@ def report_json(report: Report) -> dict[str, Any]:
         },
         "false_positives": report.false_positive_orders,
         "misses": report.missed_orders,
+        "stop_checkin": checkin_report.summary(report),
     }
 
 

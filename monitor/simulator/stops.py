@@ -62,7 +62,9 @@ def jam_standstill_shape(trip: Trip, plan: RidePlan) -> None:
 def jam_standstill_timed(trip: Trip, plan: RidePlan, motion: Motion, eta_t: float) -> None:
     s = trip.marks["jam_stop_s"]
     stood_t = plan.standstills[s]
-    trip.event("trip.eta_updated", stood_t + 20, eta_dropoff_ts=round(eta_t + trip.magnitudes.jam_eta_slip_s, 3))
+    trip.event(
+        "trip.eta_updated", stood_t + 20, eta_dropoff_ts=round(eta_t + trip.magnitudes.jam_eta_slip_s, 3)
+    )
     leaves_t = motion.time_at(s + 5)
     count = trip.rng.randint(*trip.magnitudes.jam_cars)
     for n in range(count):
