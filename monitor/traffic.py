@@ -31,7 +31,8 @@ SLOW_KMH = 20.0  # a car at or below this ...
 HELD_UP_MS = 30_000  # ... for this long is held up (a red light mostly is not; a jam is)
 NEARBY_M = 300.0  # what the trip keeps: the cars this near ...
 ON_ROAD_M = 30.0  # ... and this near its planned route: its own road, not a cross street
-STOPPED_KMH = 5.0  # the trip's own ping: only a car this slow asks who is around it
+STOPPED_KMH = 5.0  # the trip's own ping: only a car this slow asks who is around it ...
+SAMPLE_EVERY_MS = 15_000  # ... and at most this often (a stop is judged over minutes)
 
 Cell = tuple[int, int]
 
@@ -59,6 +60,7 @@ class TrafficGrid:
     cells: dict[Cell, dict[str, _Seen]] = field(default_factory=dict)
     slow_since: dict[str, int] = field(default_factory=dict)  # car -> start of its slow streak
     _records: int = 0
+    _lon_steps: dict[int, float] = field(default_factory=dict)
     _latest_ts: int = 0
 
     def record(self, order_id: str, ts: int, point: LatLon, speed_kmh: float) -> None:
@@ -84,20 +86,25 @@ class TrafficGrid:
         those within ON_ROAD_M of it."""
         row, col = self._cell(point)
         reach = max(1, math.ceil(radius_m / self.cell_m))
+        reach_lat = radius_m / M_PER_DEG
+        reach_lon = reach_lat * self._step_lon(point[0]) * M_PER_DEG / self.cell_m
         latest: dict[str, _Seen] = {}
         for r in range(row - reach, row + reach + 1):
             for c in range(col - reach, col + reach + 1):
                 for other, seen in self.cells.get((r, c), {}).items():
-                    if other != order_id and abs(ts - seen.ts) <= self.window_ms:
-                        if other not in latest or latest[other].ts < seen.ts:
-                            latest[other] = seen
+                    if other == order_id or abs(ts - seen.ts) > self.window_ms:
+                        continue
+                    if abs(seen.lat - point[0]) > reach_lat or abs(seen.lon - point[1]) > reach_lon:
+                        continue  # outside the box around the circle: no distance to compute
+                    if other not in latest or latest[other].ts < seen.ts:
+                        latest[other] = seen
         near = [s for s in latest.values() if distance_m(point, (s.lat, s.lon)) <= radius_m]
         if road:
             near = [s for s in near if distance_to_route_m((s.lat, s.lon), road) <= ON_ROAD_M]
         return Nearby(len(near), sum(1 for s in near if s.held_up))
 
     def forget(self, order_id: str, point: LatLon) -> None:
-        """The trip ended: its car no longer counts near its last position."""
+        """The car is not in the traffic (waiting at the pickup, trip over): it no longer counts here."""
         cars = self.cells.get(self._cell(point))
         if cars is not None:
             cars.pop(order_id, None)
@@ -132,9 +139,16 @@ class TrafficGrid:
 
     def _cell(self, point: LatLon) -> Cell:
         step_lat = self.cell_m / M_PER_DEG
-        # one column width per whole degree of latitude, so that a city's cells line up
-        step_lon = step_lat / max(0.01, math.cos(math.radians(round(point[0]))))
-        return math.floor(point[0] / step_lat), math.floor(point[1] / step_lon)
+        return math.floor(point[0] / step_lat), math.floor(point[1] / self._step_lon(point[0]))
+
+    def _step_lon(self, lat: float) -> float:
+        """One column width per whole degree of latitude, so that a city's cells line up."""
+        band = round(lat)
+        step = self._lon_steps.get(band)
+        if step is None:
+            step = self.cell_m / M_PER_DEG / max(0.01, math.cos(math.radians(band)))
+            self._lon_steps[band] = step
+        return step
 
 
 def on_road(state: TripState) -> bool:
@@ -151,10 +165,13 @@ def observe(grid: TrafficGrid, state: TripState, ping: models.TelemetryPing) -> 
         grid.forget(state.order_id, point)
         return
     grid.record(state.order_id, ping.ts, point, ping.speed_kmh)
-    if ping.speed_kmh <= STOPPED_KMH and ping.ts >= (state.last_ping_ts or 0) and state.route:
-        road = road_near(state.route, point, NEARBY_M + CELL_M)
-        near = grid.nearby(state.order_id, ping.ts, point, NEARBY_M, road)
-        state.traffic = TrafficSample(ping.ts, near.cars, near.slow)
+    if ping.speed_kmh > STOPPED_KMH or ping.ts < (state.last_ping_ts or 0) or not state.route:
+        return
+    if state.traffic is not None and 0 <= ping.ts - state.traffic.ts < SAMPLE_EVERY_MS:
+        return
+    road = road_near(state.route, point, NEARBY_M + CELL_M)
+    near = grid.nearby(state.order_id, ping.ts, point, NEARBY_M, road)
+    state.traffic = TrafficSample(ping.ts, near.cars, near.slow)
 
 
 def road_near(route: Sequence[LatLon], point: LatLon, metres: float) -> Sequence[LatLon]:

@@ -29,14 +29,14 @@ def check_event(state: TripState, rule: LoadedRule, event: Any) -> IncidentChang
     """Track the stop (as long_stop does) and whether the traffic around it is held up."""
     long_stop.check_event(state, rule, event)
     stop = state.stops.get(rule.id)
-    if stop is not None and stop.jam_ts is None and _in_a_jam(state, rule, stop, event.ts):
+    if stop is not None and stop.jam_ts is None and _in_a_jam(state, rule, stop):
         stop.jam_ts = event.ts
     return None
 
 
-def _in_a_jam(state: TripState, rule: LoadedRule, stop: Stop, ts: int) -> bool:
-    sample = state.traffic
-    if sample is None or sample.ts != ts or ts < stop.since_ts:
+def _in_a_jam(state: TripState, rule: LoadedRule, stop: Stop) -> bool:
+    sample = state.traffic  # taken at most every 15 s: any taken during this stop counts
+    if sample is None or sample.ts < stop.since_ts:
         return False
     params = rule.params
     witnesses = sample.slow + (1 if params.eta_counts_as_car and _eta_slipped(state, stop) else 0)
