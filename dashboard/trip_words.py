@@ -14,7 +14,7 @@ KIND_LABELS = {
     "pickup_delay": "Pickup delay", "trip_delay": "Trip delay", "driver_cancellation": "Driver cancelled",
     "system_cancellation": "Cancelled by the system", "route_deviation": "Off route",
     "payment_failure": "Payment failed", "double_charge": "Charged twice", "sos": "SOS",
-    "crash_suspected": "Crash suspected", "long_stop": "Long stop",
+    "crash_suspected": "Crash suspected", "long_stop": "Long stop", "stop_checkin": "Stop check-in",
     "passenger_reported_safety": "Passenger reported (safety)", "signal_lost": "Signal lost",
     "early_end": "Trip ended early",
 }  # fmt: skip

@@ -142,7 +142,7 @@ def replay(ctx: click.Context, scenario: Path, speed: float) -> None:
 @click.option(
     "--rates",
     help="Share of trips per case, `kind=p,...` (e.g. `sos=0.1,reroute=0.05`); `incidents=p` and "
-    "`negatives=p` set a whole group. Cases: the 12 incident kinds and the hard negatives "
+    "`negatives=p` set a whole group. Cases: the 13 incident kinds and the hard negatives "
     "(see docs/scenarios.md); cases not listed get none. Default 0.04 each; the rest are normal trips.",
 )
 @click.option(

@@ -26,7 +26,7 @@ from typing import Any
 import orjson
 import redis.asyncio as aioredis
 
-from monitor import names
+from monitor import checkin_report, names
 from monitor.scenario import ExpectedIncident, HardNegative, Scenario, ScheduledEvent
 from monitor.settings import Settings
 from monitor.simulator.config import INCIDENT_KINDS
@@ -185,6 +185,7 @@ def format_report(report: Report) -> str:
             lines.append(
                 f"{case:<22}{trips:>6}  {len(raised)}{'  ' + ', '.join(raised[:5]) if raised else ''}"
             )
+    lines += checkin_report.format_summary(report)
     for title, items in (("false positives", report.false_positive_orders), ("misses", report.missed_orders)):
         if items:
             more = f" (+{len(items) - 10} more)" if len(items) > 10 else ""
@@ -218,6 +219,7 @@ def report_json(report: Report) -> dict[str, Any]:
             "failing": report.told_first.failing(),
             "bar": report.told_first.bar,
         },
+        "stop_checkin": checkin_report.summary(report),
     }
 
 

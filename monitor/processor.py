@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import msgspec
 
-from monitor import models
+from monitor import models, traffic
 from monitor.detectors import DETECTORS
 from monitor.detectors.base import Detector
 from monitor.incidents import SEVERITY_RANK, IncidentChange, incident_id_for
@@ -56,6 +56,7 @@ class TripProcessor:
         self.allowed_lateness_ms = allowed_lateness_ms
         self.checkpoint_ms = checkpoint_ms
         self.passengers = PassengerCache()  # filled by the app; read by rule conditions
+        self.traffic = traffic.TrafficGrid()  # this worker's recent speeds, for stop_checkin
         self.on_condition_failure: Callable[[str], None] | None = None  # rule id: the app counts it
         self._pairs: list[tuple[LoadedRule, Detector]] = []
         self._with_deadline: list[tuple[LoadedRule, Detector]] = []
@@ -124,6 +125,7 @@ class TripProcessor:
         before = restart_view(state)
         if apply_ping(state, event) is None:
             return Outcome()  # the same ping again (pings may lack event ids: same ts)
+        traffic.observe(self.traffic, state, event)  # every ping counts for the traffic around it
         if state.replay_from_ts is not None and event.ts >= state.replay_from_ts:
             return Outcome(state_changed=True)  # judged in turn, after the pings waiting before it
         outcome = Outcome()

@@ -59,6 +59,15 @@ class Stop(msgspec.Struct, kw_only=True):
     anchor: LatLon
     last_ts: int
     on_route: bool = False
+    jam_ts: int | None = None  # a ping of this stop found the cars around held up too (stop_checkin)
+
+
+class TrafficSample(msgspec.Struct, array_like=True):
+    """What the worker's traffic grid said at the trip's latest slow ping (monitor/traffic.py)."""
+
+    ts: int
+    cars: int  # other cars seen near within the grid's window
+    slow: int  # of which held up
 
 
 class OpenMark(msgspec.Struct, array_like=True):
@@ -107,6 +116,7 @@ class TripState(msgspec.Struct, kw_only=True):
     checkpoint_ts: int | None = None  # last ping time written to the table
     off_route: dict[str, OffRoute] = {}  # rule id -> streak
     stops: dict[str, Stop] = {}  # rule id -> stop
+    traffic: TrafficSample | None = None
     last_event_ts: int = 0
     # deadline name -> due time (event time)
     deadlines: dict[str, int] = {}

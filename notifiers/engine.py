@@ -398,7 +398,7 @@ async def escalate_case(outreach: Outreach, case_id: str, now: int, why: str) ->
     """One step up the escalation ladder for `case_id`, unless a person has it already."""
 
     def step(plan: Plan, case: Case, incident: IncidentView) -> None:
-        if case.state == "open":
+        if case.state == "open" and not incident.subordinate_to:  # under a critical one: it pages
             outreach.escalation.escalate(plan, case, incident, now, why, outreach.policy(incident))
 
     await step_case(outreach, case_id, step, escalation_due=-1)  # -1: none, unless `step` sets one

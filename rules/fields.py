@@ -94,6 +94,8 @@ CONTEXT: dict[str, dict[str, Field]] = {
         "moving_away": _b("a route deviation heading away from the drop-off"),
         "night": _b("a route deviation at night"),
         "on_route": _b("a stop on the route"),
+        "cars_near": _i("a stop check-in: other cars seen within 300 m in the last 2 min", low=0),
+        "cars_held_up": _i("a stop check-in: of which at or below 15 km/h", low=0),
     },
     "passenger": {
         "id": _s("the passenger's id"),

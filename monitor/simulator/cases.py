@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from monitor.simulator import stops
 from monitor.simulator.geometry import Point, Polyline, distance, distance_to_polyline
 from monitor.simulator.motion import KMH, Motion
 from monitor.simulator.ride import RidePlan, Station, with_excursion
@@ -26,7 +27,16 @@ LONG_RIDES = {
     "early_end": (2800.0, 4000.0),
     "signal_lost": (3000.0, 4200.0),
 }
-MID_RIDES = ("route_deviation", "long_stop", "crash_suspected", "sos", "trip_delay", "traffic_jam")
+MID_RIDES = (
+    "route_deviation",
+    "long_stop",
+    "stop_checkin",
+    "crash_suspected",
+    "sos",
+    "trip_delay",
+    "traffic_jam",
+    "jam_standstill",
+)
 
 
 # --- delivery -----------------------------------------------------------------------------
@@ -345,6 +355,8 @@ RIDE_CASES: dict[str, RideCase] = {
     "sos": RideCase(timed=_sos_timed),
     "trip_delay": RideCase(timed=_trip_delay_timed),
     "traffic_jam": RideCase(shape=_jam_shape, timed=_jam_timed),
+    "stop_checkin": RideCase(shape=stops.route_stop_shape, timed=stops.route_stop_timed),
+    "jam_standstill": RideCase(shape=stops.jam_standstill_shape, timed=stops.jam_standstill_timed),
     "red_light": RideCase(shape=_red_light_shape),
     "reroute": RideCase(shape=_reroute_shape, timed=_reroute_timed),
     "gps_jitter": RideCase(shape=_jitter_shape),

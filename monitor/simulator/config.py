@@ -27,11 +27,13 @@ INCIDENT_KINDS: tuple[str, ...] = (
     "sos",
     "crash_suspected",
     "long_stop",
+    "stop_checkin",
     "signal_lost",
     "early_end",
 )
 NEGATIVES = (
     "traffic_jam",  # a slow crawl with short stops along the planned route
+    "jam_standstill",  # stop-and-go into a jam standing for minutes, other cars held up around it
     "reroute",  # an accepted trip.rerouted, then the car follows the new route
     "gps_jitter",  # noisy, inaccurate positions near the route, one far outlier
     "red_light",  # a long red light on the route
@@ -84,6 +86,7 @@ class Magnitudes:
     crash_stop_s: float = 40.0  # standstill after a crash, then it drives on slowly
     long_stop_s: float = 330.0  # stationary, pulled over beside the route
     long_stop_offset_m: float = 80.0  # how far beside the route it pulls over
+    route_stop_s: float = 300.0  # stationary on the planned route: past the check-in, short of long_stop
     signal_gap_s: float = 200.0  # no telemetry for this long
     early_end_m: float = 1200.0  # completed this far (at least) from the drop-off
     payment_unresolved_s: float = 90.0  # a failed payment stays failed at least this long
@@ -92,6 +95,8 @@ class Magnitudes:
     jam_kmh: Range = (8.0, 15.0)
     jam_s: Range = (120.0, 240.0)
     jam_eta_slip_s: float = 90.0
+    jam_stand_s: Range = (200.0, 330.0)  # a jam that stands still (jam_standstill)
+    jam_cars: tuple[int, int] = (3, 5)  # other cars held up in it
     red_light_long_s: Range = (60.0, 90.0)
     jitter_sigma_m: float = 20.0
     outlier_m: float = 120.0

@@ -120,3 +120,22 @@ def test_an_embedded_evaluation_spreads_the_busiest_topic_over_enough_partitions
     busy = Scenario("busy", events=events("telemetry", per_partition * 20 + 1) + events("payments", 10))
     assert embedded_partitions(busy, 8) == 21  # no partition gets more than the limit
     assert embedded_partitions(Scenario("empty"), 4) == 4
+
+
+def test_the_stop_check_in_reports_time_to_first_message_and_jams_that_drew_one() -> None:
+    labels = [ExpectedIncident("stop_checkin", f"s{n}", 100.0) for n in range(3)]
+    observed = [
+        Observed("stop_checkin", "s0", at(281.0)),
+        Observed("stop_checkin", "s1", at(400.0)),  # 5 min: past the 4 min bar
+        Observed("stop_checkin", "j1", at(300.0)),  # a jam that drew one
+        Observed("route_deviation", "j2", at(300.0)),  # another kind on a jam: not counted here
+    ]
+    negatives = [
+        HardNegative(case, order) for case, order in (("jam_standstill", "j1"), ("traffic_jam", "j2"))
+    ]
+    report = score(labels, observed, START, negatives)
+    figures = report_json(report)["stop_checkin"]
+    assert figures["stops_labelled"] == 3 and figures["within_bar"] == 1
+    assert figures["first_message_max_s"] == pytest.approx(300.0)
+    assert (figures["jam_trips"], figures["jams_with_checkin"]) == (2, 1)
+    assert "jams that drew one: 1 of 2" in format_report(report)

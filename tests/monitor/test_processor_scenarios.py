@@ -21,7 +21,7 @@ KINDS = sorted((FIXTURES / "kinds").glob("*.jsonl"))
 NEGATIVES = sorted((FIXTURES / "negatives").glob("*.jsonl"))
 BUILTIN_KINDS = {
     "pickup_delay", "trip_delay", "driver_cancellation", "system_cancellation", "route_deviation",
-    "payment_failure", "double_charge", "sos", "crash_suspected", "long_stop", "signal_lost", "early_end",
+    "payment_failure", "double_charge", "sos", "crash_suspected", "long_stop", "stop_checkin", "signal_lost", "early_end",
 }  # fmt: skip
 LATENESS_S = 1.0
 

@@ -23,6 +23,7 @@ CATALOGUE = {
     "sos": "critical",
     "crash_suspected": "critical",
     "long_stop": "critical",
+    "stop_checkin": "high",
     "signal_lost": "high",
     "early_end": "high",
 }

@@ -1,0 +1,182 @@
+"""Recent speeds of the other cars near a point: the baseline that tells a jam from a stop.
+
+A grid of cells `CELL_M` on a side (by latitude and longitude, so cells are rectangles
+of about that size); each cell keeps, per car (order id), the event time and speed of its
+latest ping. Recording a ping is one dict write; asking "who else is near, and how
+fast" reads the 3 x 3 cells around a point, never the live trips. Entries older than
+`WINDOW_MS` are dropped when their cell is next written and by a sweep every
+`SWEEP_EVERY` records, and a cell holds at most `MAX_PER_CELL` cars (the oldest go
+first), so the grid is bounded by the cars seen in the last window, whatever the
+number of live trips: at 20,000 live trips it is about 20,000 small entries.
+
+The grid is per worker and in memory only: it is a recent, soft signal that refills
+within one window after a restart (docs/detection.md, "Jam or stop").
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from monitor import models
+from monitor.geo import M_PER_DEG, LatLon, distance_m, distance_to_route_m
+from monitor.trip_state import TrafficSample, TripState
+
+CELL_M = 250.0
+WINDOW_MS = 120_000  # a car's latest ping counts for this long
+MAX_PER_CELL = 64
+SWEEP_EVERY = 50_000
+SLOW_KMH = 20.0  # a car at or below this ...
+HELD_UP_MS = 30_000  # ... for this long is held up (a red light mostly is not; a jam is)
+NEARBY_M = 300.0  # what the trip keeps: the cars this near ...
+ON_ROAD_M = 30.0  # ... and this near its planned route: its own road, not a cross street
+STOPPED_KMH = 5.0  # the trip's own ping: only a car this slow asks who is around it ...
+SAMPLE_EVERY_MS = 15_000  # ... and at most this often (a stop is judged over minutes)
+
+Cell = tuple[int, int]
+
+
+@dataclass(frozen=True)
+class Nearby:
+    """The other cars seen near a point within the window: how many, and how many of them slow."""
+
+    cars: int = 0
+    slow: int = 0
+
+
+@dataclass
+class _Seen:
+    ts: int
+    lat: float
+    lon: float
+    held_up: bool
+
+
+@dataclass
+class TrafficGrid:
+    cell_m: float = CELL_M
+    window_ms: int = WINDOW_MS
+    cells: dict[Cell, dict[str, _Seen]] = field(default_factory=dict)
+    slow_since: dict[str, int] = field(default_factory=dict)  # car -> start of its slow streak
+    _records: int = 0
+    _lon_steps: dict[int, float] = field(default_factory=dict)
+    _latest_ts: int = 0
+
+    def record(self, order_id: str, ts: int, point: LatLon, speed_kmh: float) -> None:
+        """The car of `order_id` was at `point` at `ts` (event time)."""
+        cell = self._cell(point)
+        cars = self.cells.setdefault(cell, {})
+        seen = cars.get(order_id)
+        if seen is not None and seen.ts > ts:
+            return  # a late ping: the car's newer position stands
+        cars.pop(order_id, None)  # re-inserted last: dict order is age order
+        cars[order_id] = _Seen(ts, point[0], point[1], self._held_up(order_id, ts, speed_kmh))
+        self._latest_ts = max(self._latest_ts, ts)
+        self._trim(cars, ts)
+        self._records += 1
+        if self._records % SWEEP_EVERY == 0:
+            self.sweep(self._latest_ts)
+
+    def nearby(
+        self, order_id: str, ts: int, point: LatLon, radius_m: float, road: Sequence[LatLon] = ()
+    ) -> Nearby:
+        """The other cars within `radius_m` of `point` whose latest ping is at most a window old
+        (a car that crossed into another cell counts once, by its latest ping); with `road`, only
+        those within ON_ROAD_M of it."""
+        row, col = self._cell(point)
+        reach = max(1, math.ceil(radius_m / self.cell_m))
+        reach_lat = radius_m / M_PER_DEG
+        reach_lon = reach_lat * self._step_lon(point[0]) * M_PER_DEG / self.cell_m
+        latest: dict[str, _Seen] = {}
+        for r in range(row - reach, row + reach + 1):
+            for c in range(col - reach, col + reach + 1):
+                for other, seen in self.cells.get((r, c), {}).items():
+                    if other == order_id or abs(ts - seen.ts) > self.window_ms:
+                        continue
+                    if abs(seen.lat - point[0]) > reach_lat or abs(seen.lon - point[1]) > reach_lon:
+                        continue  # outside the box around the circle: no distance to compute
+                    if other not in latest or latest[other].ts < seen.ts:
+                        latest[other] = seen
+        near = [s for s in latest.values() if distance_m(point, (s.lat, s.lon)) <= radius_m]
+        if road:
+            near = [s for s in near if distance_to_route_m((s.lat, s.lon), road) <= ON_ROAD_M]
+        return Nearby(len(near), sum(1 for s in near if s.held_up))
+
+    def forget(self, order_id: str, point: LatLon) -> None:
+        """The car is not in the traffic (waiting at the pickup, trip over): it no longer counts here."""
+        cars = self.cells.get(self._cell(point))
+        if cars is not None:
+            cars.pop(order_id, None)
+        self.slow_since.pop(order_id, None)
+
+    def sweep(self, now_ts: int) -> None:
+        """Drop what is older than the window, and empty cells."""
+        for cell in list(self.cells):
+            cars = self.cells[cell]
+            self._trim(cars, now_ts)
+            if not cars:
+                del self.cells[cell]
+        present = {car for cars in self.cells.values() for car in cars}
+        self.slow_since = {car: ts for car, ts in self.slow_since.items() if car in present}
+
+    def _held_up(self, order_id: str, ts: int, speed_kmh: float) -> bool:
+        if speed_kmh > SLOW_KMH:
+            self.slow_since.pop(order_id, None)
+            return False
+        since = self.slow_since.setdefault(order_id, ts)
+        return ts - since >= HELD_UP_MS
+
+    def size(self) -> int:
+        return sum(len(cars) for cars in self.cells.values())
+
+    def _trim(self, cars: dict[str, _Seen], now_ts: int) -> None:
+        while cars:
+            oldest = next(iter(cars))
+            if len(cars) <= MAX_PER_CELL and now_ts - cars[oldest].ts <= self.window_ms:
+                break
+            del cars[oldest]
+
+    def _cell(self, point: LatLon) -> Cell:
+        step_lat = self.cell_m / M_PER_DEG
+        return math.floor(point[0] / step_lat), math.floor(point[1] / self._step_lon(point[0]))
+
+    def _step_lon(self, lat: float) -> float:
+        """One column width per whole degree of latitude, so that a city's cells line up."""
+        band = round(lat)
+        step = self._lon_steps.get(band)
+        if step is None:
+            step = self.cell_m / M_PER_DEG / max(0.01, math.cos(math.radians(band)))
+            self._lon_steps[band] = step
+        return step
+
+
+def on_road(state: TripState) -> bool:
+    """A car that is part of the traffic: assigned and driving, not waiting at the pickup or done."""
+    if state.ended:
+        return False
+    return state.arrived_ts is None or state.started_ts is not None
+
+
+def observe(grid: TrafficGrid, state: TripState, ping: models.TelemetryPing) -> None:
+    """Record the car in the grid, and, for a slow car, keep on the trip what its neighbours do."""
+    point = (ping.lat, ping.lon)
+    if not on_road(state):
+        grid.forget(state.order_id, point)
+        return
+    grid.record(state.order_id, ping.ts, point, ping.speed_kmh)
+    if ping.speed_kmh > STOPPED_KMH or ping.ts < (state.last_ping_ts or 0) or not state.route:
+        return
+    if state.traffic is not None and 0 <= ping.ts - state.traffic.ts < SAMPLE_EVERY_MS:
+        return
+    road = road_near(state.route, point, NEARBY_M + CELL_M)
+    near = grid.nearby(state.order_id, ping.ts, point, NEARBY_M, road)
+    state.traffic = TrafficSample(ping.ts, near.cars, near.slow)
+
+
+def road_near(route: Sequence[LatLon], point: LatLon, metres: float) -> Sequence[LatLon]:
+    """The stretch of the planned route around `point` (a vertex before and after those in reach)."""
+    close = [i for i, vertex in enumerate(route) if distance_m(point, vertex) <= metres]
+    if not close:
+        return route  # long segments: the whole route (few points anyway)
+    return route[max(0, close[0] - 1) : close[-1] + 2]
