@@ -25,6 +25,7 @@ MODELS: dict[str, Any] = {
     names.PAYMENTS: models.PaymentEvent,
     names.SAFETY_SIGNALS: models.SafetySignal,
     names.PASSENGERS: models.Passenger,
+    names.SUPPORT_CONTACTS: models.SupportContact,
 }
 # One valid body per topic: mutating a field of it reaches the value rules, not just the parser.
 VALID = {
@@ -45,6 +46,10 @@ VALID = {
         "lat": 52.5, "lon": 13.4,
     },
     names.PASSENGERS: {"passenger_id": "o1", "name": "Anna", "locale": "en", "channels": ["sms"]},
+    names.SUPPORT_CONTACTS: {
+        "event_id": "c1", "type": "support.contacted", "ts": NOW, "passenger_id": "o1", "channel": "call",
+        "order_id": "o2", "topic": "delay",
+    },
 }  # fmt: skip
 
 NESTED = {

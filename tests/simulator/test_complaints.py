@@ -16,7 +16,7 @@ from monitor.simulator.config import SimConfig, parse_rates
 from monitor.simulator.scenario_file import generate, write_scenario
 
 LIMITS = DecodeLimits(max_bytes=65536, max_age_ms=10**13, max_future_ms=10**13)
-CONFIG = SimConfig(trips=240, seed=3).with_rates(parse_rates("incidents=0.08"), replace_all=True)
+CONFIG = SimConfig(trips=240, seed=3).with_rates(parse_rates("incidents=0.07"), replace_all=True)
 
 
 def test_no_contacts_unless_asked() -> None:
