@@ -62,6 +62,27 @@ def processing_failed(error: Exception, limit: int = 500) -> str:
     return reason if len(reason) <= limit else reason[: limit - 1] + "…"
 
 
+def tripwatch_app(settings: Settings, app_id: str | None = None) -> TripwatchApp:
+    """The faust app with Tripwatch's broker settings (the bench's no-op agent uses it too)."""
+    s = settings
+    app = TripwatchApp(
+        app_id or s.app_id,
+        broker=s.faust_broker,
+        store="memory://",
+        topic_partitions=s.partitions,
+        topic_replication_factor=1,
+        broker_session_timeout=s.session_timeout_s,
+        broker_heartbeat_interval=max(1.0, s.session_timeout_s / 5),
+        broker_request_timeout=max(40.0, s.session_timeout_s * 2),
+        consumer_auto_offset_reset="earliest",
+        web_enabled=False,
+        producer_linger_ms=1,
+        table_cleanup_interval=60.0,
+    )
+    app.fetch_max_wait_ms = s.fetch_max_wait_ms
+    return app
+
+
 class Monitor:
     """Owns the faust app and what its agents need: rules, Redis, the trip cache."""
 
@@ -98,22 +119,7 @@ class Monitor:
         self.health = WorkerHealth.attach(settings, self.redis, self.app)  # /healthz and /metrics
 
     def _create_app(self) -> TripwatchApp:
-        s = self.settings
-        app = TripwatchApp(
-            s.app_id,
-            broker=s.faust_broker,
-            store="memory://",
-            topic_partitions=s.partitions,
-            topic_replication_factor=1,
-            broker_session_timeout=s.session_timeout_s,
-            broker_heartbeat_interval=max(1.0, s.session_timeout_s / 5),
-            broker_request_timeout=max(40.0, s.session_timeout_s * 2),
-            consumer_auto_offset_reset="earliest",
-            web_enabled=False,
-            producer_linger_ms=1,
-            table_cleanup_interval=60.0,
-        )
-        app.fetch_max_wait_ms = s.fetch_max_wait_ms
+        app = tripwatch_app(self.settings)
         app.commit_cap = self._commit_cap
         app.guarded_topics = frozenset(names.INPUT_TOPICS)  # not `passengers`: compacted, it has gaps
         # What was read before a seek (records faust handed over during recovery, say, past the
