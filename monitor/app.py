@@ -23,6 +23,7 @@ from monitor.clock import now_ms
 from monitor.deadlines import DeadlineQueue
 from monitor.decoding import DAY_MS, BadEvent, DecodeLimits, decode_event
 from monitor.durable import is_outage, until_done
+from monitor.expiry import ExpiryQueue
 from monitor.held import HeldEvent, HeldEvents
 from monitor.incident_store import IncidentStore
 from monitor.incidents import Incident, IncidentChange, encode_incident
@@ -31,7 +32,7 @@ from monitor.processor import Outcome, TripProcessor
 from monitor.settings import Settings
 from monitor.transport import LowLatencyTransport
 from monitor.trip_log import TripLog
-from monitor.trip_state import TripState, decode_state, encode_state, trip_expired
+from monitor.trip_state import TripState, decode_state, encode_state, expires_at, trip_expired
 from monitor.unsaved import UnsavedPings
 from monitor.watermarks import PartitionClocks
 from monitor.worker_health import WorkerHealth
@@ -109,6 +110,7 @@ class Monitor:
         )
         self._rules_start: asyncio.Task[None] | None = None
         self.deadlines = DeadlineQueue()
+        self.expiry = ExpiryQueue()  # when each cached trip may next be forgotten
         self.clocks = PartitionClocks(int(settings.partition_idle_s * 1000))
         self.cache: dict[str, TripState] = {}
         self.unsaved = UnsavedPings()
@@ -209,7 +211,8 @@ class Monitor:
 
     async def _tick(self) -> None:
         now = now_ms()
-        for order_id in self.deadlines.pop_due(now):
+        event_time = self._event_time_at(now)
+        for order_id in self.deadlines.pop_due(now, event_time):
             state = self._cached_state(order_id)
             if state is None or self.held.holding(order_id):
                 continue  # a held trip's deadlines are judged before its events go on (_release_held)
@@ -219,17 +222,35 @@ class Monitor:
             if due > now:
                 self.deadlines.push(due, order_id)  # moved later since it was queued
                 continue
-            event_time = self.clocks.event_time(state.partition, now, self._highwater, self._position)
-            if due > event_time:
-                self.deadlines.push(due, order_id)  # its partition is not read that far yet
+            read_to = event_time(state.partition)
+            if due > read_to:
+                self.deadlines.park(due, order_id, state.partition)  # not read that far yet
                 continue
             try:
-                await self._apply(state, self.processor.on_clock(state, now, event_time))
+                await self._apply(state, self.processor.on_clock(state, now, read_to))
             except Exception:  # a bug in one trip's deadline must not stop every other trip's clock
                 log.exception("judging the deadline of %s failed", order_id)
         await self._release_held(now)
         self._save_overdue(now)
         self._drop_expired(now)
+
+    def _event_time_at(self, now: int) -> Callable[[int], int]:
+        """Each partition's event time as of `now`, worked out once per tick: reads during the
+        tick only move it forward, so a cached one is at worst a little behind (fires later,
+        never early); a restart or seek, which may move it back, clears the cache."""
+        cache: dict[int, int] = {}
+        generation = self.clocks.generation
+
+        def event_time(partition: int) -> int:
+            nonlocal generation
+            if generation != self.clocks.generation:
+                cache.clear()
+                generation = self.clocks.generation
+            if partition not in cache:
+                cache[partition] = self.clocks.event_time(partition, now, self._highwater, self._position)
+            return cache[partition]
+
+        return event_time
 
     def _save_overdue(self, now: int) -> None:
         """Trips that have held unsaved pings for a checkpoint interval are written now, so that
@@ -360,7 +381,7 @@ class Monitor:
         state = self._cached_state(order_id)
         if state is None:
             state = TripState(order_id=order_id, partition=partition)
-            self.cache[order_id] = state
+            self._cache(state)
         return state
 
     def _cached_state(self, order_id: str) -> TripState | None:
@@ -368,25 +389,46 @@ class Monitor:
         if state is None:
             raw = self.trips.get(order_id.encode())
             if raw is not None:
-                state = self.cache[order_id] = decode_state(raw)
+                state = decode_state(raw)
+                self._cache(state)
         return state
 
+    def _cache(self, state: TripState) -> None:
+        self.cache[state.order_id] = state
+        self._schedule_expiry(state, now_ms())
+
+    def _schedule_expiry(self, state: TripState, now: int) -> None:
+        retention_ms = int(self.settings.trip_retention_s * 1000)
+        idle_ms = int(self.settings.trip_idle_timeout_s * 1000)
+        self.expiry.push(expires_at(state, now, retention_ms, idle_ms), state.order_id)
+
     def _drop_expired(self, now: int) -> None:
-        """Forget finished (or long silent) trips after the retention window: memory stays bounded."""
+        """Forget finished (or long silent) trips after the retention window: memory stays bounded.
+        Only trips whose time may have come are looked at (monitor.expiry)."""
         if now < self._next_sweep_ms:
             return
         self._next_sweep_ms = now + SWEEP_INTERVAL_MS
         retention_ms = int(self.settings.trip_retention_s * 1000)
         idle_ms = int(self.settings.trip_idle_timeout_s * 1000)
-        expired = [k for k, s in self.cache.items() if trip_expired(s, now, retention_ms, idle_ms)]
-        for order_id in expired:
-            del self.cache[order_id]
-            self.unsaved.release(order_id)  # nothing more will be judged of it
-            key = order_id.encode()
-            if key in self.trips:
-                del self.trips[key]  # a tombstone in the changelog
-        if expired:
-            log.info("dropped the state of %d finished trips", len(expired))
+        dropped = 0
+        for order_id in self.expiry.pop_due(now):
+            state = self.cache.get(order_id)
+            if state is None:
+                continue  # dropped already, or moved to another worker
+            if not trip_expired(state, now, retention_ms, idle_ms):
+                self._schedule_expiry(state, now)  # it heard something since: look again later
+                continue
+            self._forget(order_id)
+            dropped += 1
+        if dropped:
+            log.info("dropped the state of %d finished trips", dropped)
+
+    def _forget(self, order_id: str) -> None:
+        del self.cache[order_id]
+        self.unsaved.release(order_id)  # nothing more will be judged of it
+        key = order_id.encode()
+        if key in self.trips:
+            del self.trips[key]  # a tombstone in the changelog
 
     async def _on_rebalance_complete(self, sender: Any = None, **_: Any) -> None:
         """Partitions moved: forget trips we no longer own, re-arm deadlines of the rest."""
@@ -400,7 +442,10 @@ class Monitor:
             state = decode_state(raw)
             if state.partition in owned:
                 self.cache.setdefault(key.decode(), state)
+        self.expiry.clear()
+        now = now_ms()
         for state in self.cache.values():
+            self._schedule_expiry(state, now)
             due = self.processor.next_deadline(state)
             if due is not None:
                 self.deadlines.push(due, state.order_id)

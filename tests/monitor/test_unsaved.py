@@ -69,3 +69,13 @@ def test_the_consumer_commits_up_to_the_cap_and_the_rest_once_it_is_lifted() -> 
 def test_without_a_cap_the_consumer_commits_as_faust_does() -> None:
     consumer = consumer_with_acked([5, 6, 7, 9], committed=5, cap=None)
     assert consumer._new_offset(T0) == 8
+
+
+def test_overdue_reads_the_trips_in_the_order_they_began_holding() -> None:
+    unsaved = UnsavedPings()
+    for n in range(1_000):
+        unsaved.hold(f"t{n}", T0, n, now_ms=n)
+    unsaved.release("t0")
+    unsaved.hold("t0", T0, 1_000, now_ms=1_000)  # held again: now the newest
+    assert unsaved.overdue(now_ms=30_002, max_age_ms=30_000) == ["t1", "t2"]
+    assert unsaved.overdue(now_ms=31_000, max_age_ms=30_000)[-1] == "t0"
