@@ -49,6 +49,7 @@ class TripwatchApp(faust.App):
     """faust.App that uses our low-latency transport (see monitor.transport)."""
 
     fetch_max_wait_ms: int = 10
+    fetch_idle_wait_ms: int = 10  # see monitor.fetch_wait
     commit_cap: Callable[[TP], int | None] = staticmethod(lambda tp: None)  # see monitor.unsaved
     guarded_topics: frozenset[str] = frozenset()  # none of their records skipped (monitor.offsets)
     on_input_seek: Callable[[TP], None] = staticmethod(lambda tp: None)  # the consumer sought `tp`
@@ -81,6 +82,7 @@ def tripwatch_app(settings: Settings, app_id: str | None = None) -> TripwatchApp
         table_cleanup_interval=60.0,
     )
     app.fetch_max_wait_ms = s.fetch_max_wait_ms
+    app.fetch_idle_wait_ms = s.fetch_idle_wait_ms
     return app
 
 

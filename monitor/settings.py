@@ -55,6 +55,12 @@ class Settings(BaseModel):
         le=5000,
         description="longest a consumer fetch waits for data (Tansu holds every fetch this long)",
     )
+    fetch_idle_wait_ms: int = Field(
+        100,
+        ge=1,
+        le=5000,
+        description="fetch wait once a consumer's topics have been quiet for a second (idle cost)",
+    )
     session_timeout_s: float = Field(
         10.0, ge=1, le=300, description="consumer group session timeout; a join waits half of it"
     )
