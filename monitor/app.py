@@ -42,6 +42,7 @@ from rules.reload import RuleReloader
 log = logging.getLogger(__name__)
 
 SWEEP_INTERVAL_MS = 5_000  # how often finished trips are looked for
+SAVES_PER_TICK = 100  # checkpoint writes per deadline tick: faust's producer buffer holds 100
 RAW = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw"}
 
 
@@ -257,7 +258,10 @@ class Monitor:
     def _save_overdue(self, now: int) -> None:
         """Trips that have held unsaved pings for a checkpoint interval are written now, so that
         their partitions' offsets can be committed even if the trip says nothing more."""
-        for order_id in self.unsaved.overdue(now, self.checkpoint_ms):
+        # At most a producer buffer's worth per tick: trips that began holding together (a
+        # burst of load) would otherwise all be written in one tick, and the table's changelog
+        # sends would hold the stream and every incident's publication behind them.
+        for order_id in self.unsaved.overdue(now, self.checkpoint_ms)[:SAVES_PER_TICK]:
             state = self.cache.get(order_id)
             if state is None:
                 self.unsaved.release(order_id)
@@ -296,7 +300,21 @@ class Monitor:
             # a trip's completion while telemetry catches up) goes on, and may move the deadline.
             self.held.hold(state.order_id, source, now_ms())
             return True
-        return await self._apply(state, self.processor.on_event(state, event))
+        saved = await self._apply(state, self.processor.on_event(state, event))
+        if source is not None:
+            await self._fire_due_now(state)
+        return saved
+
+    async def _fire_due_now(self, state: TripState) -> None:
+        """A deadline the event left already due (an order read after its promised pickup) is
+        judged now, as the next tick would, instead of up to a tick later."""
+        due = self.processor.next_deadline(state)
+        now = now_ms()
+        if due is None or due > now or self.held.holding(state.order_id):
+            return
+        event_time = self.clocks.event_time(state.partition, now, self._highwater, self._position)
+        if due <= event_time:
+            await self._apply(state, self.processor.on_clock(state, now, event_time))
 
     async def _fire_passed_deadlines(self, state: TripState, event_ts: int) -> bool:
         """An event from beyond a deadline shows, once its partition is read that far, that the
