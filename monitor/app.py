@@ -446,6 +446,7 @@ class Monitor:
     def _forget(self, order_id: str) -> None:
         del self.cache[order_id]
         self.unsaved.release(order_id)  # nothing more will be judged of it
+        self.trip_log.forget(order_id)
         key = order_id.encode()
         if key in self.trips:
             del self.trips[key]  # a tombstone in the changelog
