@@ -1,12 +1,20 @@
-"""Benchmark: Tripwatch's worker against a raw consumer on the same broker, in the same run.
+"""Benchmark: Tripwatch's worker against faust's own ceiling and a raw consumer, in one run.
 
     .venv/bin/python bench/pipeline.py [--events 20000] [--latency-orders 200]
+        [--active-trips N] [--rate 1000 [--rate-seconds 20]] [--idle-seconds 10]
 
 Starts its own embedded broker, Redis and one worker on free ports, then prints:
-- throughput: events/s through the worker (decode, state, detection) and a raw aiokafka
-  consumer's reads/s over the same messages, and their ratio (the machine is shared and noisy:
-  compare ratios, not absolute figures);
-- latency: from producing an event that opens an incident to the incident in Redis, p50/p95/p99.
+- with `--active-trips N`: N trips under way (created, assigned, started with a 50-point route,
+  pinged) are held before measuring, `memory per active trip` is the worker's resident memory
+  grown by holding them, divided by N, and the load's pings go to those trips;
+- throughput: events/s through the worker (decode, state, detection); then, after the worker
+  stops, a no-op faust agent on the same `TripwatchApp` settings (bench/noop_agent.py) over the
+  same messages, and a raw aiokafka consumer's reads/s. The headline is worker / no-op (the
+  machine is shared and noisy: compare ratios within one run, not absolute figures);
+- latency: from producing an event that opens an incident to the incident in Redis, p50/p95/p99,
+  one order at a time; with `--rate R`, the same at a fixed offered load of R events/s (pings
+  to the live trips, and an already-late order every 50 ms whose incident is timed);
+- idle CPU: the worker's, broker's and Redis's share of one core while nothing is sent.
 """
 
 from __future__ import annotations
@@ -23,10 +31,12 @@ from pathlib import Path
 
 import orjson
 import redis.asyncio as aioredis
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+import procstat  # noqa: E402  (bench/, on the path as the script's own directory)
 
 from monitor import names  # noqa: E402
 from monitor.clock import now_ms  # noqa: E402
@@ -45,18 +55,52 @@ def order_created(order_id: str, promised_ts: int) -> bytes:
 
 
 def ping(order_id: str, n: int) -> bytes:
+    step = (n % 1000) * 1e-4  # along the route of `trip_started`
     return orjson.dumps({
-        "order_id": order_id, "driver_id": "d", "ts": now_ms(), "lat": 52.5 + n * 1e-5, "lon": 13.4,
+        "order_id": order_id, "driver_id": "d", "ts": now_ms(), "lat": 52.5 + step, "lon": 13.4 + step,
         "speed_kmh": 30.0, "accuracy_m": 5.0, "event_id": f"{order_id}-{n}",
     })  # fmt: skip
 
 
-async def produce_load(settings: Settings, events: int) -> None:
-    """Trips with telemetry: one order.created per 20 events, pings for the rest."""
+def trip_event(order_id: str, kind: str, **fields: object) -> bytes:
+    return orjson.dumps(
+        {"event_id": f"{order_id}-{kind}", "type": kind, "order_id": order_id, "ts": now_ms()} | fields
+    )
+
+
+ROUTE = [[52.5 + k * 2e-3, 13.4 + k * 2e-3] for k in range(50)]  # 50 points, pickup to dropoff
+DRIVER = {"id": "d", "name": "Bench Driver", "plate": "B 1234"}
+
+
+async def hold_active_trips(settings: Settings, trips: int) -> None:
+    """`trips` orders under way: created, assigned, started on a 50-point route, pinged twice."""
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, linger_ms=5)
+    await producer.start()
+    far = now_ms() + 3_600_000
+    for n in range(trips):
+        key = f"active-{n}"
+        await producer.send(names.TRIP_EVENTS, key=key.encode(), value=order_created(key, far))
+        assigned = trip_event(key, "driver.assigned", driver=DRIVER, eta_pickup_ts=far)
+        await producer.send(names.TRIP_EVENTS, key=key.encode(), value=assigned)
+        started = trip_event(key, "trip.started", eta_dropoff_ts=far + 1_800_000, route=ROUTE)
+        await producer.send(names.TRIP_EVENTS, key=key.encode(), value=started)
+        for k in range(2):
+            await producer.send(names.TELEMETRY, key=key.encode(), value=ping(key, k))
+    await producer.flush()
+    await producer.stop()
+
+
+async def produce_load(settings: Settings, events: int, active_trips: int = 0) -> None:
+    """Trips with telemetry: one order.created per 20 events, pings for the rest; with
+    `active_trips`, pings only, spread over the live trips."""
     producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, linger_ms=5)
     await producer.start()
     far = now_ms() + 3_600_000
     for n in range(events):
+        if active_trips:
+            key = f"active-{n % active_trips}"
+            await producer.send(names.TELEMETRY, key=key.encode(), value=ping(key, 2 + n // active_trips))
+            continue
         order_id = f"load-{n // 20}"
         if n % 20 == 0:
             await producer.send(names.TRIP_EVENTS, key=order_id.encode(), value=order_created(order_id, far))
@@ -83,7 +127,7 @@ async def raw_consumer_rate(settings: Settings, events: int) -> float:
     return events / elapsed
 
 
-async def worker_drain_time(settings: Settings, redis: aioredis.Redis) -> float:
+async def worker_drain_time(settings: Settings, redis: aioredis.Redis, prefix: str = "marker") -> float:
     """Seconds until the worker has judged everything produced so far: one marker order per
     partition (already late, so it opens at once) comes after the load on that partition."""
     producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap)
@@ -91,7 +135,7 @@ async def worker_drain_time(settings: Settings, redis: aioredis.Redis) -> float:
     markers = {}
     n = 0
     while len(markers) < settings.partitions:
-        key = f"marker-{n}"
+        key = f"{prefix}-{n}"
         n += 1
         partition = await producer.partitions_for(names.TRIP_EVENTS)
         from aiokafka.partitioner import murmur2
@@ -130,30 +174,189 @@ def percentile(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100)[int(q) - 1] if len(values) > 1 else values[0]
 
 
-async def run(args: argparse.Namespace, settings: Settings) -> None:
+async def offered_load_latency(
+    settings: Settings, redis: aioredis.Redis, rate: int, seconds: float, active_trips: int
+) -> list[float]:
+    """Pings at `rate` events/s to the live trips (or to trips of their own) for `seconds`, with an
+    already-late order every 50 ms among them: each order's time to its incident in Redis."""
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, linger_ms=1)
+    await producer.start()
+    sent: dict[str, float] = {}
+    results: list[float] = []
+    trips = active_trips or max(1, rate // 10)
+    started = time.perf_counter()
+    n = 0
+    while (elapsed := time.perf_counter() - started) < seconds:
+        while n < elapsed * rate:  # catch up to the offered rate, in small bursts
+            if n % 50 == 0:  # 50 ms apart at 1,000 events/s
+                key = f"rate-{n}"
+                sent[key] = time.perf_counter()
+                await producer.send(
+                    names.TRIP_EVENTS, key=key.encode(), value=order_created(key, now_ms() - 600_000)
+                )
+            else:
+                key = f"active-{n % trips}" if active_trips else f"rate-trip-{n % trips}"
+                await producer.send(names.TELEMETRY, key=key.encode(), value=ping(key, 1_000 + n))
+            n += 1
+        await collect_incidents(redis, sent, results)
+        await asyncio.sleep(0.005)
+    deadline = time.perf_counter() + 30
+    while sent and time.perf_counter() < deadline:
+        await collect_incidents(redis, sent, results)
+        await asyncio.sleep(0.005)
+    await producer.stop()
+    return results
+
+
+async def collect_incidents(redis: aioredis.Redis, sent: dict[str, float], results: list[float]) -> None:
+    """Move the orders whose incident is in Redis from `sent` to `results` (ms since sent)."""
+    if not sent:
+        return
+    keys = list(sent)
+    async with redis.pipeline(transaction=False) as pipe:
+        for key in keys:
+            pipe.exists(names.incident_key(f"{key}:pickup_delay"))
+        flags = await pipe.execute()
+    now = time.perf_counter()
+    for key, flag in zip(keys, flags, strict=True):
+        if flag:
+            results.append((now - sent.pop(key)) * 1000)
+
+
+async def keep_alive(settings: Settings, trips: int, period_s: float = 60.0) -> None:
+    """Ping each live trip once per `period_s`, so none goes silent (`signal_lost`) while timed."""
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, linger_ms=5)
+    await producer.start()
+    try:
+        n = 0
+        while True:
+            key = f"active-{n % trips}"
+            await producer.send(names.TELEMETRY, key=key.encode(), value=ping(key, 5_000 + n))
+            n += 1
+            await asyncio.sleep(period_s / trips)
+    finally:
+        await producer.stop()
+
+
+async def measure_worker(
+    args: argparse.Namespace, settings: Settings, redis: aioredis.Redis, worker_pid: int
+) -> dict[str, object]:
+    out: dict[str, object] = {}
+    if args.active_trips:
+        rss_before = await settled_rss(worker_pid)
+        await hold_active_trips(settings, args.active_trips)
+        await worker_drain_time(settings, redis, prefix="held")
+        out["per_trip"] = (await settled_rss(worker_pid) - rss_before) / args.active_trips
+    began = time.perf_counter()
+    await produce_load(settings, args.events, args.active_trips)
+    out["worker_rate"] = args.events / (await worker_drain_time(settings, redis) - began)
+    alive = asyncio.create_task(keep_alive(settings, args.active_trips)) if args.active_trips else None
+    try:
+        out["latency"] = await latencies(settings, redis, args.latency_orders)
+        if args.rate:
+            out["rate_latency"] = await offered_load_latency(
+                settings, redis, args.rate, args.rate_seconds, args.active_trips
+            )
+    finally:
+        if alive is not None:
+            alive.cancel()
+    return out
+
+
+async def settled_rss(pid: int) -> int:
+    """The worker's resident memory once it has had a moment to finish what it was doing."""
+    await asyncio.sleep(2.0)
+    return procstat.rss_bytes(pid)
+
+
+async def noop_agent_rate(settings: Settings, redis: aioredis.Redis) -> float:
+    """faust's own ceiling: bench/noop_agent.py over every message on the input topics."""
+    expected = await input_message_count(settings)
+    env = (
+        dict(os.environ)
+        | settings.as_environment()
+        | {"TRIPWATCH_LOG_LEVEL": "warning", "BENCH_NOOP_EVENTS": str(expected)}
+    )
+    agent = subprocess.Popen([sys.executable, str(ROOT / "bench" / "noop_agent.py")], env=env, cwd=ROOT)
+    try:
+        while (rate := await redis.get("bench:noop-rate")) is None:
+            if agent.poll() is not None:
+                raise RuntimeError(f"the no-op agent exited with code {agent.returncode}")
+            await asyncio.sleep(0.1)
+        return float(rate)
+    finally:
+        agent.terminate()
+        agent.wait(30)
+
+
+async def input_message_count(settings: Settings) -> int:
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, group_id=None)
+    await consumer.start()
+    try:
+        tps = [
+            TopicPartition(t, p) for t in names.INPUT_TOPICS for p in consumer.partitions_for_topic(t) or ()
+        ]
+        return sum((await consumer.end_offsets(tps)).values())
+    finally:
+        await consumer.stop()
+
+
+async def run(args: argparse.Namespace, settings: Settings, stack: dict[str, int]) -> None:
     redis = aioredis.from_url(settings.redis_dsn)
     await ensure_topics(settings)
     started = time.perf_counter()
     worker = start_worker(settings)
     try:
         await wait_ready(redis, settings)
-        ready = time.perf_counter()
-        print(f"worker ready after {ready - started:.1f} s; producing {args.events} events ...", flush=True)
-        await produce_load(settings, args.events)
-        done = await worker_drain_time(settings, redis)
-        worker_rate = args.events / (done - ready)
-        lat = await latencies(settings, redis, args.latency_orders)
+        print(
+            f"worker ready after {time.perf_counter() - started:.1f} s; producing {args.events} events ...",
+            flush=True,
+        )
+        figures = await measure_worker(args, settings, redis, worker.pid)
+        idle = await asyncio.to_thread(procstat.cpu_share, stack | {"worker": worker.pid}, args.idle_seconds)
     finally:
         stop_process("worker", worker, timeout_s=30)
-        await redis.aclose()
+    noop_rate = await noop_agent_rate(settings, redis)
+    await redis.aclose()
     raw_rate = await raw_consumer_rate(settings, args.events)
+    report(args, figures, noop_rate, raw_rate, idle)
+
+
+def report(
+    args: argparse.Namespace,
+    figures: dict[str, object],
+    noop_rate: float,
+    raw_rate: float,
+    idle: dict[str, float],
+) -> None:
+    worker_rate = figures["worker_rate"]
+    assert isinstance(worker_rate, float)
     print(f"throughput  raw consumer (decode only): {raw_rate:10.0f} events/s   (baseline)")
     print(
-        f"throughput  tripwatch worker:          {worker_rate:10.0f} events/s   ratio {worker_rate / raw_rate:.3f}"
+        f"throughput  faust no-op agent:          {noop_rate:10.0f} events/s   ratio {noop_rate / raw_rate:.3f}"
     )
     print(
-        f"latency     event -> incident in Redis: p50 {percentile(lat, 50):.1f} ms, "
-        f"p95 {percentile(lat, 95):.1f} ms, p99 {percentile(lat, 99):.1f} ms ({len(lat)} orders)"
+        f"throughput  tripwatch worker:          {worker_rate:10.0f} events/s   ratio {worker_rate / raw_rate:.3f}"
+        f"   worker / no-op {worker_rate / noop_rate:.2f}"
+        + (f"   at {args.active_trips} active trips" if args.active_trips else "")
+    )
+    if "per_trip" in figures:
+        print(f"memory per active trip: {figures['per_trip']:.0f} B   ({args.active_trips} trips)")
+    print_latency("latency     event -> incident in Redis:", figures["latency"])
+    if args.rate:
+        print_latency(f"latency     at {args.rate} events/s offered:", figures["rate_latency"])
+    shares = ", ".join(f"{name} {share * 100:.1f} %" for name, share in idle.items())
+    print(f"idle cpu    {shares}; stack {sum(idle.values()) * 100:.1f} % of one core")
+
+
+def print_latency(title: str, values: object) -> None:
+    assert isinstance(values, list)
+    if not values:
+        print(f"{title} no incident seen")
+        return
+    print(
+        f"{title} p50 {percentile(values, 50):.1f} ms, "
+        f"p95 {percentile(values, 95):.1f} ms, p99 {percentile(values, 99):.1f} ms ({len(values)} orders)"
     )
 
 
@@ -180,6 +383,10 @@ def main() -> None:
     )
     parser.add_argument("--events", type=int, default=20_000)
     parser.add_argument("--latency-orders", type=int, default=200)
+    parser.add_argument("--active-trips", type=int, default=0, help="live trips held before measuring")
+    parser.add_argument("--rate", type=int, default=0, help="offered events/s for a latency-under-load run")
+    parser.add_argument("--rate-seconds", type=float, default=20.0)
+    parser.add_argument("--idle-seconds", type=float, default=10.0, help="how long idle CPU is measured")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         broker = broker_service("127.0.0.1", free_port(), Path(tmp))
@@ -191,7 +398,7 @@ def main() -> None:
                 kafka_url=f"kafka://127.0.0.1:{broker.port}", redis_url=f"redis://127.0.0.1:{redis.port}/0",
                 rules_dir=ROOT / "rules" / "pack", session_timeout_s=6.0, app_id="tripwatch-bench",
             )  # fmt: skip
-            asyncio.run(run(args, settings))
+            asyncio.run(run(args, settings, {"broker": broker.pid, "redis": redis.pid}))
         finally:
             redis.stop()
             broker.stop()

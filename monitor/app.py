@@ -24,6 +24,7 @@ from monitor.contact_store import ContactStore
 from monitor.deadlines import DeadlineQueue
 from monitor.decoding import DAY_MS, BadEvent, DecodeLimits, decode_event
 from monitor.durable import is_outage, until_done
+from monitor.expiry import ExpiryQueue
 from monitor.held import HeldEvent, HeldEvents, ends_trip
 from monitor.incident_store import IncidentStore
 from monitor.incidents import Incident, IncidentChange, encode_incident
@@ -33,7 +34,7 @@ from monitor.settings import Settings
 from monitor.support import SupportContacts
 from monitor.transport import LowLatencyTransport
 from monitor.trip_log import TripLog
-from monitor.trip_state import TripState, decode_state, encode_state, trip_expired
+from monitor.trip_state import TripState, decode_state, encode_state, expires_at, trip_expired
 from monitor.unsaved import UnsavedPings
 from monitor.watermarks import PartitionClocks
 from monitor.worker_health import WorkerHealth
@@ -43,6 +44,7 @@ from rules.reload import RuleReloader
 log = logging.getLogger(__name__)
 
 SWEEP_INTERVAL_MS = 5_000  # how often finished trips are looked for
+SAVES_PER_TICK = 100  # checkpoint writes per deadline tick: faust's producer buffer holds 100
 RAW = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw"}
 
 
@@ -50,6 +52,7 @@ class TripwatchApp(faust.App):
     """faust.App that uses our low-latency transport (see monitor.transport)."""
 
     fetch_max_wait_ms: int = 10
+    fetch_idle_wait_ms: int = 10  # see monitor.fetch_wait
     commit_cap: Callable[[TP], int | None] = staticmethod(lambda tp: None)  # see monitor.unsaved
     guarded_topics: frozenset[str] = frozenset()  # none of their records skipped (monitor.offsets)
     on_input_seek: Callable[[TP], None] = staticmethod(lambda tp: None)  # the consumer sought `tp`
@@ -62,6 +65,28 @@ def processing_failed(error: Exception, limit: int = 500) -> str:
     """A dead letter's reason for an event whose judgement raised (bounded: errors may quote input)."""
     reason = f"processing failed: {type(error).__name__}: {error}"
     return reason if len(reason) <= limit else reason[: limit - 1] + "…"
+
+
+def tripwatch_app(settings: Settings, app_id: str | None = None) -> TripwatchApp:
+    """The faust app with Tripwatch's broker settings (the bench's no-op agent uses it too)."""
+    s = settings
+    app = TripwatchApp(
+        app_id or s.app_id,
+        broker=s.faust_broker,
+        store="memory://",
+        topic_partitions=s.partitions,
+        topic_replication_factor=1,
+        broker_session_timeout=s.session_timeout_s,
+        broker_heartbeat_interval=max(1.0, s.session_timeout_s / 5),
+        broker_request_timeout=max(40.0, s.session_timeout_s * 2),
+        consumer_auto_offset_reset="earliest",
+        web_enabled=False,
+        producer_linger_ms=1,
+        table_cleanup_interval=60.0,
+    )
+    app.fetch_max_wait_ms = s.fetch_max_wait_ms
+    app.fetch_idle_wait_ms = s.fetch_idle_wait_ms
+    return app
 
 
 class Monitor:
@@ -93,6 +118,7 @@ class Monitor:
         )
         self._rules_start: asyncio.Task[None] | None = None
         self.deadlines = DeadlineQueue()
+        self.expiry = ExpiryQueue()  # when each cached trip may next be forgotten
         self.clocks = PartitionClocks(int(settings.partition_idle_s * 1000))
         self.cache: dict[str, TripState] = {}
         self.unsaved = UnsavedPings()
@@ -103,22 +129,7 @@ class Monitor:
         self.health = WorkerHealth.attach(settings, self.redis, self.app)  # /healthz and /metrics
 
     def _create_app(self) -> TripwatchApp:
-        s = self.settings
-        app = TripwatchApp(
-            s.app_id,
-            broker=s.faust_broker,
-            store="memory://",
-            topic_partitions=s.partitions,
-            topic_replication_factor=1,
-            broker_session_timeout=s.session_timeout_s,
-            broker_heartbeat_interval=max(1.0, s.session_timeout_s / 5),
-            broker_request_timeout=max(40.0, s.session_timeout_s * 2),
-            consumer_auto_offset_reset="earliest",
-            web_enabled=False,
-            producer_linger_ms=1,
-            table_cleanup_interval=60.0,
-        )
-        app.fetch_max_wait_ms = s.fetch_max_wait_ms
+        app = tripwatch_app(self.settings)
         app.commit_cap = self._commit_cap
         app.guarded_topics = frozenset(names.INPUT_TOPICS)  # not `passengers`: compacted, it has gaps
         # What was read before a seek (records faust handed over during recovery, say, past the
@@ -239,7 +250,8 @@ class Monitor:
 
     async def _tick(self) -> None:
         now = now_ms()
-        for order_id in self.deadlines.pop_due(now):
+        event_time = self._event_time_at(now)
+        for order_id in self.deadlines.pop_due(now, event_time):
             state = self._cached_state(order_id)
             if state is None or self.held.holding(order_id):
                 continue  # a held trip's deadlines are judged before its events go on (_release_held)
@@ -249,22 +261,43 @@ class Monitor:
             if due > now:
                 self.deadlines.push(due, order_id)  # moved later since it was queued
                 continue
-            event_time = self.clocks.event_time(state.partition, now, self._highwater, self._position)
-            if due > event_time:
-                self.deadlines.push(due, order_id)  # its partition is not read that far yet
+            read_to = event_time(state.partition)
+            if due > read_to:
+                self.deadlines.park(due, order_id, state.partition)  # not read that far yet
                 continue
             try:
-                await self._apply(state, self.processor.on_clock(state, now, event_time))
+                await self._apply(state, self.processor.on_clock(state, now, read_to))
             except Exception:  # a bug in one trip's deadline must not stop every other trip's clock
                 log.exception("judging the deadline of %s failed", order_id)
         await self._release_held(now)
         self._save_overdue(now)
         self._drop_expired(now)
 
+    def _event_time_at(self, now: int) -> Callable[[int], int]:
+        """Each partition's event time as of `now`, worked out once per tick: reads during the
+        tick only move it forward, so a cached one is at worst a little behind (fires later,
+        never early); a restart or seek, which may move it back, clears the cache."""
+        cache: dict[int, int] = {}
+        generation = self.clocks.generation
+
+        def event_time(partition: int) -> int:
+            nonlocal generation
+            if generation != self.clocks.generation:
+                cache.clear()
+                generation = self.clocks.generation
+            if partition not in cache:
+                cache[partition] = self.clocks.event_time(partition, now, self._highwater, self._position)
+            return cache[partition]
+
+        return event_time
+
     def _save_overdue(self, now: int) -> None:
         """Trips that have held unsaved pings for a checkpoint interval are written now, so that
         their partitions' offsets can be committed even if the trip says nothing more."""
-        for order_id in self.unsaved.overdue(now, self.checkpoint_ms):
+        # At most a producer buffer's worth per tick: trips that began holding together (a
+        # burst of load) would otherwise all be written in one tick, and the table's changelog
+        # sends would hold the stream and every incident's publication behind them.
+        for order_id in self.unsaved.overdue(now, self.checkpoint_ms)[:SAVES_PER_TICK]:
             state = self.cache.get(order_id)
             if state is None:
                 self.unsaved.release(order_id)
@@ -306,7 +339,10 @@ class Monitor:
         event_time = None
         if isinstance(event, models.TripStarted | models.TripRerouted):  # pings read before it replay
             event_time = self.clocks.event_time(partition, now_ms(), self._highwater, self._position)
-        return await self._apply(state, self.processor.on_event(state, event, event_time))
+        saved = await self._apply(state, self.processor.on_event(state, event, event_time))
+        if source is not None:
+            await self._fire_due_now(state)
+        return saved
 
     async def _may_go_on(self, state: TripState, event_ts: int, ending: bool) -> bool:
         """Whether an event may be applied now (else it waits, monitor.held): the deadlines it
@@ -316,6 +352,17 @@ class Monitor:
             if event_time < event_ts:
                 return False
         return await self._fire_passed_deadlines(state, event_ts)
+
+    async def _fire_due_now(self, state: TripState) -> None:
+        """A deadline the event left already due (an order read after its promised pickup) is
+        judged now, as the next tick would, instead of up to a tick later."""
+        due = self.processor.next_deadline(state)
+        now = now_ms()
+        if due is None or due > now or self.held.holding(state.order_id):
+            return
+        event_time = self.clocks.event_time(state.partition, now, self._highwater, self._position)
+        if due <= event_time:
+            await self._apply(state, self.processor.on_clock(state, now, event_time))
 
     async def _fire_passed_deadlines(self, state: TripState, event_ts: int) -> bool:
         """An event from beyond a deadline shows, once its partition is read that far, that the
@@ -408,7 +455,7 @@ class Monitor:
         state = self._cached_state(order_id)
         if state is None:
             state = TripState(order_id=order_id, partition=partition)
-            self.cache[order_id] = state
+            self._cache(state)
         return state
 
     def _cached_state(self, order_id: str) -> TripState | None:
@@ -416,25 +463,47 @@ class Monitor:
         if state is None:
             raw = self.trips.get(order_id.encode())
             if raw is not None:
-                state = self.cache[order_id] = decode_state(raw)
+                state = decode_state(raw)
+                self._cache(state)
         return state
 
+    def _cache(self, state: TripState) -> None:
+        self.cache[state.order_id] = state
+        self._schedule_expiry(state, now_ms())
+
+    def _schedule_expiry(self, state: TripState, now: int) -> None:
+        retention_ms = int(self.settings.trip_retention_s * 1000)
+        idle_ms = int(self.settings.trip_idle_timeout_s * 1000)
+        self.expiry.push(expires_at(state, now, retention_ms, idle_ms), state.order_id)
+
     def _drop_expired(self, now: int) -> None:
-        """Forget finished (or long silent) trips after the retention window: memory stays bounded."""
+        """Forget finished (or long silent) trips after the retention window: memory stays bounded.
+        Only trips whose time may have come are looked at (monitor.expiry)."""
         if now < self._next_sweep_ms:
             return
         self._next_sweep_ms = now + SWEEP_INTERVAL_MS
         retention_ms = int(self.settings.trip_retention_s * 1000)
         idle_ms = int(self.settings.trip_idle_timeout_s * 1000)
-        expired = [k for k, s in self.cache.items() if trip_expired(s, now, retention_ms, idle_ms)]
-        for order_id in expired:
-            del self.cache[order_id]
-            self.unsaved.release(order_id)  # nothing more will be judged of it
-            key = order_id.encode()
-            if key in self.trips:
-                del self.trips[key]  # a tombstone in the changelog
-        if expired:
-            log.info("dropped the state of %d finished trips", len(expired))
+        dropped = 0
+        for order_id in self.expiry.pop_due(now):
+            state = self.cache.get(order_id)
+            if state is None:
+                continue  # dropped already, or moved to another worker
+            if not trip_expired(state, now, retention_ms, idle_ms):
+                self._schedule_expiry(state, now)  # it heard something since: look again later
+                continue
+            self._forget(order_id)
+            dropped += 1
+        if dropped:
+            log.info("dropped the state of %d finished trips", dropped)
+
+    def _forget(self, order_id: str) -> None:
+        del self.cache[order_id]
+        self.unsaved.release(order_id)  # nothing more will be judged of it
+        self.trip_log.forget(order_id)
+        key = order_id.encode()
+        if key in self.trips:
+            del self.trips[key]  # a tombstone in the changelog
 
     async def _on_rebalance_complete(self, sender: Any = None, **_: Any) -> None:
         """Partitions moved: forget trips we no longer own, re-arm deadlines of the rest."""
@@ -448,7 +517,10 @@ class Monitor:
             state = decode_state(raw)
             if state.partition in owned:
                 self.cache.setdefault(key.decode(), state)
+        self.expiry.clear()
+        now = now_ms()
         for state in self.cache.values():
+            self._schedule_expiry(state, now)
             due = self.processor.next_deadline(state)
             if due is not None:
                 self.deadlines.push(due, state.order_id)

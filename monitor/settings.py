@@ -55,6 +55,12 @@ class Settings(BaseModel):
         le=5000,
         description="longest a consumer fetch waits for data (Tansu holds every fetch this long)",
     )
+    fetch_idle_wait_ms: int = Field(
+        100,
+        ge=1,
+        le=5000,
+        description="fetch wait once a consumer's topics have been quiet for a second (idle cost)",
+    )
     session_timeout_s: float = Field(
         10.0, ge=1, le=300, description="consumer group session timeout; a join waits half of it"
     )
@@ -66,7 +72,9 @@ class Settings(BaseModel):
     deadline_tick_s: float = Field(0.2, gt=0, le=10, description="how often the worker checks its deadlines")
     dedup_window: int = Field(256, ge=1, description="event ids remembered per trip")
     trip_retention_s: float = Field(3600.0, gt=0, description="state kept after a trip ends")
-    trip_idle_timeout_s: float = Field(86_400.0, gt=0, description="silent trips dropped after")
+    trip_idle_timeout_s: float = Field(
+        7_200.0, gt=0, description="trips with no event for this long are over: dropped"
+    )
     allowed_lateness_s: float = Field(1.0, ge=0, le=60, description="deadlines wait for late events")
     partition_idle_s: float = Field(
         2.0, gt=0, le=60, description="silence that counts as idle where the high-water mark is unknown"

@@ -21,6 +21,7 @@ from faust.transport.consumer import ensure_TP
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP, Message
 
+from monitor.fetch_wait import adapt_fetch_wait
 from monitor.offsets import JudgedOffsets, OffsetLedger, Verdict
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,10 @@ class LowLatencyConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
         # Read by AIOKafkaConsumer.start() when it builds its Fetcher.
         consumer._fetch_max_wait_ms = self.app.fetch_max_wait_ms
         return consumer
+
+    async def on_start(self) -> None:
+        await super().on_start()
+        adapt_fetch_wait(self._consumer, self.app.fetch_max_wait_ms, self.app.fetch_idle_wait_ms)
 
     async def seek_to_committed(self) -> Mapping[TP, int]:
         return await self.call_thread(self._seek_to_committed_or_start)

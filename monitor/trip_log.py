@@ -40,6 +40,10 @@ class TripLog:
         if isinstance(event, models.TripCompleted | models.OrderCancelled):
             self._last_point.pop(event.order_id, None)
 
+    def forget(self, order_id: str) -> None:
+        """The trip is over for the worker (expired): its last track point need not be kept."""
+        self._last_point.pop(order_id, None)
+
     async def _record_point(self, ping: models.TelemetryPing) -> None:
         last = self._last_point.get(ping.order_id)
         if last is not None and abs(ping.ts - last) < self._track_interval_ms:

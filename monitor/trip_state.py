@@ -16,12 +16,13 @@ from typing import Any
 import msgspec
 
 from monitor import models
+from monitor.route import Route, decode_hook, encode_hook
 
 LatLon = tuple[float, float]
 RECENT_PINGS = 16  # pings kept per trip, newest last: enough to compare neighbours
 
 
-class Ping(msgspec.Struct, array_like=True):
+class Ping(msgspec.Struct, array_like=True, gc=False):  # holds no containers: not GC-tracked
     ts: int
     lat: float
     lon: float
@@ -75,7 +76,7 @@ class OpenMark(msgspec.Struct, array_like=True):
     trigger_ts: int
 
 
-class TripState(msgspec.Struct, kw_only=True):
+class TripState(msgspec.Struct, kw_only=True, omit_defaults=True):  # defaults not stored
     order_id: str
     partition: int = -1
     passenger_id: str | None = None
@@ -102,7 +103,7 @@ class TripState(msgspec.Struct, kw_only=True):
     eta_dropoff_base_ts: int | None = None
     eta_dropoff_ts: int | None = None
     eta_dropoff_at: int | None = None  # event time of the latest ETA
-    route: list[LatLon] = []
+    route: Route = msgspec.field(default_factory=Route)  # stored once, as one array
     route_at: int | None = None  # event time of the plan in force
     driver_cancel_ts: list[int] = []
     failures: list[PaymentFailure] = []
@@ -197,14 +198,14 @@ def _started(state: TripState, event: models.TripStarted) -> None:
         state.eta_dropoff_base_ts = event.eta_dropoff_ts
     _eta_dropoff(state, event.ts, event.eta_dropoff_ts)
     if state.route_at is None:  # else an accepted reroute, newer, arrived first
-        state.route = [tuple(p) for p in event.route]
+        state.route = Route(event.route)
         state.route_at = event.ts
 
 
 def _rerouted(state: TripState, event: models.TripRerouted) -> None:
     if state.route_at is not None and event.ts < state.route_at:
         return  # an older plan arriving late
-    state.route = [tuple(p) for p in event.route]
+    state.route = Route(event.route)
     state.route_at = event.ts
     state.off_route = {}
     if event.eta_dropoff_ts is not None:
@@ -309,12 +310,16 @@ def apply_safety(state: TripState, event: models.SafetySignal) -> None:
     state.touch(event.ts)
 
 
+_ENCODER = msgspec.json.Encoder(enc_hook=encode_hook)
+_DECODER = msgspec.json.Decoder(TripState, dec_hook=decode_hook)
+
+
 def encode_state(state: TripState) -> bytes:
-    return msgspec.json.encode(state)
+    return _ENCODER.encode(state)
 
 
 def decode_state(raw: bytes) -> TripState:
-    return msgspec.json.decode(raw, type=TripState)
+    return _DECODER.decode(raw)
 
 
 def trip_expired(state: TripState, now_ms: int, retention_ms: int, idle_ms: int) -> bool:
@@ -322,3 +327,11 @@ def trip_expired(state: TripState, now_ms: int, retention_ms: int, idle_ms: int)
     if state.ended_ts is not None and now_ms - state.ended_ts > retention_ms:
         return True
     return state.last_event_ts > 0 and now_ms - state.last_event_ts > idle_ms
+
+
+def expires_at(state: TripState, now_ms: int, retention_ms: int, idle_ms: int) -> int:
+    """The earliest wall-clock time at which `trip_expired` can become true, as the state is now."""
+    at = (state.last_event_ts or now_ms) + idle_ms
+    if state.ended_ts is not None:
+        at = min(at, state.ended_ts + retention_ms)
+    return at + 1

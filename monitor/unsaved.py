@@ -34,8 +34,17 @@ class UnsavedPings:
         return min(self._oldest.get(tp, {}).values(), default=None)
 
     def overdue(self, now_ms: int, max_age_ms: int) -> list[str]:
-        """Trips holding a ping longer than `max_age_ms`: write them, so commits move on."""
-        return [order for order, (_, since) in self._since.items() if now_ms - since >= max_age_ms]
+        """Trips holding a ping longer than `max_age_ms`: write them, so commits move on.
+
+        `_since` is in the order trips began holding (released trips leave it, and come back at
+        the end), so this reads only the overdue ones and the first that is not: a tick costs
+        what is due, not every trip. (A wall clock stepped back only delays a write.)"""
+        overdue = []
+        for order, (_, since) in self._since.items():
+            if now_ms - since < max_age_ms:
+                break
+            overdue.append(order)
+        return overdue
 
     def keep_only(self, partitions: set[int]) -> None:
         """After a rebalance: what moved to another worker is its business now."""

@@ -56,6 +56,9 @@ class PartitionClocks:
     def __init__(self, idle_ms: int) -> None:
         self.idle_ms = idle_ms
         self._clocks: dict[int, dict[str, _Clock]] = {}
+        # bumped when an event time may go back (a restart, a seek): reads only move it forward,
+        # so an event time computed since the last bump is at worst a little behind
+        self.generation = 0
 
     def observe(self, topic: str, partition: int, ts: int, now_ms: int, offset: int | None = None) -> None:
         """An event of time `ts` at `offset` was read from `topic`[`partition`] at `now_ms`."""
@@ -87,6 +90,7 @@ class PartitionClocks:
         `idle_ms` without one stands in for the high-water mark.
         """
         topics = tuple(topics)
+        self.generation += 1
         for clocks in self._clocks.values():
             for clock in clocks.values():
                 clock.offset = None
@@ -97,6 +101,7 @@ class PartitionClocks:
     def rewind(self, topic: str, partition: int, now_ms: int) -> None:
         """The consumer was sought on `topic`[`partition`]: what it read before (perhaps past the
         point it reads from now) says nothing any more; it holds the others back until read."""
+        self.generation += 1
         self._clocks.setdefault(partition, {})[topic] = _Clock(0, now_ms)
 
     def holds_back(

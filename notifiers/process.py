@@ -19,6 +19,7 @@ from redis.exceptions import RedisError
 
 from monitor import names
 from monitor.clock import now_ms
+from monitor.fetch_wait import adapt_fetch_wait
 from monitor.settings import Settings
 from notifiers.cases import CaseStore
 from notifiers.dispatcher import Dispatcher
@@ -79,6 +80,7 @@ async def consume(settings: Settings, outreach: Outreach, stop: asyncio.Event) -
         heartbeat_interval_ms=int(max(1.0, settings.session_timeout_s / 5) * 1000),
     )
     await consumer.start()
+    adapt_fetch_wait(consumer, settings.fetch_max_wait_ms, settings.fetch_idle_wait_ms)
     log.info("outreach: consuming %s", names.INCIDENTS)
     try:
         while not stop.is_set():

@@ -133,3 +133,18 @@ def test_deadline_queue_keeps_the_earliest_per_trip():
     assert queue.pop_due(199) == []
     assert queue.pop_due(260) == ["a", "b"]
     assert queue.pop_due(1_000) == []  # the superseded entries are skipped
+
+
+def test_a_route_is_held_as_one_array_and_stored_as_the_same_json_pairs():
+    from monitor.route import Route
+
+    route = Route([(52.5, 13.4), (52.6, 13.5)])
+    assert route == [(52.5, 13.4), (52.6, 13.5)] and route[-1] == (52.6, 13.5) and len(route) == 2
+    assert route.__sizeof__() < 200  # a list of two tuples of floats is ~300 B of objects
+    state = TripState(order_id="r", route=route)
+    raw = encode_state(state)
+    assert b'"route":[[52.5,13.4],[52.6,13.5]]' in raw
+    assert b"null" not in raw  # defaults are not stored
+    assert decode_state(raw) == state
+    old = b'{"order_id":"r","city":null,"route":[[52.5,13.4],[52.6,13.5]]}'  # as stored before
+    assert decode_state(old).route == route

@@ -28,9 +28,19 @@ async def test_finished_trips_leave_cache_and_table_after_retention(tmp_path):
         states = {state.order_id: state for state in trips}
         table = {key.encode(): encode_state(state) for key, state in states.items()}
         monitor.trips = table  # the faust table needs a running app; its dict interface is what is used
-        monitor.cache = dict(states)
+        for state in trips:
+            monitor._cache(state)
         monitor._drop_expired(now)
         assert set(monitor.cache) == {"ended-recently", "running"}
         assert set(table) == {b"ended-recently", b"running"}
+        # a trip is looked at again when its time may have come, and not before
+        states["running"].touch(now + HOUR_MS)  # it heard something since
+        monitor._next_sweep_ms = 0
+        monitor._drop_expired(now + 86_400_000)  # its old idle time: it is kept
+        assert "running" in monitor.cache and "ended-recently" not in monitor.cache
+        assert len(monitor.expiry) == 1
+        monitor._next_sweep_ms = 0
+        monitor._drop_expired(now + HOUR_MS + 86_400_001)
+        assert monitor.cache == {}
     finally:
         await monitor.redis.aclose()

@@ -81,3 +81,13 @@ def test_no_offset_of_an_input_topic_is_committed_past_what_the_agent_judged() -
     for offset in range(10, 16):
         consumer.judged.take(T0, offset, now_ms=1)
     assert consumer._new_offset(T0) == 16  # 16..19 were acknowledged unjudged (past a hole)
+
+
+def test_overdue_reads_the_trips_in_the_order_they_began_holding() -> None:
+    unsaved = UnsavedPings()
+    for n in range(1_000):
+        unsaved.hold(f"t{n}", T0, n, now_ms=n)
+    unsaved.release("t0")
+    unsaved.hold("t0", T0, 1_000, now_ms=1_000)  # held again: now the newest
+    assert unsaved.overdue(now_ms=30_002, max_age_ms=30_000) == ["t1", "t2"]
+    assert unsaved.overdue(now_ms=31_000, max_age_ms=30_000)[-1] == "t0"

@@ -1,0 +1,51 @@
+"""faust's own ceiling: a no-op agent on Tripwatch's app settings, over the input topics.
+
+    python bench/noop_agent.py   (settings from TRIPWATCH_* like the worker; BENCH_NOOP_EVENTS)
+
+Started by bench/pipeline.py after the worker, in its own consumer group, so it reads the
+same messages from the start. Once it has read BENCH_NOOP_EVENTS of them it stores its rate
+(events/s from the first message read to the last) in Redis under `bench:noop-rate`.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+import faust
+import redis.asyncio as aioredis
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from monitor import names  # noqa: E402
+from monitor.app import RAW, tripwatch_app  # noqa: E402
+from monitor.settings import load_settings  # noqa: E402
+
+RATE_KEY = "bench:noop-rate"
+
+
+def main() -> None:
+    settings = load_settings()
+    expected = int(os.environ["BENCH_NOOP_EVENTS"])
+    app = tripwatch_app(settings, app_id=settings.app_id + "-noop")
+    topic = app.topic(*names.INPUT_TOPICS, **RAW)
+    redis = aioredis.from_url(settings.redis_dsn)
+
+    @app.agent(topic, name="bench.noop")
+    async def noop(stream: faust.StreamT[bytes]) -> None:
+        seen, first = 0, 0.0
+        async for _event in stream.events():  # what the worker's agent does before judging
+            seen += 1
+            if seen == 1:
+                first = time.perf_counter()
+            if seen == expected:
+                rate = (seen - 1) / max(time.perf_counter() - first, 1e-9)
+                await redis.set(RATE_KEY, f"{rate:.1f}")
+
+    faust.Worker(app, loglevel="WARNING", quiet=True).execute_from_commandline()
+
+
+if __name__ == "__main__":
+    main()

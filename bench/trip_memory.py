@@ -1,0 +1,124 @@
+"""What one live trip costs the worker, without a broker: memory and the deadline tick.
+
+    .venv/bin/python bench/trip_memory.py [--trips 1000 20000] [--pings 16]
+
+Feeds each trip its order.created, driver.assigned, trip.started (a 50-point route) and
+`--pings` GPS pings through the worker's own logic (TripProcessor) into what the worker
+keeps per trip: the decoded state in its cache, the encoded state in the `trips` table's
+memory store, a deadline and its expiry time. Prints the bytes per trip those hold
+(tracemalloc) and the time a deadline tick takes with every trip's partition behind (the
+worker under load: every deadline due on the wall clock, none in event time), which must not
+grow with the trip count.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+import msgspec
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import pipeline  # noqa: E402  (bench/, on the path as the script's own directory)
+
+from monitor import names  # noqa: E402
+from monitor.app import Monitor  # noqa: E402
+from monitor.clock import now_ms  # noqa: E402
+from monitor.decoding import decode_event  # noqa: E402
+from monitor.settings import Settings  # noqa: E402
+from rules.loader import load_rule_dir  # noqa: E402
+
+AGO_MS = 300_000  # the trips' events happened this long ago
+
+
+def trip_events(key: str, pings: int) -> list[tuple[str, bytes]]:
+    far = now_ms() + 3_600_000
+    events = [
+        (names.TRIP_EVENTS, pipeline.order_created(key, far)),
+        (
+            names.TRIP_EVENTS,
+            pipeline.trip_event(key, "driver.assigned", driver=pipeline.DRIVER, eta_pickup_ts=far),
+        ),
+        (
+            names.TRIP_EVENTS,
+            pipeline.trip_event(key, "trip.started", eta_dropoff_ts=far, route=pipeline.ROUTE),
+        ),
+    ]
+    return events + [(names.TELEMETRY, pipeline.ping(key, n)) for n in range(pings)]
+
+
+def hold(monitor: Monitor, trips: int, pings: int, prefix: str) -> None:
+    for n in range(trips):
+        key = f"{prefix}-{n}"
+        state = monitor._state(key, n % monitor.settings.partitions)
+        for topic, raw in trip_events(key, pings):
+            event = decode_event(topic, raw, monitor.limits, key=key.encode())
+            event = msgspec.structs.replace(event, ts=event.ts - AGO_MS)
+            monitor.processor.on_event(state, event)
+        monitor.trips[key.encode()] = pipeline_encode(state)
+        # silent for AGO_MS: signal_lost is due on the wall clock, not in event time (the
+        # partition is behind): the worker under load
+        monitor.deadlines.push(monitor.processor.next_deadline(state) or 0, key)
+
+
+def pipeline_encode(state: object) -> bytes:
+    from monitor.trip_state import encode_state
+
+    return encode_state(state)  # type: ignore[arg-type]
+
+
+async def measure(trips: int, pings: int) -> tuple[float, float]:
+    settings = Settings(
+        kafka_url="kafka://127.0.0.1:1", redis_url="redis://127.0.0.1:1/0", rules_dir=ROOT / "rules" / "pack"
+    )
+    monitor = Monitor(settings, load_rule_dir(settings.rules_dir))
+    monitor.trips = {}  # the faust table's memory store: a dict of encoded states
+    monitor._highwater = lambda topic, partition: 10**9  # every partition far behind
+    monitor._position = lambda topic, partition: None
+    for partition in range(settings.partitions):  # each topic-partition read at offset 0 only
+        for topic in names.INPUT_TOPICS:
+            monitor.clocks.observe(topic, partition, 0, now_ms(), offset=0)
+    try:
+        hold(monitor, 10, pings, "warm")
+        gc.collect()
+        tracemalloc.start()
+        before = tracemalloc.get_traced_memory()[0]
+        hold(monitor, trips, pings, "trip")
+        gc.collect()
+        per_trip = (tracemalloc.get_traced_memory()[0] - before) / trips
+        if "--top" in sys.argv:
+            for stat in tracemalloc.take_snapshot().statistics("lineno")[:12]:
+                print(stat)
+        tracemalloc.stop()
+        await monitor._tick()  # the first tick finds every deadline due
+        started = time.perf_counter()
+        for _ in range(20):
+            await monitor._tick()
+        tick_ms = (time.perf_counter() - started) / 20 * 1000
+        return per_trip, tick_ms
+    finally:
+        await monitor.redis.aclose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--trips", type=int, nargs="+", default=[1_000, 20_000])
+    parser.add_argument("--pings", type=int, default=16)
+    parser.add_argument("--top", action="store_true", help="where the memory goes")
+    args = parser.parse_args()
+    for trips in args.trips:
+        per_trip, tick_ms = asyncio.run(measure(trips, args.pings))
+        print(f"{trips:6d} trips: memory per active trip: {per_trip:.0f} B; deadline tick {tick_ms:.2f} ms")
+
+
+if __name__ == "__main__":
+    main()
