@@ -58,10 +58,6 @@ def what(pairs: set[tuple[str, str]], trips: dict[str, str], stacks: tuple[Stack
         )
 
 
-# Quarantined (issue 11 stays open): about one run in seven still loses an incident. faust hands
-# records to the agent during recovery, before its seek to the committed offsets, so a stop's
-# later pings can be judged before its first. Run it with `pytest -m quarantine`.
-@pytest.mark.quarantine
 @pytest.mark.timeout(300)
 async def test_worker_kill_9_under_steady_traffic_loses_and_invents_nothing(new_stack, children) -> None:
     reference, faulted = await new_stack("reference"), await new_stack("faulted")
