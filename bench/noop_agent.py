@@ -19,9 +19,9 @@ import redis.asyncio as aioredis
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from monitor import names  # noqa: E402
+from core import names  # noqa: E402
+from core.settings import load_settings  # noqa: E402
 from monitor.app import RAW, tripwatch_app  # noqa: E402
-from monitor.settings import load_settings  # noqa: E402
 
 RATE_KEY = "bench:noop-rate"
 

@@ -28,11 +28,11 @@ sys.path.insert(0, str(ROOT))
 
 import pipeline  # noqa: E402  (bench/, on the path as the script's own directory)
 
-from monitor import names  # noqa: E402
+from core import names  # noqa: E402
+from core.clock import now_ms  # noqa: E402
+from core.settings import Settings  # noqa: E402
 from monitor.app import Monitor  # noqa: E402
-from monitor.clock import now_ms  # noqa: E402
 from monitor.decoding import decode_event  # noqa: E402
-from monitor.settings import Settings  # noqa: E402
 from rules.loader import load_rule_dir  # noqa: E402
 
 AGO_MS = 300_000  # the trips' events happened this long ago
@@ -57,7 +57,7 @@ def trip_events(key: str, pings: int) -> list[tuple[str, bytes]]:
 def hold(monitor: Monitor, trips: int, pings: int, prefix: str) -> None:
     for n in range(trips):
         key = f"{prefix}-{n}"
-        state = monitor._state(key, n % monitor.settings.partitions)
+        state = monitor._state(key, n % core.settings.partitions)
         for topic, raw in trip_events(key, pings):
             event = decode_event(topic, raw, monitor.limits, key=key.encode())
             event = msgspec.structs.replace(event, ts=event.ts - AGO_MS)

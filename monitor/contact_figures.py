@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
-from monitor.models import SupportContact
+from core.models import SupportContact
 
 OVERALL = "all"
 UNMATCHED_LISTED = 50

@@ -17,9 +17,9 @@ import msgspec
 import redis.asyncio as aioredis
 from redis.exceptions import WatchError
 
-from monitor import names
+from core import names
+from core.models import SupportContact
 from monitor.contacts import LATE_MS, LOOKBACK_MS, Candidate, Match, match_contact
-from monitor.models import SupportContact
 from notifiers import helpdesk
 from notifiers.cases import case_key, queue_case
 from notifiers.model import Case, TimelineEntry, decode_case, decode_message

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from monitor.clock import span
-from monitor.incidents import PASSENGER_REPORTED_SAFETY, SAFETY_KINDS
-from monitor.models import SupportContact
+from core.clock import span
+from core.incidents import PASSENGER_REPORTED_SAFETY, SAFETY_KINDS
+from core.models import SupportContact
 
 LOOKBACK_MS = 6 * 3600_000  # "the last hours": an incident older than this is another story
 LATE_MS = 15 * 60_000  # an incident detected this long after the contact still drew it

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from faust.types import TP
 
-from monitor import models
+from core import models
 
 
 def ends_trip(event: models.InputEvent) -> bool:

@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 
 import msgspec
 
-from monitor import models, traffic
+from core import models
+from core.incidents import SEVERITY_RANK, IncidentChange, incident_id_for
+from monitor import traffic
 from monitor.detectors import DETECTORS
 from monitor.detectors.base import Detector
-from monitor.incidents import SEVERITY_RANK, IncidentChange, incident_id_for
 from monitor.trip_state import (
     OpenMark,
     TripState,

@@ -10,10 +10,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
+from core.incidents import PASSENGER_REPORTED_SAFETY, IncidentChange
+from core.models import SupportContact
 from monitor.contact_store import ContactStore
 from monitor.contacts import Match, match_contact, needs_safety_incident
-from monitor.incidents import PASSENGER_REPORTED_SAFETY, IncidentChange
-from monitor.models import SupportContact
 
 log = logging.getLogger(__name__)
 

@@ -19,8 +19,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from monitor import models
-from monitor.geo import M_PER_DEG, LatLon, distance_m, distance_to_route_m
+from core import models
+from core.geo import M_PER_DEG, LatLon, distance_m, distance_to_route_m
 from monitor.trip_state import TrafficSample, TripState
 
 CELL_M = 250.0

@@ -15,7 +15,7 @@ from typing import Any
 
 import msgspec
 
-from monitor import models
+from core import models
 from monitor.route import Route, decode_hook, encode_hook
 
 LatLon = tuple[float, float]

@@ -17,11 +17,11 @@ from typing import Any
 
 from pydantic import Field
 
-from monitor import geo, models
-from monitor.clock import span
+from core import geo, models
+from core.clock import span
+from core.incidents import IncidentChange
 from monitor.detectors import long_stop
 from monitor.detectors.base import Detector, open_change, register
-from monitor.incidents import IncidentChange
 from monitor.trip_state import Stop, TripState
 from rules.loader import LoadedRule
 from rules.params import Params

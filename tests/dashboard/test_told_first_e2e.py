@@ -15,7 +15,7 @@ import orjson
 import pytest
 import redis.asyncio as aioredis
 
-from monitor import names
+from core import names
 from notifiers.cases import CaseStore
 from tests.dashboard.browser import screenshot, signed_in_page
 from tests.dashboard.test_access import sign_in

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from monitor import names
-from monitor.evaluate import RunOptions, evaluate, format_report
-from monitor.scenario import ExpectedIncident, Scenario, ScheduledEvent
+from core import names
+from tools.evaluate import RunOptions, evaluate, format_report
+from tools.scenario import ExpectedIncident, Scenario, ScheduledEvent
 
 pytestmark = pytest.mark.usefixtures("worker", "running_outreach")
 

@@ -6,11 +6,11 @@ import dataclasses
 
 import pytest
 
+from core.models import SupportContact
 from monitor.contact_figures import told_first_figures
 from monitor.contact_store import ContactRecord
 from monitor.contacts import LOOKBACK_MS, Candidate, match_contact, needs_safety_incident, reason
 from monitor.decoding import BadEvent, DecodeLimits, decode_event
-from monitor.models import SupportContact
 from monitor.support import safety_change
 
 T = 1_800_000_000_000

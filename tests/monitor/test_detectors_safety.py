@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import orjson
 
-from monitor import names
+from core import names
 from monitor.decoding import decode_event
 from tests.monitor.trips import DROPOFF, LIMITS, ROUTE, Trip, off_route, on_route
 

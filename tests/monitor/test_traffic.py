@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from core.geo import M_PER_DEG
 from monitor import traffic
-from monitor.geo import M_PER_DEG
 from monitor.traffic import TrafficGrid
 
 HERE = (52.52, 13.40)

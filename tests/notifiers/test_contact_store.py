@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import msgspec
 
-from monitor import names
+from core import names
+from core.incident_store import IncidentStore
+from core.incidents import IncidentChange
+from core.models import Passenger, SupportContact
 from monitor.contact_store import ContactStore
-from monitor.incident_store import IncidentStore
-from monitor.incidents import IncidentChange
-from monitor.models import Passenger, SupportContact
 from monitor.support import SupportContacts
 from notifiers.cases import CaseStore
 from notifiers.model import decode_incident

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from monitor.models import Passenger
-from monitor.settings import Settings
+from core.models import Passenger
+from core.settings import Settings
 from notifiers.engine import escalate_due
 from rules.loader import load_rule_dir
 from tests.notifiers import fakes

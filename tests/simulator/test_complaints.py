@@ -8,12 +8,12 @@ from pathlib import Path
 
 import orjson
 
-from monitor import names
+from core import names
 from monitor.decoding import DecodeLimits, decode_event
-from monitor.scenario import load_scenario
-from monitor.simulator.complaints import NOTICING
-from monitor.simulator.config import SimConfig, parse_rates
-from monitor.simulator.scenario_file import generate, write_scenario
+from tools.scenario import load_scenario
+from tools.simulator.complaints import NOTICING
+from tools.simulator.config import SimConfig, parse_rates
+from tools.simulator.scenario_file import generate, write_scenario
 
 LIMITS = DecodeLimits(max_bytes=65536, max_age_ms=10**13, max_future_ms=10**13)
 CONFIG = SimConfig(trips=240, seed=3).with_rates(parse_rates("incidents=0.07"), replace_all=True)
