@@ -28,12 +28,12 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from monitor import names  # noqa: E402
-from monitor.clock import now_ms  # noqa: E402
-from monitor.embedded import broker_service, free_port, redis_service  # noqa: E402
-from monitor.processes import spawn, stop_process  # noqa: E402
-from monitor.settings import Settings  # noqa: E402
+from core import names  # noqa: E402
+from core.clock import now_ms  # noqa: E402
+from core.processes import spawn, stop_process  # noqa: E402
+from core.settings import Settings  # noqa: E402
 from monitor.topics import ensure_topics  # noqa: E402
+from tripwatch.embedded import broker_service, free_port, redis_service  # noqa: E402
 
 
 def order_created(order_id: str, promised_ts: int) -> bytes:
@@ -159,7 +159,7 @@ async def run(args: argparse.Namespace, settings: Settings) -> None:
 
 def start_worker(settings: Settings) -> subprocess.Popen[bytes]:
     env = dict(os.environ) | settings.as_environment() | {"TRIPWATCH_LOG_LEVEL": "warning"}
-    return spawn([sys.executable, "-m", "monitor.cli", "worker"], env, cwd=ROOT)
+    return spawn([sys.executable, "-m", "tripwatch.cli", "worker"], env, cwd=ROOT)
 
 
 async def wait_ready(redis: aioredis.Redis, settings: Settings) -> None:

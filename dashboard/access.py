@@ -8,7 +8,7 @@ import secrets
 import msgspec
 import redis.asyncio as aioredis
 
-from monitor import names
+from core import names
 
 COOKIE = "tw_session"
 ACTING_ROLES = frozenset({"supervisor", "admin"})

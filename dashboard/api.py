@@ -8,13 +8,13 @@ from typing import Any
 from aiohttp import web
 from aiokafka.errors import KafkaError
 
+from core.clock import now_ms
+from core.supervision import BOARD_ACTIONS, ActionRefused, SupervisorAction
 from dashboard import outreach, silences
 from dashboard.figures import shift_figures
 from dashboard.keys import INCIDENT_STORE, METRICS, PUBLISHER, REDIS, ROWS, SETTINGS, USERS, session_of
 from dashboard.rows import masked
 from dashboard.views import audit
-from monitor.clock import now_ms
-from monitor.supervision import BOARD_ACTIONS, ActionRefused, SupervisorAction
 from rules.silences import in_force
 
 log = logging.getLogger(__name__)

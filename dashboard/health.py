@@ -1,4 +1,4 @@
-"""The board's `/healthz`: Redis, the broker and the workers' lag, judged by monitor.health.
+"""The board's `/healthz`: Redis, the broker and the workers' lag, judged by core.health.
 
 A task refreshes the snapshot every few seconds, so a request (each open board polls it)
 costs no I/O. The workers' side comes from their reports in Redis (monitor.worker_health):
@@ -17,13 +17,13 @@ import orjson
 import redis.asyncio as aioredis
 from aiohttp import web
 
+from core import names
+from core.clock import now_ms
+from core.health import PROBE_TIMEOUT_S, REFRESH_S, Latest, Snapshot, report, workers_lag
+from core.probes import check_broker, check_redis
+from core.replies import as_bytes
 from dashboard.hub import stop_if_cancelled
 from dashboard.keys import HEALTH, REDIS, SETTINGS
-from monitor import names
-from monitor.clock import now_ms
-from monitor.health import PROBE_TIMEOUT_S, REFRESH_S, Latest, Snapshot, report, workers_lag
-from monitor.probes import check_broker, check_redis
-from monitor.replies import as_bytes
 
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()

@@ -15,8 +15,8 @@ from typing import Any
 import orjson
 import redis.asyncio as aioredis
 
+from core import names
 from dashboard.rows import Row, masked
-from monitor import names
 
 log = logging.getLogger(__name__)
 

@@ -9,13 +9,13 @@ import aiohttp_jinja2
 import orjson
 from aiohttp import web
 
+from core import names
+from core.replies import as_bytes
 from dashboard import outreach
 from dashboard import trip_words as words
 from dashboard.keys import REDIS, ROWS, session_of
 from dashboard.rows import masked
 from dashboard.trip import timeline
-from monitor import names
-from monitor.replies import as_bytes
 
 routes = web.RouteTableDef()
 

@@ -5,15 +5,15 @@ from __future__ import annotations
 import redis.asyncio as aioredis
 from aiohttp import web
 
+from core.health import Latest
+from core.incident_store import IncidentStore
+from core.settings import Settings
 from dashboard.access import Session, SessionStore, SigninThrottle
 from dashboard.hub import Hub
 from dashboard.metrics import BoardMetrics
 from dashboard.publish import IncidentPublisher
 from dashboard.rows import RowSource
 from dashboard.users import UserStore
-from monitor.health import Latest
-from monitor.incident_store import IncidentStore
-from monitor.settings import Settings
 
 SETTINGS = web.AppKey("settings", Settings)
 REDIS = web.AppKey("redis", aioredis.Redis)

@@ -12,6 +12,10 @@ import jinja2
 import redis.asyncio as aioredis
 from aiohttp import web
 
+from core.incident_store import IncidentStore
+from core.settings import Settings
+from core.supervision import BOARD_ACTIONS, offered
+from core.supervision import as_json as actions_json
 from dashboard import api, health, incident_page, live, rules_views, silence_views, trip, views
 from dashboard.access import SessionStore, SigninThrottle
 from dashboard.hub import Hub, relay
@@ -40,10 +44,6 @@ from dashboard.middlewares import (
 from dashboard.publish import IncidentPublisher
 from dashboard.rows import RowSource
 from dashboard.users import UserStore
-from monitor.incident_store import IncidentStore
-from monitor.settings import Settings
-from monitor.supervision import BOARD_ACTIONS, offered
-from monitor.supervision import as_json as actions_json
 
 HERE = Path(__file__).resolve().parent
 
@@ -62,7 +62,7 @@ def init_app(settings: Settings) -> web.Application:
         loader=jinja2.FileSystemLoader(HERE / "templates"),
         autoescape=jinja2.select_autoescape(default=True),
     )
-    # the supervisor actions, declared once (monitor/supervision.py): pages and scripts draw from it
+    # the supervisor actions, declared once (core/supervision.py): pages and scripts draw from it
     env.globals |= {"offered": offered, "board_actions": BOARD_ACTIONS, "board_actions_json": actions_json()}
     app.cleanup_ctx.append(_redis)
     app.cleanup_ctx.append(_relay)

@@ -6,9 +6,9 @@ import logging
 
 from aiokafka import AIOKafkaProducer
 
-from monitor import names
-from monitor.incidents import Incident, encode_incident
-from monitor.settings import Settings
+from core import names
+from core.incidents import Incident, encode_incident
+from core.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -12,11 +12,11 @@ from typing import Any
 import orjson
 import redis.asyncio as aioredis
 
+from core import names
+from core.incident_store import IncidentStore
+from core.incidents import SAFETY_KINDS
+from core.settings import Settings
 from dashboard import outreach
-from monitor import names
-from monitor.incident_store import IncidentStore
-from monitor.incidents import SAFETY_KINDS
-from monitor.settings import Settings
 
 ANNOTATIONS = ("owner", "acked_by", "acked_at", "note", "note_by", "note_at")
 Row = dict[str, Any]

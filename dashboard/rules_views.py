@@ -13,8 +13,8 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 
+from core.clock import now_ms
 from dashboard.keys import REDIS, SETTINGS, session_of
-from monitor.clock import now_ms
 from rules import limits, overview, reload
 
 log = logging.getLogger(__name__)

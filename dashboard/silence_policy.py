@@ -11,8 +11,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from monitor.clock import span
-from monitor.incidents import BUILTIN_KINDS, SAFETY_KINDS
+from core.clock import span
+from core.incidents import BUILTIN_KINDS, SAFETY_KINDS
 from rules.loader import RuleSet
 from rules.silences import ANY, Silence, SilenceError
 

@@ -7,12 +7,12 @@ from typing import Any
 import msgspec
 from aiohttp import web
 
+from core import names
+from core.replies import as_bytes
 from dashboard import silences
 from dashboard.api import audit_action, json_body, now_ms, require_actor, silences_message
 from dashboard.keys import REDIS, ROWS, SETTINGS, session_of
 from dashboard.silence_policy import Vocabulary, check_safety
-from monitor import names
-from monitor.replies import as_bytes
 from rules.overview import published_set
 from rules.silences import Silence, SilenceError, decode, describe, is_silenced, save
 

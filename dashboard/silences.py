@@ -14,8 +14,8 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from monitor import names
-from monitor.replies import as_bytes
+from core import names
+from core.replies import as_bytes
 from rules.silences import (
     Silence,
     SilenceError,

@@ -10,14 +10,14 @@ import orjson
 import redis.asyncio as aioredis
 from aiohttp import web
 
+from core import names
+from core.trip_log import read_events, read_track
 from dashboard import outreach, trip_map
 from dashboard import trip_words as words
 from dashboard.access import Session
 from dashboard.keys import REDIS, ROWS, SETTINGS, session_of
 from dashboard.rows import masked
-from monitor import names
 from monitor.detectors.route_deviation import RouteDeviationParams
-from monitor.trip_log import read_events, read_track
 from rules.loader import RuleSet
 from rules.overview import published_set
 

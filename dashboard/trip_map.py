@@ -1,7 +1,7 @@
 """The trip's map layers: the planned route, the actual track, where it left the route, and the
 points that matter (pickup, drop-off, SOS, crash, stop). Drawn by Leaflet in the browser.
 
-Distances are detection's own (monitor/geo.py); the caller passes the off-route distance of the
+Distances are detection's own (core/geo.py); the caller passes the off-route distance of the
 route-deviation rule in force, so the map marks off-route what the detector would."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from monitor import geo
-from monitor.geo import LatLon
+from core import geo
+from core.geo import LatLon
 
 
 @dataclass

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from monitor.money import money
+from core.money import money
 
 Part = str | dict[str, Any]
 KIND_LABELS = {

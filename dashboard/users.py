@@ -12,7 +12,7 @@ import redis.asyncio as aioredis
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from monitor import names
+from core import names
 
 Role = Literal["viewer", "supervisor", "admin"]
 ROLES: tuple[Role, ...] = ("viewer", "supervisor", "admin")

@@ -11,10 +11,10 @@ import click
 import msgspec
 import redis.asyncio as aioredis
 
+from core.incident_store import queue_audit
+from core.settings import Settings, SettingsError, load_settings
+from core.supervision import AuditEntry
 from dashboard.users import ROLES, UserError, UserStore
-from monitor.incident_store import queue_audit
-from monitor.settings import Settings, SettingsError, load_settings
-from monitor.supervision import AuditEntry
 
 T = TypeVar("T")
 

@@ -9,15 +9,15 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 
+from core import names
+from core.clock import now_ms
+from core.incident_store import queue_audit
+from core.incidents import BUILTIN_KINDS
+from core.supervision import AuditEntry
 from dashboard.access import COOKIE
 from dashboard.keys import METRICS, REDIS, SESSIONS, SETTINGS, THROTTLE, USERS, session_of
 from dashboard.middlewares import _local
 from dashboard.rows import ack_deadline_s
-from monitor import names
-from monitor.clock import now_ms
-from monitor.incident_store import queue_audit
-from monitor.incidents import BUILTIN_KINDS
-from monitor.supervision import AuditEntry
 
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()

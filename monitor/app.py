@@ -18,19 +18,20 @@ import msgspec
 import redis.asyncio as aioredis
 from faust.types import TP
 
-from monitor import deadletters, metrics, models, names
-from monitor.clock import now_ms
+from core import models, names
+from core.clock import now_ms
+from core.incident_store import IncidentStore
+from core.incidents import Incident, IncidentChange, encode_incident
+from core.settings import Settings
+from core.trip_log import TripLog
+from monitor import deadletters, metrics
 from monitor.deadlines import DeadlineQueue
 from monitor.decoding import DAY_MS, BadEvent, DecodeLimits, decode_event
 from monitor.durable import is_outage, until_done
 from monitor.held import HeldEvent, HeldEvents
-from monitor.incident_store import IncidentStore
-from monitor.incidents import Incident, IncidentChange, encode_incident
 from monitor.offsets import Verdict
 from monitor.processor import Outcome, TripProcessor
-from monitor.settings import Settings
 from monitor.transport import LowLatencyTransport
-from monitor.trip_log import TripLog
 from monitor.trip_state import TripState, decode_state, encode_state, trip_expired
 from monitor.unsaved import UnsavedPings
 from monitor.watermarks import PartitionClocks

@@ -2,7 +2,7 @@
 
 `decode_event` raises `BadEvent` and nothing else, whatever the bytes: a poison message
 must become a dead letter, never a crashed agent. The value rules (id shapes, coordinate
-and amount ranges, route length) are declared on the models (`monitor.models`); this
+and amount ranges, route length) are declared on the models (`core.models`); this
 module checks what needs the message around the body: its size, encoding, nesting,
 key, and the event time against the wall clock.
 """
@@ -18,7 +18,7 @@ from typing import Any
 
 import msgspec
 
-from monitor import models, names
+from core import models, names
 
 _DECODERS: dict[str, msgspec.json.Decoder[Any]] = {
     names.TRIP_EVENTS: msgspec.json.Decoder(models.AnyTripEvent),

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from faust.types import TP
 
-from monitor import models
+from core import models
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from wsgiref.simple_server import WSGIRequestHandler, make_server
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, make_wsgi_app
 from prometheus_client.exposition import ThreadingWSGIServer
 
-from monitor.incidents import Incident
+from core.incidents import Incident
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +90,7 @@ HealthEndpoint = Callable[[], tuple[int, bytes]]  # the HTTP status and JSON bod
 
 def serve(host: str, port: int, health: HealthEndpoint | None = None) -> None:
     """Serve /metrics (and /healthz, given `health`) in a background thread: prometheus_client's
-    own WSGI server, so a stuck event loop still answers, and says so (monitor.health)."""
+    own WSGI server, so a stuck event loop still answers, and says so (core.health)."""
     if not port:
         return
     metrics_app = make_wsgi_app(REGISTRY)

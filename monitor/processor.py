@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 
 import msgspec
 
-from monitor import models
+from core import models
+from core.incidents import SEVERITY_RANK, IncidentChange, incident_id_for
 from monitor.detectors import DETECTORS
 from monitor.detectors.base import Detector
-from monitor.incidents import SEVERITY_RANK, IncidentChange, incident_id_for
 from monitor.trip_state import (
     OpenMark,
     TripState,

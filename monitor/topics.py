@@ -12,8 +12,8 @@ import logging
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaConnectionError, TopicAlreadyExistsError
 
-from monitor import names
-from monitor.settings import Settings
+from core import names
+from core.settings import Settings
 
 log = logging.getLogger(__name__)
 

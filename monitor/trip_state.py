@@ -15,7 +15,7 @@ from typing import Any
 
 import msgspec
 
-from monitor import models
+from core import models
 
 LatLon = tuple[float, float]
 RECENT_PINGS = 16  # pings kept per trip, newest last: enough to compare neighbours

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import faust
 
+from core.processes import spawn, stop_process
+from core.settings import Settings
 from monitor.app import Monitor
-from monitor.processes import spawn, stop_process
-from monitor.settings import Settings
 from monitor.topics import ensure_topics
 from rules.loader import load_rule_dir
 
@@ -44,7 +44,7 @@ def worker_process(
     (SIGTERM, then SIGKILL after 20 s) on exit. For tools and tests that need a worker."""
     env = dict(os.environ) | settings.as_environment()
     with log_path.open("wb") as sink:
-        process = spawn([sys.executable, "-m", "monitor.cli", "worker"], env, sink)
+        process = spawn([sys.executable, "-m", "tripwatch.cli", "worker"], env, sink)
     try:
         _wait_ready(log_path, process, timeout_s)
         yield process

@@ -17,11 +17,12 @@ import faust
 import orjson
 import redis.asyncio as aioredis
 
-from monitor import metrics, names
-from monitor.clock import now_ms
-from monitor.health import PROBE_TIMEOUT_S, REFRESH_S, Snapshot, lag_by_topic, report
-from monitor.probes import check_broker, check_redis
-from monitor.settings import Settings
+from core import names
+from core.clock import now_ms
+from core.health import PROBE_TIMEOUT_S, REFRESH_S, Snapshot, lag_by_topic, report
+from core.probes import check_broker, check_redis
+from core.settings import Settings
+from monitor import metrics
 from rules.reload import worker_id
 
 log = logging.getLogger(__name__)

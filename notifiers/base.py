@@ -19,7 +19,7 @@ from typing import Any, ClassVar, Literal
 
 import aiohttp
 
-from monitor.settings import Settings
+from core.settings import Settings
 from notifiers.model import OutboundMessage
 
 log = logging.getLogger(__name__)

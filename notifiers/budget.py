@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import redis.asyncio as aioredis
 
-from monitor import names
-from monitor.settings import Settings
+from core import names
+from core.settings import Settings
 from notifiers.model import IncidentView
 
 DAY_TTL_S = 2 * 86_400

@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 import msgspec
 import redis.asyncio as aioredis
 
-from monitor import names
-from monitor.clock import span
-from monitor.settings import Settings
+from core import names
+from core.clock import span
+from core.settings import Settings
 from notifiers import helpdesk
 from notifiers.model import Case, IncidentView, TimelineEntry, decode_case, decode_entry, encode
 from notifiers.outbox import add_timeline, timeline_key

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from monitor.models import Passenger
+from core.models import Passenger
 from notifiers.facts import context
 from notifiers.model import IncidentView
 from notifiers.render import Templates, text_channel

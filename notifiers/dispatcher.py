@@ -30,7 +30,7 @@ from collections.abc import Callable
 
 import redis.asyncio as aioredis
 
-from monitor.settings import Settings
+from core.settings import Settings
 from notifiers.base import Notifier, SendResult
 from notifiers.model import Attempt, OutboundMessage, TimelineEntry
 from notifiers.outbox import Outbox

@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from monitor.models import Passenger
+from core.models import Passenger
 from notifiers.model import IncidentView
 from notifiers.trip_facts import TripFacts
 

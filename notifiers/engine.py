@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 import msgspec
 import redis.asyncio as aioredis
 
-from monitor import names
-from monitor.models import Passenger
-from monitor.settings import Settings
+from core import names
+from core.models import Passenger
+from core.settings import Settings
 from notifiers import budget, cases, conversation, drivers, escalation, helpdesk, keywords
 from notifiers.compose import compose
 from notifiers.conversation import Decision

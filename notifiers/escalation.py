@@ -24,9 +24,9 @@ from typing import TYPE_CHECKING, Any
 
 import redis.asyncio as aioredis
 
-from monitor import names
-from monitor.clock import span
-from monitor.settings import Settings, parse_page_routes
+from core import names
+from core.clock import span
+from core.settings import Settings, parse_page_routes
 from notifiers.model import Case, IncidentView, OutboundMessage, TimelineEntry
 from notifiers.pagerduty import PageContext, page_event, trip_link
 from notifiers.policy import Policy

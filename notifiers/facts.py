@@ -17,8 +17,8 @@ import json
 import re
 from typing import Any
 
-from monitor.models import Passenger
-from monitor.money import money
+from core.models import Passenger
+from core.money import money
 from notifiers.model import IncidentView
 from notifiers.trip_facts import TripFacts, ending
 

@@ -25,7 +25,7 @@ from typing import Any, ClassVar
 import aiohttp
 from google.auth import exceptions
 
-from monitor.settings import Settings
+from core.settings import Settings
 from notifiers import urgency
 from notifiers.base import Notifier, SendResult
 from notifiers.fcm_auth import TokenSource

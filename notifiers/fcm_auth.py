@@ -22,7 +22,7 @@ from typing import Any
 from google.auth import exceptions, transport
 from google.oauth2 import service_account
 
-from monitor.settings import Settings
+from core.settings import Settings
 
 log = logging.getLogger(__name__)
 

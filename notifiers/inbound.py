@@ -22,9 +22,9 @@ import msgspec
 import orjson
 from aiohttp import web
 
-from monitor import names
-from monitor.replies import as_text
-from monitor.settings import Settings
+from core import names
+from core.replies import as_text
+from core.settings import Settings
 from notifiers import cases, keywords, webhook
 from notifiers.engine import Outreach, escalate_case
 from notifiers.helpdesk import queue_delivery_export

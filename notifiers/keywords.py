@@ -17,8 +17,8 @@ from typing import Literal
 import msgspec
 import redis.asyncio as aioredis
 
-from monitor import names
-from monitor.models import Passenger
+from core import names
+from core.models import Passenger
 
 Keyword = Literal["stop", "start", "help"]
 WORDS: dict[Keyword, frozenset[str]] = {

@@ -7,7 +7,7 @@ Handled means the passenger's opening message is no longer on its way (a due cas
 opening is still queued or being sent waits `WAIT_FOR_OPENING_MS` more) and, when on-call was
 paged, a person acknowledged the case (until then it is looked at every `WAIT_FOR_PERSON_MS`):
 time alone never stands a page down. Resolving goes
-through the incident store (`monitor/incident_store.py`) when the incident is recorded there,
+through the incident store (`core/incident_store.py`) when the incident is recorded there,
 so the board shows it resolved too, and then through `Outreach.on_incident`, so the case
 resolves, pages are resolved, and the closing message and survey go out like for any
 incident that clears. The timer (`tw:cases:lifecycle`) is written with the case, so a restart
@@ -20,10 +20,10 @@ import logging
 
 import msgspec
 
-from monitor import names
-from monitor.clock import span
-from monitor.incident_store import IncidentStore
-from monitor.incidents import IncidentChange
+from core import names
+from core.clock import span
+from core.incident_store import IncidentStore
+from core.incidents import IncidentChange
 from notifiers.cases import CaseStore
 from notifiers.engine import Outreach, conversation_key
 from notifiers.model import Case, IncidentView, decode_conversation

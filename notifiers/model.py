@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 import msgspec
 
-from monitor.incidents import SAFETY_KINDS
+from core.incidents import SAFETY_KINDS
 
 Priority = Literal["critical", "normal"]
 # `unknown`: the provider never answered (timeout, reset after the request went out) and could

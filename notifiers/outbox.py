@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import redis.asyncio as aioredis
 
-from monitor import names
-from monitor.replies import as_bytes
+from core import names
+from core.replies import as_bytes
 from notifiers.model import OutboundMessage, TimelineEntry, decode_message, encode
 
 QUEUES = (names.OUTBOX_CRITICAL, names.OUTBOX_NORMAL)

@@ -17,9 +17,9 @@ import redis.asyncio as aioredis
 from aiokafka import AIOKafkaConsumer
 from redis.exceptions import RedisError
 
-from monitor import names
-from monitor.clock import now_ms
-from monitor.settings import Settings
+from core import names
+from core.clock import now_ms
+from core.settings import Settings
 from notifiers.cases import CaseStore
 from notifiers.dispatcher import Dispatcher
 from notifiers.engine import Outreach, escalate_due

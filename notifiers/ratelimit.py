@@ -28,8 +28,8 @@ from dataclasses import dataclass
 
 import redis.asyncio as aioredis
 
-from monitor import names
-from monitor.settings import Settings
+from core import names
+from core.settings import Settings
 from notifiers.registry import NOTIFIERS
 
 log = logging.getLogger(__name__)

@@ -7,7 +7,7 @@ from typing import Any
 import msgspec
 import redis.asyncio as aioredis
 
-from monitor import names
+from core import names
 from notifiers.cases import CaseStore
 from notifiers.model import OutboundMessage, decode_message
 from notifiers.outbox import message_key

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import aiohttp
 
-from monitor.settings import Settings
+from core.settings import Settings
 from notifiers.base import Notifier, missing_options
 from notifiers.fcm import FcmNotifier
 from notifiers.pagerduty import PagerDutyNotifier

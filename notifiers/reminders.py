@@ -7,8 +7,8 @@ from the first page's time and kept on the case in the same transaction as its o
 
 from __future__ import annotations
 
-from monitor import names
-from monitor.replies import as_text
+from core import names
+from core.replies import as_text
 from notifiers.engine import Outreach, Plan, step_case
 from notifiers.model import Case, IncidentView
 

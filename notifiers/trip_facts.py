@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 import redis.asyncio as aioredis
 
-from monitor.trip_log import read_events
+from core.trip_log import read_events
 
 Ending = Literal[
     "arrived", "completed", "passenger_cancelled", "system_cancelled", "person", "cleared", "closed"
@@ -95,7 +95,7 @@ async def read_trip_facts(redis: aioredis.Redis, order_id: str) -> TripFacts:
 def ending(resolution: str | None, trip: TripFacts) -> Ending:
     """How an incident ended, from its resolution and the trip as it stands now, in this order:
 
-    1. a person's resolution (`actor: reason`, monitor/supervision.py): "person";
+    1. a person's resolution (`actor: reason`, core/supervision.py): "person";
     2. the condition itself cleared (the car moves again, the payment went through): "cleared";
     3. the order is cancelled now by the passenger or the platform, whatever the detector saw
        first (the driver arrived, then the passenger cancelled: it is a cancelled order);

@@ -11,7 +11,7 @@ may batch to save battery.
 
 from __future__ import annotations
 
-from monitor.settings import Settings
+from core.settings import Settings
 from notifiers.model import TIME_CRITICAL_KINDS, OutboundMessage
 
 TTL_FIELDS = {

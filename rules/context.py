@@ -16,7 +16,7 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from monitor import geo
+from core import geo
 from rules.conditions import FIELDS
 from rules.zones import zones_of
 

@@ -10,7 +10,7 @@ tests:
       - {kind: pickup_delay, order: late, severity: high, rule: pickup-delay, within: 2m, labels: {city: berlin}}
 ```
 
-Plain data in, plain data out: the command layer runs the scenarios (`rules.dry_run`) and
+Plain data in, plain data out: the command layer runs the scenarios (`tools.dry_run`) and
 hands each case's raised incidents to `judge`; reports as text diff, JUnit XML or JSON.
 """
 
@@ -110,7 +110,7 @@ def scenario_path(test_file: Path, case: Case) -> Path:
 
 
 def judge(case: Case, source: str, raised: list[Any]) -> CaseResult:
-    """`raised`: the incidents the rule set raised (`rules.dry_run.Raised`), compared with the case."""
+    """`raised`: the incidents the rule set raised (`tools.dry_run.Raised`), compared with the case."""
     result = CaseResult(case.name, source)
     left = list(raised)
     for expected in case.incidents:

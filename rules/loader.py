@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from monitor.incidents import BUILTIN_KINDS
+from core.incidents import BUILTIN_KINDS
 from rules import limits
 from rules.checks import set_warnings, warnings_of
 from rules.conditions import (

@@ -14,8 +14,8 @@ from typing import Any, cast
 import orjson
 import redis.asyncio as aioredis
 
-from monitor import names
-from monitor.replies import as_text
+from core import names
+from core.replies import as_text
 from rules.loader import RuleError, RuleSet, load_rules
 
 HOUR_MS = 3_600_000

@@ -20,9 +20,9 @@ import orjson
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from monitor import names
-from monitor.clock import now_ms
-from monitor.replies import as_text
+from core import names
+from core.clock import now_ms
+from core.replies import as_text
 from rules.files import rule_paths
 from rules.loader import RuleError, RuleSet, load_rules
 

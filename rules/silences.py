@@ -24,8 +24,8 @@ from typing import Any
 import msgspec
 import redis.asyncio as aioredis
 
-from monitor import names
-from monitor.replies import as_bytes
+from core import names
+from core.replies import as_bytes
 from rules.context import valid_zone, zone_info
 
 ANY = "*"

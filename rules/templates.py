@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from monitor.incidents import BUILTIN_KINDS
+from core.incidents import BUILTIN_KINDS
 
 _LOCALE = re.compile(r"[a-z]{2,3}(?:-[A-Za-z]{2,4})?")
 TEMPLATE_ROOT = Path(__file__).resolve().parent.parent / "notifiers" / "templates"

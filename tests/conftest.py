@@ -17,11 +17,11 @@ import redis as redis_sync
 from aiokafka import AIOKafkaProducer
 
 import monitor.detectors  # noqa: F401  (registers the detectors, as the command line does)
-from monitor.embedded import EmbeddedService, broker_service, free_port, redis_service
-from monitor.settings import Settings
+from core.settings import Settings
 from monitor.topics import ensure_topics
 from monitor.worker import worker_process
 from tests.helpers import Producer
+from tripwatch.embedded import EmbeddedService, broker_service, free_port, redis_service
 
 # Every test gets a marker (see pytest_collection_modifyitems): `pytest -m unit` runs the tests that
 # need no broker, Redis, browser or child process.

@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from monitor.settings import Settings
+from core.settings import Settings
 
 
 def wait_for_log(path: Path, text: str, process: subprocess.Popen[bytes], timeout_s: float) -> None:

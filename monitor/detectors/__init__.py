@@ -1,6 +1,6 @@
 """Detectors, one module per family; each registers itself by name (a rule's `detector`) with
 `base.register`. Importing this package imports every module in it, so adding a detector is
-adding a module here; the command line imports it once at start (monitor/cli.py)."""
+adding a module here; the command line imports it once at start (tripwatch/cli.py)."""
 
 import importlib
 import pkgutil

@@ -19,8 +19,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from monitor import models
-from monitor.incidents import IncidentChange, Severity
+from core import models
+from core.incidents import IncidentChange, Severity
 from monitor.trip_state import TripState
 from rules import fields, params
 from rules.fields import Field

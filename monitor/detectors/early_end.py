@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from monitor import geo
+from core import geo
+from core.incidents import IncidentChange
 from monitor.detectors.base import Detector, open_change, register
-from monitor.incidents import IncidentChange
 from monitor.trip_state import Ping, TripState
 from rules.loader import LoadedRule
 from rules.params import Params

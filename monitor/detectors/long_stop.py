@@ -13,10 +13,10 @@ from typing import Any
 
 from pydantic import Field
 
-from monitor import geo, models
-from monitor.clock import span
+from core import geo, models
+from core.clock import span
+from core.incidents import IncidentChange
 from monitor.detectors.base import Detector, open_change, register
-from monitor.incidents import IncidentChange
 from monitor.trip_state import Ping, Stop, TripState
 from rules.loader import LoadedRule
 from rules.params import Params

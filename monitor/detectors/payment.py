@@ -15,9 +15,9 @@ from typing import Any
 
 from pydantic import Field
 
-from monitor import models
+from core import models
+from core.incidents import IncidentChange
 from monitor.detectors.base import Detector, is_open, open_change, register
-from monitor.incidents import IncidentChange
 from monitor.trip_state import PaymentFailure, TripState
 from rules.loader import LoadedRule
 from rules.model import Severity

@@ -17,9 +17,9 @@ from typing import Any
 
 from pydantic import Field, field_validator
 
-from monitor import geo, models
+from core import geo, models
+from core.incidents import SEVERITY_RANK, IncidentChange
 from monitor.detectors.base import Detector, open_change, register
-from monitor.incidents import SEVERITY_RANK, IncidentChange
 from monitor.trip_state import OffRoute, Ping, TripState
 from rules.context import zone_info
 from rules.loader import LoadedRule

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from core.incidents import IncidentChange
 from monitor.detectors.base import Detector, open_change, register
-from monitor.incidents import IncidentChange
 from monitor.trip_state import TripState
 from rules.loader import LoadedRule
 from rules.params import Params

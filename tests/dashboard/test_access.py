@@ -186,7 +186,7 @@ async def test_no_server_version_and_hsts_only_when_tls_ends_in_front(board, boa
     from aiohttp import web
 
     from dashboard.main import init_app
-    from monitor.embedded import free_port
+    from tripwatch.embedded import free_port
 
     async with aiohttp.ClientSession() as client:
         async with client.get(board.url + "/login") as response:

@@ -8,9 +8,9 @@ import time
 
 import pytest
 
+from core.incidents import IncidentChange, incident_id_for
+from core.supervision import SupervisorAction
 from dashboard.keys import INCIDENT_STORE
-from monitor.incidents import IncidentChange, incident_id_for
-from monitor.supervision import SupervisorAction
 from tests.dashboard.browser import row, screenshot, signed_in_page
 
 HELD_LONGER_THAN_S = 16  # the old banner hid itself after 15 s

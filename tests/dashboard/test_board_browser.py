@@ -8,13 +8,13 @@ import time
 
 import pytest
 
+from core import names
+from core.incidents import IncidentChange, incident_id_for
+from core.supervision import SupervisorAction
 from dashboard.keys import INCIDENT_STORE
-from monitor import names
-from monitor.incidents import IncidentChange, incident_id_for
-from monitor.replay import replay
-from monitor.scenario import Scenario, ScheduledEvent
-from monitor.supervision import SupervisorAction
 from tests.dashboard.browser import eventually, open_silences, row, screenshot, seen_at, signed_in_page
+from tools.replay import replay
+from tools.scenario import Scenario, ScheduledEvent
 
 XSS = '<img src=x onerror="window.__xss=1">'
 

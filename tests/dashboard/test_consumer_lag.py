@@ -19,11 +19,11 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from monitor import names
-from monitor.embedded import broker_service, free_port, redis_service
-from monitor.settings import Settings
+from core import names
+from core.settings import Settings
 from monitor.topics import ensure_topics
 from monitor.worker import worker_process
+from tripwatch.embedded import broker_service, free_port, redis_service
 
 # faust reads at most ~5,700 events/s here (STACK.md): this is over 5 s of backlog, so the gauge's
 # first update (5 s after the start) still sees some of it.

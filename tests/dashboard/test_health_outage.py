@@ -20,17 +20,17 @@ import pytest
 import redis.asyncio as aioredis
 from aiohttp import web
 
+from core import names
+from core.settings import Settings
 from dashboard.access import COOKIE
 from dashboard.main import init_app
 from dashboard.users import UserStore
-from monitor import names
-from monitor.embedded import EmbeddedService, broker_service, free_port, redis_service
-from monitor.settings import Settings
 from monitor.topics import ensure_topics
 from monitor.worker import worker_process
 from tests.conftest import TEST_RULES
 from tests.dashboard.browser import eventually, screenshot, signed_in_page
 from tests.dashboard.conftest import PASSWORD, Board
+from tripwatch.embedded import EmbeddedService, broker_service, free_port, redis_service
 
 # Starts its own services or tripwatch processes.
 pytestmark = pytest.mark.service

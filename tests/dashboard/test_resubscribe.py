@@ -11,11 +11,11 @@ import pytest
 import redis.asyncio as aioredis
 from aiohttp import WSMsgType
 
+from core import names
+from core.incidents import IncidentChange, incident_id_for
+from core.supervision import SupervisorAction
 from dashboard.hub import Hub, relay
 from dashboard.keys import INCIDENT_STORE
-from monitor import names
-from monitor.incidents import IncidentChange, incident_id_for
-from monitor.supervision import SupervisorAction
 from tests.dashboard.browser import row, screenshot, signed_in_page
 from tests.dashboard.test_access import sign_in
 from tests.dashboard.test_several_boards import next_message

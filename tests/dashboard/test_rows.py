@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from core.settings import Settings
 from dashboard.figures import shift_figures
 from dashboard.rows import board_order, make_row, masked
-from monitor.settings import Settings
 
 SETTINGS = Settings(ack_deadline_critical_s=60, ack_deadline_medium_s=600, ack_deadline_low_s=1800)
 

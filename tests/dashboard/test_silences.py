@@ -10,10 +10,10 @@ from zoneinfo import ZoneInfo
 import msgspec
 import pytest
 
+from core import names
+from core.incidents import IncidentChange, incident_id_for
 from dashboard import silences as board_silences
 from dashboard.keys import INCIDENT_STORE, REDIS
-from monitor import names
-from monitor.incidents import IncidentChange, incident_id_for
 from notifiers.model import IncidentView
 from rules.silences import SilenceError, describe, in_force, new_silence, next_change_ms, remove, silence_for
 from tests.dashboard.test_access import sign_in

@@ -6,10 +6,10 @@ import orjson
 import pytest
 import redis.asyncio as aioredis
 
-from monitor import names
-from monitor.incident_store import IncidentStore
-from monitor.incidents import IncidentChange, incident_id_for, transition
-from monitor.supervision import ActionRefused, SupervisorAction, supervise
+from core import names
+from core.incident_store import IncidentStore
+from core.incidents import IncidentChange, incident_id_for, transition
+from core.supervision import ActionRefused, SupervisorAction, supervise
 
 
 def opened(order_id: str = "o-1"):

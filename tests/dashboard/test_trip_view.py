@@ -10,12 +10,12 @@ import orjson
 import pytest
 import redis.asyncio as aioredis
 
+from core import models
+from core.geo import distance_to_route_m
+from core.incidents import IncidentChange
+from core.trip_log import TripLog, read_events, read_track
 from dashboard.trip import off_route_m
 from dashboard.trip_map import draw
-from monitor import models
-from monitor.geo import distance_to_route_m
-from monitor.incidents import IncidentChange
-from monitor.trip_log import TripLog, read_events, read_track
 from rules.loader import load_rules
 from rules.reload import files_of
 from tests.dashboard.test_access import sign_in

@@ -11,10 +11,10 @@ import msgspec
 import pytest
 import redis.asyncio as aioredis
 
+from core import models
+from core.incidents import IncidentChange, incident_id_for
+from core.trip_log import TripLog
 from dashboard.keys import INCIDENT_STORE
-from monitor import models
-from monitor.incidents import IncidentChange, incident_id_for
-from monitor.trip_log import TripLog
 from tests.dashboard.browser import screenshot, signed_in_page
 
 ROUTE = [(52.520, 13.400), (52.520, 13.420), (52.520, 13.440)]

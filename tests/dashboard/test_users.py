@@ -12,9 +12,9 @@ import pytest
 import redis.asyncio as aioredis
 from click.testing import CliRunner, Result
 
+from core import names
 from dashboard.users import UserError, UserStore
-from monitor import names
-from monitor.cli import main
+from tripwatch.cli import main
 
 
 @pytest.fixture
@@ -78,10 +78,10 @@ def test_users_command_line(settings, redis_client):
 
 
 def test_users_command_is_installed(settings):
-    """The real entry point: `python -m monitor.cli users list`."""
+    """The real entry point: `python -m tripwatch.cli users list`."""
     env = dict(os.environ) | settings.as_environment()
     listed = subprocess.run(
-        [sys.executable, "-m", "monitor.cli", "users", "list"],
+        [sys.executable, "-m", "tripwatch.cli", "users", "list"],
         env=env,
         capture_output=True,
         text=True,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import aiohttp
 
+from core.incidents import IncidentChange, transition
 from monitor import metrics
-from monitor.embedded import free_port
-from monitor.incidents import IncidentChange, transition
+from tripwatch.embedded import free_port
 
 
 async def test_worker_metrics_are_served_and_count():

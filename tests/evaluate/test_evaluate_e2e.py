@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from monitor.evaluate import RunOptions, evaluate
-from monitor.simulator import generate
-from monitor.simulator.config import load_config
-from monitor.simulator.live import to_scenario
+from tools.evaluate import RunOptions, evaluate
+from tools.simulator import generate
+from tools.simulator.config import load_config
+from tools.simulator.live import to_scenario
 
 QUICK = Path(__file__).resolve().parent / "quick_pickup.json"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.evaluate import (
+from tools.evaluate import (
     EMBEDDED_EVENTS_PER_PARTITION,
     Observed,
     embedded_partitions,
@@ -14,7 +14,7 @@ from monitor.evaluate import (
     report_json,
     score,
 )
-from monitor.scenario import ExpectedIncident, HardNegative, Scenario, ScheduledEvent
+from tools.scenario import ExpectedIncident, HardNegative, Scenario, ScheduledEvent
 
 START = 1_700_000_000_000
 

@@ -11,13 +11,13 @@ from pathlib import Path
 
 import orjson
 
-from monitor import names
+from core import names
+from core.incidents import IncidentChange
 from monitor.decoding import decode_event
-from monitor.incidents import IncidentChange
 from monitor.processor import TripProcessor
-from monitor.scenario import absolute_event, load_scenario
 from monitor.trip_state import TripState
 from tests.monitor.trips import LIMITS, NOON
+from tools.scenario import absolute_event, load_scenario
 
 TAIL_S = 900.0  # the clock runs on this long after the last event, for deadlines
 

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 import rules.loader
+from core.incidents import BUILTIN_KINDS
+from core.kinds import Kind, read_pack
 from monitor.detectors import DETECTORS
-from monitor.incidents import BUILTIN_KINDS
-from monitor.kinds import Kind, read_pack
 from monitor.processor import TripProcessor
 from rules.fields import CONTEXT, UNKNOWN
 from rules.loader import load_rule_dir
@@ -58,7 +58,7 @@ def pack_with_speeding(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     shutil.copytree(PACK, folder)
     (folder / "speeding.yaml").write_text(example("yaml"))
     kinds = read_pack(folder)
-    monkeypatch.setattr(rules.loader, "BUILTIN_KINDS", tuple(kinds))  # as monitor.kinds would read it
+    monkeypatch.setattr(rules.loader, "BUILTIN_KINDS", tuple(kinds))  # as core.kinds would read it
     return folder
 
 

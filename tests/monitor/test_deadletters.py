@@ -9,7 +9,8 @@ import msgspec
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitor import deadletters, names
+from core import names
+from monitor import deadletters
 from monitor.deadletters import MAX_KEY_BYTES, MAX_LETTER_BYTES, MAX_ORIGINAL_BYTES, dead_letter
 
 PRODUCER_LIMIT = 1_048_576  # aiokafka's default max_request_size

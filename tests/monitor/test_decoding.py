@@ -9,7 +9,8 @@ import msgspec
 import orjson
 import pytest
 
-from monitor import decoding, models, names
+from core import models, names
+from monitor import decoding
 from monitor.decoding import DAY_MS, MAX_REASON_CHARS, BadEvent, DecodeLimits, decode_event
 
 NOW = 1_790_000_000_000

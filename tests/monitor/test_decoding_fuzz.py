@@ -13,7 +13,7 @@ import orjson
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from monitor import models, names
+from core import models, names
 from monitor.decoding import DAY_MS, KEY_FIELDS, MAX_REASON_CHARS, BadEvent, DecodeLimits, decode_event
 
 NOW = 1_790_000_000_000

@@ -10,7 +10,7 @@ import asyncio
 import orjson
 import pytest
 
-from monitor import names
+from core import names
 from tests.helpers import key_on_same_partition, now_ms, wait_until
 from tests.monitor.trips import DROPOFF, PICKUP, ROUTE, off_route, on_route
 

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from monitor import geo
+from core import geo
 from tests.monitor.trips import MIDNIGHT, ROUTE, Trip, off_route, on_route
 
 

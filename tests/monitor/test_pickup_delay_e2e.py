@@ -7,7 +7,7 @@ import asyncio
 import orjson
 import pytest
 
-from monitor import names
+from core import names
 from tests.helpers import consume_until, key_on_same_partition, now_ms, wait_until
 
 pytestmark = pytest.mark.usefixtures("worker")

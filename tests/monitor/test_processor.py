@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import orjson
 
-from monitor import names
+from core import names
+from core.incidents import Incident, IncidentChange, transition
 from monitor.deadlines import DeadlineQueue
 from monitor.decoding import decode_event
-from monitor.incidents import Incident, IncidentChange, transition
 from monitor.processor import TripProcessor
 from monitor.trip_state import TripState, decode_state, encode_state, trip_expired
 from rules.loader import load_rule_dir

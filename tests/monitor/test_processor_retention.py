@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from core.settings import Settings
 from monitor.app import Monitor
-from monitor.settings import Settings
 from monitor.trip_state import TripState, encode_state
 from rules.loader import load_rule_dir
 from tests.monitor.trips import PACK

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from monitor.processor import TripProcessor
-from monitor.scenario import load_scenario
 from rules.loader import load_rule_dir
 from tests.monitor.scenario_runner import run_scenario
 from tests.monitor.trips import PACK
+from tools.scenario import load_scenario
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 KINDS = sorted((FIXTURES / "kinds").glob("*.jsonl"))

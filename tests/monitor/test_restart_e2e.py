@@ -18,14 +18,14 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from monitor import names
-from monitor.embedded import broker_service, free_port, redis_service
-from monitor.settings import Settings
+from core import names
+from core.settings import Settings
 from monitor.topics import ensure_topics
 from monitor.worker import worker_process
 from tests.helpers import Producer, now_ms, partition_of, wait_for_log, wait_until
 from tests.monitor.test_detection_e2e import Order, wait_incident
 from tests.monitor.trips import on_route
+from tripwatch.embedded import broker_service, free_port, redis_service
 
 # Starts its own services or tripwatch processes.
 pytestmark = pytest.mark.service

@@ -13,10 +13,10 @@ from typing import Any
 
 import orjson
 
-from monitor import names
+from core import names
+from core.geo import M_PER_DEG
+from core.incidents import IncidentChange
 from monitor.decoding import DecodeLimits, decode_event
-from monitor.geo import M_PER_DEG
-from monitor.incidents import IncidentChange
 from monitor.processor import TripProcessor
 from monitor.trip_state import TripState
 from rules.loader import load_rule_dir

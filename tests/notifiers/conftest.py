@@ -10,11 +10,11 @@ import msgspec
 import pytest
 import redis.asyncio as aioredis
 
-from monitor import names
-from monitor.embedded import EmbeddedService
-from monitor.models import Passenger
-from monitor.settings import Settings
+from core import names
+from core.models import Passenger
+from core.settings import Settings
 from tests.notifiers import fakes
+from tripwatch.embedded import EmbeddedService
 
 OUTREACH_DB = 7
 

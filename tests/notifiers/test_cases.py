@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from monitor import names
-from monitor.models import Passenger
-from monitor.settings import Settings
+from core import names
+from core.models import Passenger
+from core.settings import Settings
 from notifiers.cases import CaseStore, on_incident, queue_case
 from notifiers.inbound import handle_reply
 from notifiers.model import IncidentView

@@ -8,7 +8,7 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient, TestServer
 
-from monitor.models import Passenger
+from core.models import Passenger
 from notifiers.cases import CaseStore
 from notifiers.inbound import create_app, twilio_signature
 from notifiers.outbox import Outbox

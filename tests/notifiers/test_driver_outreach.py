@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import orjson
 
-from monitor import models, names
+from core import models, names
+from core.models import Passenger
+from core.trip_log import TripLog
 from monitor.decoding import DAY_MS, DecodeLimits, decode_event
-from monitor.models import Passenger
-from monitor.trip_log import TripLog
 from notifiers.cases import CaseStore
 from notifiers.model import IncidentView
 from notifiers.trip_facts import read_trip_facts

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from aiohttp.test_utils import TestClient, TestServer
 
-from monitor import names
-from monitor.models import Passenger
+from core import names
+from core.models import Passenger
 from notifiers.cases import CaseStore
 from notifiers.engine import escalate_due
 from notifiers.inbound import INBOUND_PATH, create_app, twilio_signature

@@ -17,9 +17,9 @@ from pathlib import Path
 import orjson
 import pytest
 
-from monitor import names
-from monitor.models import Passenger
-from monitor.processes import spawn, stop_process
+from core import names
+from core.models import Passenger
+from core.processes import spawn, stop_process
 from monitor.topics import ensure_topics
 from notifiers.model import decode_message
 from tests.notifiers.conftest import add_passenger
@@ -51,7 +51,7 @@ def incident(order: str, revision: int, eta_ts: int | None = None) -> dict[str, 
 def start(settings, log_path: Path) -> subprocess.Popen[bytes]:
     env = dict(os.environ) | settings.as_environment()
     with log_path.open("ab") as sink:
-        return spawn([sys.executable, "-m", "monitor.cli", "outreach"], env, sink)
+        return spawn([sys.executable, "-m", "tripwatch.cli", "outreach"], env, sink)
 
 
 async def kill_mid_delivery(

@@ -16,8 +16,8 @@ import msgspec
 import orjson
 import pytest
 
-from monitor import names
-from monitor.models import Passenger
+from core import names
+from core.models import Passenger
 from monitor.topics import ensure_topics
 from notifiers.cases import CaseStore
 from notifiers.fcm import FcmNotifier

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import msgspec
 
-from monitor import names
-from monitor.incident_store import IncidentStore
-from monitor.incidents import IncidentChange
-from monitor.models import Passenger
+from core import names
+from core.incident_store import IncidentStore
+from core.incidents import IncidentChange
+from core.models import Passenger
 from notifiers.cases import CaseStore, on_incident
 from notifiers.lifecycle import WAIT_FOR_OPENING_MS, WAIT_FOR_PERSON_MS, resolve_due
 from notifiers.model import IncidentView

@@ -9,9 +9,9 @@ from typing import Any
 import aiohttp
 import redis.asyncio as aioredis
 
-from monitor import names
-from monitor.models import Passenger
-from monitor.settings import Settings
+from core import names
+from core.models import Passenger
+from core.settings import Settings
 from notifiers.cases import CaseStore
 from notifiers.dispatcher import Dispatcher
 from notifiers.engine import Outreach

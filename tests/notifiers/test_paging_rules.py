@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from monitor import names
-from monitor.models import Passenger
-from monitor.settings import Settings, SettingsError
+from core import names
+from core.models import Passenger
+from core.settings import Settings, SettingsError
 from notifiers.cases import CaseStore
 from notifiers.engine import Outreach, escalate_due
 from notifiers.model import IncidentView

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.models import Passenger
+from core.models import Passenger
 from notifiers.cases import CaseStore
 from notifiers.engine import Outreach
 from notifiers.policy import default_policy_for, rule_policy_for

@@ -14,8 +14,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from google.auth import _helpers
 
-from monitor import names
-from monitor.models import Passenger
+from core import names
+from core.models import Passenger
 from notifiers.cases import CaseStore
 from notifiers.fcm import FcmNotifier
 from notifiers.inbound import INBOUND_PATH, create_app, twilio_signature

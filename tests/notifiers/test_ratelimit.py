@@ -15,8 +15,8 @@ import msgspec
 import pytest
 import redis.asyncio as aioredis
 
-from monitor import names
-from monitor.settings import Settings
+from core import names
+from core.settings import Settings
 from notifiers.cases import CaseStore
 from notifiers.dispatcher import RESENT, Dispatcher
 from notifiers.model import OutboundMessage

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from monitor.models import Passenger
+from core.models import Passenger
 from notifiers import reads
 from tests.notifiers.conftest import add_passenger
 from tests.notifiers.test_outreach import drain, incident, parts

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from monitor.settings import Settings
+from core.settings import Settings
 from notifiers.ratelimit import limits_from
 from notifiers.registry import NOTIFIERS, PASSENGER_CHANNELS, providers_table
 from rules.model import CHANNELS

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.models import Passenger
+from core.models import Passenger
 from notifiers import messages_doc
 from notifiers.compose import compose
 from notifiers.facts import CLIP, clip, context, money

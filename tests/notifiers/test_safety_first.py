@@ -3,7 +3,7 @@ before the passenger message goes, but a paging outage holds it back no longer t
 
 from __future__ import annotations
 
-from monitor.models import Passenger
+from core.models import Passenger
 from notifiers import budget
 from notifiers.cases import CaseStore
 from notifiers.outbox import Outbox

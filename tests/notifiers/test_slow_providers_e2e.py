@@ -14,7 +14,7 @@ import asyncio
 import time
 from collections import Counter
 
-from monitor.models import Passenger
+from core.models import Passenger
 from notifiers.cases import CaseStore
 from notifiers.outbox import Outbox
 from tests.notifiers import fakes

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from monitor import models
-from monitor.models import Passenger
-from monitor.trip_log import TripLog
+from core import models
+from core.models import Passenger
+from core.trip_log import TripLog
 from notifiers.model import IncidentView
 from notifiers.trip_facts import TripFacts, ending, read_trip_facts, trip_facts
 from tests.notifiers.conftest import add_passenger

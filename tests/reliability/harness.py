@@ -24,12 +24,12 @@ import redis as redis_sync
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from monitor import names
-from monitor.embedded import EmbeddedService, broker_service, free_port, redis_service
-from monitor.processes import spawn, stop_process
-from monitor.settings import Settings
+from core import names
+from core.processes import spawn, stop_process
+from core.settings import Settings
 from monitor.topics import ensure_topics
 from monitor.worker import READY_LINE
+from tripwatch.embedded import EmbeddedService, broker_service, free_port, redis_service
 
 RULES = Path(__file__).resolve().parent / "rules"
 T = TypeVar("T")
@@ -129,7 +129,7 @@ def _kill(service: EmbeddedService) -> int:
 
 @dataclass
 class ChildProcess:
-    """`python -m monitor.cli <command>` that can be killed with SIGKILL and started again.
+    """`python -m tripwatch.cli <command>` that can be killed with SIGKILL and started again.
     Every generation logs to its own file (`<name>-1.log`, `<name>-2.log`, ...)."""
 
     command: str
@@ -155,7 +155,7 @@ class ChildProcess:
         path.parent.mkdir(parents=True, exist_ok=True)
         env = dict(os.environ) | self.settings.as_environment()
         with path.open("wb") as sink:
-            process = spawn([sys.executable, "-m", "monitor.cli", self.command], env, sink)
+            process = spawn([sys.executable, "-m", "tripwatch.cli", self.command], env, sink)
         self.generations.append(process)
         self.logs.append(path)
         if self.ready_line is not None:

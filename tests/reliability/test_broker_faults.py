@@ -11,7 +11,7 @@ import uuid
 
 import pytest
 
-from monitor import names
+from core import names
 from monitor.topics import topic_specs
 from tests.reliability.harness import (
     ChildProcess,

@@ -19,12 +19,12 @@ import pytest
 import redis as redis_sync
 from aiokafka.errors import KafkaError
 
-from monitor import names
-from monitor.embedded import port_is_open
-from monitor.settings import Settings
-from tests.monitor.test_up import descendants, own_up_environment
+from core import names
+from core.settings import Settings
 from tests.reliability.harness import IncidentLog, Mirror, eventually, incidents_in_redis, topic_partitions
 from tests.reliability.traffic import Trip
+from tests.tripwatch.test_up import descendants, own_up_environment
+from tripwatch.embedded import port_is_open
 
 # Starts its own services or tripwatch processes.
 pytestmark = pytest.mark.service
@@ -45,7 +45,7 @@ def up(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], dict[str, str]
     log_path = tmp_path / "up.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "monitor.cli", "up"], env=env, stdout=log, stderr=log
+            [sys.executable, "-m", "tripwatch.cli", "up"], env=env, stdout=log, stderr=log
         )
     try:
         yield process, env, log_path
@@ -142,7 +142,9 @@ async def test_done_when_120_sos_through_worker_kill_redis_kill_and_poison(up) -
     def up_log() -> str:
         """`tripwatch up`'s own lines (its children's output is in the same file)."""
         lines = log_path.read_text(errors="replace").splitlines()
-        return "\n".join(line for line in lines if "monitor.supervisor" in line or "monitor.embedded" in line)
+        return "\n".join(
+            line for line in lines if "tripwatch.supervisor" in line or "tripwatch.embedded" in line
+        )
 
     assert up_process.poll() is None and "up_exited_at_press" not in notes, (
         f"`tripwatch up` did not survive the faults (supervision missing?): exit code "

@@ -11,7 +11,7 @@ from collections.abc import Callable
 import orjson
 import pytest
 
-from monitor import names
+from core import names
 from tests.monitor.trips import DROPOFF, PICKUP
 from tests.reliability.harness import Mirror, Sent, eventually, incidents_in_redis, now_ms, read_topic
 from tests.reliability.traffic import Trip

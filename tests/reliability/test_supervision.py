@@ -24,15 +24,15 @@ import redis as redis_sync
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 
-from monitor import names
-from monitor.children import Child, Supervisor
-from monitor.embedded import broker_service, free_port
-from monitor.processes import describe_exit, spawn
-from monitor.restarts import RestartBook, RestartPolicy, backoff_s, is_crash_loop
-from monitor.settings import BUILTIN_RULES_DIR, Settings
+from core import names
+from core.processes import describe_exit, spawn
+from core.settings import BUILTIN_RULES_DIR, Settings
 from monitor.topics import ensure_topics
 from tests.helpers import now_ms, wait_until
-from tests.monitor.test_up import alive, healthy
+from tests.tripwatch.test_up import alive, healthy
+from tripwatch.children import Child, Supervisor
+from tripwatch.embedded import broker_service, free_port
+from tripwatch.restarts import RestartBook, RestartPolicy, backoff_s, is_crash_loop
 
 # Starts its own services or tripwatch processes.
 pytestmark = pytest.mark.service
@@ -154,7 +154,7 @@ class Up:
         self.env, self.log_path = env, folder / "up.log"
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "monitor.cli", "up"], env=env, stdout=log, stderr=log
+                [sys.executable, "-m", "tripwatch.cli", "up"], env=env, stdout=log, stderr=log
             )
 
     def log(self) -> str:
@@ -191,12 +191,12 @@ class Up:
         return self.process.wait(60)
 
 
-WORKER, OUTREACH = "monitor.cli worker", "monitor.cli outreach"
+WORKER, OUTREACH = "tripwatch.cli worker", "tripwatch.cli outreach"
 BROKER, REDIS = "tansu", "valkey-server"
 
 
 def up_environment(folder: Path) -> dict[str, str]:
-    """Free ports and a data folder of its own, as in tests/monitor/test_up.py."""
+    """Free ports and a data folder of its own, as in tests/tripwatch/test_up.py."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRIPWATCH_")}
     ports = ("EMBEDDED_KAFKA", "EMBEDDED_REDIS", "DASHBOARD", "OUTREACH", "SANDBOX")
     return (

@@ -14,7 +14,7 @@ import uuid
 
 import pytest
 
-from monitor import names
+from core import names
 from tests.reliability import traffic
 from tests.reliability.harness import (
     ChildProcess,

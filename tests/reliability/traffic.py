@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from monitor import names
+from core import names
 from tests.monitor.trips import DROPOFF, PICKUP, ROUTE, off_route, on_route
 from tests.reliability.harness import Mirror, Sent, now_ms
 

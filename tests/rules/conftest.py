@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 import redis.asyncio as aioredis
 
-from monitor.settings import Settings
+from core.settings import Settings
 
 
 @pytest.fixture
@@ -31,7 +31,7 @@ async def rules_board(private_redis: aioredis.Redis, settings: Settings) -> Asyn
 
     from dashboard.main import init_app
     from dashboard.users import UserStore
-    from monitor.embedded import free_port
+    from tripwatch.embedded import free_port
 
     board_settings = settings.replace(redis_url=settings.redis_dsn.rsplit("/", 1)[0] + "/7")
     await UserStore(private_redis).add("rules-viewer", PASSWORD, "viewer")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from monitor.cli import main
+from tripwatch.cli import main
 
 HERE = Path(__file__).resolve().parent
 BASELINE, CHANGE = HERE / "packs" / "baseline", HERE / "packs" / "change"

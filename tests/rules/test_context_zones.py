@@ -5,8 +5,8 @@ from __future__ import annotations
 import msgspec
 import pytest
 
-from monitor import models
-from monitor.incidents import IncidentChange
+from core import models
+from core.incidents import IncidentChange
 from monitor.trip_state import TripState, apply_trip_event
 from rules.judge import judge
 from rules.loader import RuleError, load_rules

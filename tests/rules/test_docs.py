@@ -52,8 +52,8 @@ def test_the_fields_table_is_the_one_generated_from_the_declaration():
 def test_rules_fields_prints_every_field_with_its_type():
     from click.testing import CliRunner
 
-    from monitor.cli import main
     from rules.fields import CONTEXT
+    from tripwatch.cli import main
 
     output = CliRunner().invoke(main, ["rules", "fields"]).output.splitlines()
     assert len(output) == sum(len(fields) for fields in CONTEXT.values())

@@ -9,7 +9,7 @@ from xml.etree import ElementTree
 
 from click.testing import CliRunner
 
-from monitor.cli import main
+from tripwatch.cli import main
 
 HERE = Path(__file__).resolve().parent
 SCENARIO = HERE / "scenarios" / "grace_change.jsonl"

@@ -22,7 +22,7 @@ import pytest
 import redis.asyncio as aioredis
 import yaml
 
-from monitor import names
+from core import names
 from rules import reload
 from rules.loader import load_rules
 from tests.helpers import now_ms, wait_for_log, wait_until

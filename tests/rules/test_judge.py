@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from monitor.incidents import IncidentChange
+from core.incidents import IncidentChange
 from monitor.trip_state import TripState
 from rules.context import PassengerCache
 from rules.judge import judge

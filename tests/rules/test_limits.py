@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from monitor.cli import main
 from rules import limits
 from rules.loader import RuleError, load_rule_dir, load_rules
+from tripwatch.cli import main
 
 ACCEPTANCE_S = 10.0
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from monitor.cli import main
 from rules.loader import load_rules
+from tripwatch.cli import main
 
 TEMPLATES = {"pickup_delay"}
 HEAD = "timezones: {berlin: Europe/Berlin, munich: Europe/Berlin}\n"

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from monitor.cli import main
 from rules.loader import RuleError, load_rule_dir, load_rules
+from tripwatch.cli import main
 
 TEMPLATES = {"pickup_delay"}
 BASE = (

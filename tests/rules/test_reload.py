@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from monitor import names
+from core import names
 from rules import reload
 from rules.loader import RuleSet, load_rules
 from rules.reload import RuleReloader
@@ -97,7 +97,7 @@ async def test_conditions_failed_at_run_time_are_reported_with_the_workers_versi
 
     from click.testing import CliRunner
 
-    from monitor.cli import main
+    from tripwatch.cli import main
 
     worker = Worker(private_redis, "w-fail", load_rules({"a.yaml": V1}, TEMPLATES))
     await worker.reloader.start()

@@ -9,7 +9,7 @@ import time
 import aiohttp
 import orjson
 
-from monitor import names
+from core import names
 from rules import reload
 from rules.loader import load_rules
 from rules.reload import RuleReloader

@@ -10,8 +10,8 @@ import msgspec
 import pytest
 import redis.asyncio as aioredis
 
-from monitor import names
-from monitor.incidents import Incident
+from core import names
+from core.incidents import Incident
 from rules.silences import SilenceError, in_force, is_silenced, new_silence, save, silence_for
 
 BERLIN = "Europe/Berlin"

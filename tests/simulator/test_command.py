@@ -8,7 +8,7 @@ from pathlib import Path
 import orjson
 from click.testing import CliRunner
 
-from monitor.cli import main
+from tripwatch.cli import main
 
 
 def run(*args: str) -> tuple[int, str]:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from monitor.scenario import load_scenario
-from monitor.simulator import SimConfig, generate, write_scenario
-from monitor.simulator.live import paced_for, to_scenario
+from tools.scenario import load_scenario
+from tools.simulator import SimConfig, generate, write_scenario
+from tools.simulator.live import paced_for, to_scenario
 
 
 def test_window_gives_the_target_rate_in_the_steady_state() -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import random
 
-from monitor.simulator.motion import KMH, Motion
-from monitor.simulator.ride import _measured_kmh
 from tests.simulator.timeline import params
+from tools.simulator.motion import KMH, Motion
+from tools.simulator.ride import _measured_kmh
 
 
 class _Fixed(random.Random):

@@ -14,10 +14,6 @@ import orjson
 import pytest
 
 from monitor.decoding import DAY_MS, DecodeLimits, decode_event
-from monitor.scenario import absolute_event, load_scenario
-from monitor.simulator import CASES, INCIDENT_KINDS, NEGATIVES, SimConfig, generate, write_scenario
-from monitor.simulator.config import ConfigError, config_from_dict, parse_rates
-from monitor.simulator.scenario_file import assign_cases
 from tests.simulator.timeline import (
     Loaded,
     dist,
@@ -28,6 +24,10 @@ from tests.simulator.timeline import (
     stationary_runs,
     violent_drops,
 )
+from tools.scenario import absolute_event, load_scenario
+from tools.simulator import CASES, INCIDENT_KINDS, NEGATIVES, SimConfig, generate, write_scenario
+from tools.simulator.config import ConfigError, config_from_dict, parse_rates
+from tools.simulator.scenario_file import assign_cases
 
 RATE = 0.045  # 21 cases x 0.045: 18 trips each out of 400, the rest normal
 CONFIG = SimConfig(trips=400, seed=11, rates=dict.fromkeys(CASES, RATE))

@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 from pydantic import BaseModel
 
-from monitor.settings import BUILTIN_RULES_DIR
+from core.settings import BUILTIN_RULES_DIR
 from rules.loader import RuleError, load_rule_dir
 from rules.params import DETECTOR_PARAMS
 
