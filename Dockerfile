@@ -2,10 +2,13 @@
 FROM python:3.11-slim
 WORKDIR /app
 COPY pyproject.toml README.md ./
-COPY monitor ./monitor
+COPY core ./core
 COPY rules ./rules
+COPY monitor ./monitor
 COPY notifiers ./notifiers
 COPY dashboard ./dashboard
+COPY tools ./tools
+COPY tripwatch ./tripwatch
 COPY fixtures ./fixtures
 RUN pip install --no-cache-dir .
 USER nobody

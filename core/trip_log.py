@@ -7,6 +7,8 @@ in the list; readers de-duplicate on `event_id`.
 
 from __future__ import annotations
 
+from typing import Any
+
 import msgspec
 import redis.asyncio as aioredis
 
@@ -57,7 +59,7 @@ class TripLog:
         self._last_point[ping.order_id] = ping.ts  # only once written: a retry writes it again
 
 
-async def read_events(redis: aioredis.Redis, order_id: str) -> list[dict]:
+async def read_events(redis: aioredis.Redis, order_id: str) -> list[dict[str, Any]]:
     """The order's events, de-duplicated on `event_id`, in event-time order."""
     seen: set[str] = set()
     events = []

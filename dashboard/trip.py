@@ -17,9 +17,9 @@ from dashboard import trip_words as words
 from dashboard.access import Session
 from dashboard.keys import REDIS, ROWS, SETTINGS, session_of
 from dashboard.rows import masked
-from monitor.detectors.route_deviation import RouteDeviationParams
 from rules.loader import RuleSet
 from rules.overview import published_set
+from rules.params import DETECTOR_PARAMS
 
 routes = web.RouteTableDef()
 
@@ -118,7 +118,8 @@ def off_route_m(rule_set: RuleSet | None, incidents: list[dict[str, Any]]) -> fl
     rules = rule_set.for_detector("route_deviation") if rule_set else []
     judged = {i.get("rule_id") for i in incidents}
     rule = next((r for r in rules if r.id in judged), rules[0] if rules else None)
-    return float(rule.params.off_route_m if rule else RouteDeviationParams().off_route_m)
+    params = rule.params if rule else DETECTOR_PARAMS["route_deviation"]()  # registered by monitor.detectors
+    return float(params.off_route_m)
 
 
 def _map(

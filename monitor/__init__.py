@@ -1,1 +1,1 @@
-"""Tripwatch's stream side: the faust app, the event contract and the processors."""
+"""Tripwatch's stream side: the faust app, the worker, the per-trip processor and its detectors."""

@@ -22,9 +22,8 @@ import redis.asyncio as aioredis
 from core import names
 from core.clock import span
 from core.settings import Settings
-from notifiers import helpdesk
 from notifiers.model import Case, IncidentView, TimelineEntry, decode_case, decode_entry, encode
-from notifiers.outbox import add_timeline, timeline_key
+from notifiers.outbox import add_timeline, queue_export, timeline_key
 
 ACTIONS = ("acknowledge", "resolve", "close", "note")
 SCORES = range(1, 6)
@@ -293,7 +292,7 @@ class CaseStore:
         for entry in change.entries:
             add_timeline(pipe, change.case.case_id, entry)
         url = self.settings.helpdesk_webhook_url if self.settings else ""
-        helpdesk.queue_export(pipe, change.case, change.entries, url)
+        queue_export(pipe, change.case, change.entries, url)
 
     def _settings(self) -> Settings:
         if self.settings is None:

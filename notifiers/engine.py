@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 import msgspec
 import redis.asyncio as aioredis
@@ -19,7 +18,7 @@ import redis.asyncio as aioredis
 from core import names
 from core.models import Passenger
 from core.settings import Settings
-from notifiers import budget, cases, conversation, drivers, escalation, helpdesk, keywords
+from notifiers import budget, cases, conversation, drivers, escalation, keywords
 from notifiers.compose import compose
 from notifiers.conversation import Decision
 from notifiers.model import (
@@ -32,33 +31,18 @@ from notifiers.model import (
     decode_conversation,
     encode,
 )
-from notifiers.outbox import add_timeline, queue_message
+from notifiers.outbox import add_timeline, queue_export, queue_message
+from notifiers.plan import Plan
 from notifiers.policy import Policy, PolicyFn, SilenceCheck, default_policy_for, never_silenced, silenced
 from notifiers.registry import NOTIFIERS, configured_channels
 from notifiers.render import Templates
-from notifiers.trip_facts import TripFacts, read_trip_facts
+from notifiers.trip_facts import read_trip_facts
 
 log = logging.getLogger(__name__)
 
 
 def conversation_key(incident_id: str) -> str:
     return names.CONVERSATION + incident_id
-
-
-@dataclass
-class Plan:
-    """What one transaction writes besides the conversation."""
-
-    case: Case | None = None
-    case_changed: bool = False
-    messages: list[OutboundMessage] = field(default_factory=list)
-    entries: list[TimelineEntry] = field(default_factory=list)
-    spent: int = 0
-    escalation_due: int | None = None  # ms of the next escalation step; -1 = no more
-    reminder_due: int | None = None  # ms of the next on-call reminder; -1 = no more
-    trip: TripFacts | None = None  # the trip as it stands now, read when a message is due
-    refund: bool = False  # the rule says a refund is requested: a message may promise one
-    driver_spend: budget.Budget | None = None  # the driver's budget, when a driver message counts
 
 
 class Outreach:
@@ -428,7 +412,7 @@ def queue_case_step(pipe: aioredis.client.Pipeline, plan: Plan, case_id: str, he
     the timeline, the messages, and the next steps (None = unchanged, -1 = none)."""
     if plan.case is not None and plan.case_changed:
         cases.queue_case(pipe, plan.case)
-        helpdesk.queue_export(pipe, plan.case, plan.entries, helpdesk_url)
+        queue_export(pipe, plan.case, plan.entries, helpdesk_url)
     for entry in plan.entries:
         add_timeline(pipe, case_id, entry)
     for message in plan.messages:

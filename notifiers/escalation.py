@@ -20,7 +20,7 @@ A critical incident, or one whose rule says `page`, pages on-call through PagerD
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import redis.asyncio as aioredis
 
@@ -29,10 +29,8 @@ from core.clock import span
 from core.settings import Settings, parse_page_routes
 from notifiers.model import Case, IncidentView, OutboundMessage, TimelineEntry
 from notifiers.pagerduty import PageContext, page_event, trip_link
+from notifiers.plan import Plan
 from notifiers.policy import Policy
-
-if TYPE_CHECKING:
-    from notifiers.engine import Plan
 
 
 @dataclass(frozen=True)

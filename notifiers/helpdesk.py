@@ -11,10 +11,8 @@ message's attempt count, so each result is exported once.
 from __future__ import annotations
 
 import msgspec
-import redis.asyncio as aioredis
 
 from notifiers.model import Case, OutboundMessage, TimelineEntry
-from notifiers.outbox import queue_message
 
 EXPORT_STEP = "export"
 
@@ -44,12 +42,13 @@ def export_message(case: Case, entries: list[TimelineEntry], url: str) -> Outbou
     )
 
 
-def queue_delivery_export(
-    pipe: aioredis.client.Pipeline, message: OutboundMessage, entry: TimelineEntry, url: str, tag: str = ""
-) -> None:
-    """Export one delivery result of a case's message; exports themselves are not exported."""
+def delivery_export(
+    message: OutboundMessage, entry: TimelineEntry, url: str, tag: str = ""
+) -> OutboundMessage | None:
+    """The document exporting one delivery result of a case's message; exports themselves are not
+    exported (None), nor is anything without a URL."""
     if not url or message.case_id is None:
-        return
+        return None
     payload = {
         "type": "delivery",
         "case_id": message.case_id,
@@ -72,11 +71,4 @@ def queue_delivery_export(
         payload=payload,
         created_at=entry.at,
     )
-    queue_message(pipe, export, entry.at)
-
-
-def queue_export(pipe: aioredis.client.Pipeline, case: Case, entries: list[TimelineEntry], url: str) -> None:
-    """Queue the export of this case change inside the caller's MULTI; no URL, no export."""
-    if url:
-        message = export_message(case, entries, url)
-        queue_message(pipe, message, message.created_at)
+    return export

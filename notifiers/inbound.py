@@ -27,9 +27,8 @@ from core.replies import as_text
 from core.settings import Settings
 from notifiers import cases, keywords, webhook
 from notifiers.engine import Outreach, escalate_case
-from notifiers.helpdesk import queue_delivery_export
 from notifiers.model import TimelineEntry
-from notifiers.outbox import Outbox, add_timeline
+from notifiers.outbox import Outbox, add_timeline, queue_delivery_export
 from notifiers.twilio import STATUS_PATH
 
 log = logging.getLogger(__name__)

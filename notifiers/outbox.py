@@ -14,7 +14,8 @@ import redis.asyncio as aioredis
 
 from core import names
 from core.replies import as_bytes
-from notifiers.model import OutboundMessage, TimelineEntry, decode_message, encode
+from notifiers.helpdesk import delivery_export, export_message
+from notifiers.model import Case, OutboundMessage, TimelineEntry, decode_message, encode
 
 QUEUES = (names.OUTBOX_CRITICAL, names.OUTBOX_NORMAL)
 PROVIDER_ID_TTL_S = 7 * 86_400  # receipts come within minutes; a week is plenty
@@ -60,6 +61,22 @@ def queue_message(pipe: aioredis.client.Pipeline, message: OutboundMessage, due_
         pipe.zadd(names.OUTBOX_BY_ORDER + message.order_id, {message.message_id: message.created_at})
 
 
+def queue_export(pipe: aioredis.client.Pipeline, case: Case, entries: list[TimelineEntry], url: str) -> None:
+    """Queue the helpdesk export of this case change inside the caller's MULTI; no URL, no export."""
+    if url:
+        message = export_message(case, entries, url)
+        queue_message(pipe, message, message.created_at)
+
+
+def queue_delivery_export(
+    pipe: aioredis.client.Pipeline, message: OutboundMessage, entry: TimelineEntry, url: str, tag: str = ""
+) -> None:
+    """Queue the helpdesk export of one delivery result of a case's message (notifiers/helpdesk.py)."""
+    export = delivery_export(message, entry, url, tag)
+    if export is not None:
+        queue_message(pipe, export, entry.at)
+
+
 def add_timeline(pipe: aioredis.client.Pipeline, case_id: str | None, entry: TimelineEntry) -> None:
     if case_id:
         pipe.rpush(timeline_key(case_id), encode(entry))
@@ -103,8 +120,6 @@ class Outbox:
     ) -> None:
         """Store the outcome; requeue at `due_ms`, or take it off the queue (sent, dead, unknown).
         A timeline entry is also exported to the helpdesk (delivery results and dead letters)."""
-        from notifiers.helpdesk import queue_delivery_export  # helpdesk queues through this module
-
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.set(message_key(message.message_id), encode(message))
             if due_ms is None:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from core import names
 from core.replies import as_text
-from notifiers.engine import Outreach, Plan, step_case
+from notifiers.engine import Outreach, step_case
 from notifiers.model import Case, IncidentView
+from notifiers.plan import Plan
 
 
 async def remind_due(outreach: Outreach, limit: int = 100) -> int:

@@ -21,7 +21,8 @@ import cel
 from rules.expression import ParseFailed, parse
 from rules.fields import UNKNOWN
 from rules.suggest import closest
-from rules.typecheck import Names, TypeMistake, check_condition, list_type
+from rules.typecalls import check_condition
+from rules.typecheck import Names, TypeMistake, list_type
 
 log = logging.getLogger(__name__)
 

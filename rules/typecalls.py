@@ -1,4 +1,5 @@
-"""The types of the functions a condition may call: `size`, string methods, conversions, macros.
+"""The types of the functions a condition may call: `size`, string methods, conversions, macros;
+and `check_condition`, which types a whole condition with them (rules/typecheck.py).
 
 An unknown function is typed `dyn` (not refused here: the CEL package decides whether it exists).
 """
@@ -7,11 +8,16 @@ from __future__ import annotations
 
 from rules.expression import Node
 from rules.suggest import closest
-from rules.typecheck import Checker, TypeMistake, words
+from rules.typecheck import Checker, Names, TypeMistake, words
 
 _STRING_METHODS = ("startsWith", "endsWith", "contains", "matches")
 _CONVERSIONS = {"int": "int", "uint": "uint", "double": "double", "string": "string", "bool": "bool"}
 _QUANTIFIERS = ("all", "exists", "exists_one", "existsOne")
+
+
+def check_condition(source: str, tree: Node, names: Names) -> None:
+    """Raise `TypeMistake` when `tree` (parsed from `source`) is not a well-typed condition."""
+    Checker(source, names, call_type).condition(tree)
 
 
 def call_type(check: Checker, node: Node) -> str:

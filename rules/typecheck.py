@@ -65,9 +65,10 @@ def _plural(kind: str) -> str:
 class Checker:
     """Types one expression's tree; raises `TypeMistake` at the first mistake."""
 
-    def __init__(self, source: str, names: Names) -> None:
+    def __init__(self, source: str, names: Names, call_type: Callable[[Checker, Node], str]) -> None:
         self.source, self.names = source, names
         self.scope: dict[str, str] = {}
+        self.call_type = call_type  # the functions' table (rules/typecalls.py), kept apart
 
     def text(self, node: Node) -> str:
         return " ".join(self.source[node.start : node.end].split())
@@ -162,9 +163,7 @@ class Checker:
         return _BINARY[operator](self, node, (left, left_type), (right, right_type))
 
     def call(self, node: Node) -> str:
-        from rules.typecalls import call_type  # the functions' table, kept apart (it imports this module)
-
-        return call_type(self, node)
+        return self.call_type(self, node)
 
 
 def _comparable(a: str, b: str) -> bool:
@@ -236,8 +235,3 @@ _RULES: dict[str, Callable[[Checker, Node], str]] = {
     "binary": Checker.binary,
     "call": Checker.call,
 }
-
-
-def check_condition(source: str, tree: Node, names: Names) -> None:
-    """Raise `TypeMistake` when `tree` (parsed from `source`) is not a well-typed condition."""
-    Checker(source, names).condition(tree)

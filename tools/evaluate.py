@@ -17,7 +17,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -329,15 +329,21 @@ async def evaluate(
     return report, figures
 
 
+# Starts the embedded services the settings ask for (their files under the folder, stopped when the
+# stack closes) and returns the settings that name them: the command line passes
+# tripwatch.embedded.start_missing (tools import nothing from the composition root).
+StartServices = Callable[[Settings, Path, ExitStack], Settings]
+
+
 def run_evaluation(
-    settings: Settings, scenario: Scenario, options: RunOptions
+    settings: Settings, scenario: Scenario, options: RunOptions, start_services: StartServices
 ) -> tuple[Report, dict[str, float]]:
     """Start what is missing (embedded broker and Redis, a worker), evaluate, stop it all."""
     with ExitStack() as stack:
         folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="tripwatch-eval-")))
         if settings.embedded_kafka:
             settings = settings.replace(partitions=embedded_partitions(scenario, settings.partitions))
-        settings = _with_services(settings, folder, stack)
+        settings = start_services(settings, folder, stack)
         from monitor.topics import ensure_topics
 
         asyncio.run(ensure_topics(settings))
@@ -347,21 +353,6 @@ def run_evaluation(
                 stack.enter_context(outreach_for_run(settings, folder))
         return asyncio.run(evaluate(settings, scenario, options))
     raise AssertionError("unreachable")  # pragma: no cover
-
-
-def _with_services(settings: Settings, folder: Path, stack: ExitStack) -> Settings:
-    from tripwatch.embedded import broker_service, free_port, redis_service
-
-    host, updates = settings.embedded_host, {}
-    if settings.embedded_kafka:
-        broker = broker_service(host, free_port(host), folder / "logs")
-        stack.enter_context(broker)
-        updates["kafka_url"] = f"kafka://{host}:{broker.port}"
-    if settings.embedded_redis:
-        redis = redis_service(host, free_port(host), folder / "redis")
-        stack.enter_context(redis)
-        updates["redis_url"] = f"redis://{host}:{redis.port}/0"
-    return settings.replace(**updates)
 
 
 @contextmanager
@@ -375,12 +366,16 @@ def _worker(settings: Settings, folder: Path) -> Iterator[subprocess.Popen[bytes
 
 
 def evaluate_file(
-    settings: Settings, path: Path, options: RunOptions, json_path: Path | None = None
+    settings: Settings,
+    path: Path,
+    options: RunOptions,
+    start_services: StartServices,
+    json_path: Path | None = None,
 ) -> tuple[str, Report]:
     """Evaluate a scenario file; the printable report (and the JSON file, if asked)."""
     from tools.scenario import load_scenario
 
-    report, figures = run_evaluation(settings, load_scenario(path), options)
+    report, figures = run_evaluation(settings, load_scenario(path), options, start_services)
     text = format_report(report) + (
         f"\n\n{figures['events']} events replayed in {figures['replay_s']} s ({figures['events_per_s']}/s)"
         f" over {figures['partitions']} partitions"

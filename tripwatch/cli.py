@@ -3,31 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import sys
 from pathlib import Path
 
 import click
 
 import monitor.detectors  # noqa: F401  (each detector registers its params with the rule loader)
-from core.settings import Settings, SettingsError, load_settings
 from dashboard.users_cli import users as users_command
+from tripwatch.loading import command_settings
 from tripwatch.rules_commands import rules_group
 
 DEMO_SCENARIO = Path(__file__).resolve().parent.parent / "fixtures" / "demo.jsonl"
 DEMO_SPEED = 1.0  # real pace: thresholds in rules are real seconds
-
-
-def _settings(ctx: click.Context) -> Settings:
-    """Load the settings when a command runs (so `--help` works whatever they say)."""
-    try:
-        settings = load_settings(ctx.obj["config"])
-    except SettingsError as error:
-        raise click.ClickException(f"bad setting: {error}") from None
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    return settings
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -79,7 +66,7 @@ def up(ctx: click.Context, demo: bool, scenario: Path | None, speed: float | Non
     if speed is None:
         speed = DEMO_SPEED if demo else 1.0
     try:
-        code = run_up(_settings(ctx), scenario, speed, demo=demo)
+        code = run_up(command_settings(ctx), scenario, speed, demo=demo)
     except ServiceError as error:
         raise click.ClickException(str(error)) from None
     except RuleError as error:
@@ -95,7 +82,7 @@ def worker(ctx: click.Context) -> None:
     from rules.loader import RuleError
 
     try:
-        run_worker(_settings(ctx))
+        run_worker(command_settings(ctx))
     except RuleError as error:
         raise click.ClickException(f"rules refused:\n{error}") from None
 
@@ -106,7 +93,7 @@ def dashboard(ctx: click.Context) -> None:
     """Serve the incident board on TRIPWATCH_DASHBOARD_HOST:TRIPWATCH_DASHBOARD_PORT."""
     from dashboard.main import run_dashboard
 
-    run_dashboard(_settings(ctx))
+    run_dashboard(command_settings(ctx))
 
 
 @main.command()
@@ -115,7 +102,7 @@ def outreach(ctx: click.Context) -> None:
     """Run outreach: passenger messages, cases, paging and inbound replies (docs/outreach.md)."""
     from notifiers.process import run_outreach
 
-    run_outreach(_settings(ctx))
+    run_outreach(command_settings(ctx))
 
 
 @main.command()
@@ -130,7 +117,7 @@ def replay(ctx: click.Context, scenario: Path, speed: float) -> None:
     if speed < 0:
         raise click.BadParameter("must be 0 (at once) or more", param_hint="--speed")
     try:
-        count = asyncio.run(replay_file(_settings(ctx), scenario, speed))
+        count = asyncio.run(replay_file(command_settings(ctx), scenario, speed))
     except ScenarioError as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"replayed {count} events from {scenario}")
@@ -196,7 +183,7 @@ def simulate(
         config = build_config(sim_config, trips, seed, rates, window, ctx.get_parameter_source, complaints)
     except ConfigError as error:
         raise click.ClickException(f"bad simulator setting: {error}") from None
-    click.echo(run_simulate(config, output, _settings(ctx) if live else None, eps))
+    click.echo(run_simulate(config, output, command_settings(ctx) if live else None, eps))
 
 
 @main.command()
@@ -265,15 +252,16 @@ def evaluate(
     """
     from tools.evaluate import RunOptions, evaluate_file
     from tools.scenario import ScenarioError
+    from tripwatch.embedded import start_missing
 
-    settings = _settings(ctx)
+    settings = command_settings(ctx)
     if no_worker and (settings.embedded_kafka or settings.embedded_redis):
         raise click.UsageError("--no-worker needs TRIPWATCH_KAFKA_URL and TRIPWATCH_REDIS_URL")
     if rules is not None:
         settings = settings.replace(rules_dir=rules)
     options = RunOptions(settle_s=settle, start_worker=not no_worker, told_first_bar=told_first_bar)
     try:
-        text, report = evaluate_file(settings, scenario, options, json_path)
+        text, report = evaluate_file(settings, scenario, options, start_missing, json_path)
     except ScenarioError as error:
         raise click.ClickException(str(error)) from None
     click.echo(text)
@@ -293,7 +281,7 @@ def sandbox(ctx: click.Context) -> None:
     inbox page of what passengers received, on TRIPWATCH_SANDBOX_PORT. `up --demo` starts it."""
     from notifiers.sandbox import run_sandbox
 
-    settings = _settings(ctx)
+    settings = command_settings(ctx)
     run_sandbox(settings.embedded_host, settings.sandbox_port)
 
 
@@ -303,7 +291,7 @@ def topics(ctx: click.Context) -> None:
     """Create Tripwatch's topics with the configured partition count (idempotent)."""
     from monitor.topics import ensure_topics
 
-    asyncio.run(ensure_topics(_settings(ctx)))
+    asyncio.run(ensure_topics(command_settings(ctx)))
     click.echo("topics ready")
 
 

@@ -10,10 +10,12 @@ import logging
 import socket
 import subprocess
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.processes import spawn, stop_process
+from core.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -144,3 +146,18 @@ def redis_service(host: str, port: int, data_dir: Path) -> EmbeddedService:
         "--protected-mode", "yes",
     ]  # fmt: skip
     return EmbeddedService("redis", command, host, port, data_dir / "valkey.log")
+
+
+def start_missing(settings: Settings, folder: Path, stack: ExitStack) -> Settings:
+    """Start the embedded broker and Redis the settings ask for (files under `folder`, stopped when
+    `stack` closes); the settings that name them."""
+    host, updates = settings.embedded_host, {}
+    if settings.embedded_kafka:
+        broker = broker_service(host, free_port(host), folder / "logs")
+        stack.enter_context(broker)
+        updates["kafka_url"] = f"kafka://{host}:{broker.port}"
+    if settings.embedded_redis:
+        redis = redis_service(host, free_port(host), folder / "redis")
+        stack.enter_context(redis)
+        updates["redis_url"] = f"redis://{host}:{redis.port}/0"
+    return settings.replace(**updates)

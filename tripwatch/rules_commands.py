@@ -16,6 +16,7 @@ import redis.asyncio as aioredis
 from rules.files import TEST_SUFFIXES
 from rules.loader import RuleError, RuleSet, load_rule_dir
 from rules.model import parse_duration
+from tripwatch.loading import command_settings
 
 T = TypeVar("T")
 DIR = click.Path(exists=True, file_okay=False, path_type=Path)
@@ -34,7 +35,7 @@ def check(ctx: click.Context, directory: Path | None, strict: bool) -> None:
     """Validate every rule file of DIRECTORY (default: TRIPWATCH_RULES_DIR); exit 1 on any problem.
 
     Warnings (likely mistakes that still load) are listed too; exit 0 unless --strict."""
-    rule_set = _load(directory or _settings(ctx).rules_dir)
+    rule_set = _load(directory or command_settings(ctx).rules_dir)
     for warning in rule_set.warnings:
         click.echo(warning, err=True)
     for loaded in rule_set.rules:
@@ -94,7 +95,7 @@ def test(
     from tools import dry_run
     from tools import dry_run_report as report
 
-    directory = directory or _settings(ctx).rules_dir
+    directory = directory or command_settings(ctx).rules_dir
     rule_set = _load(directory)
     baseline = _load(against) if against else None
     start_ms = int((start.timestamp() if start else time.time()) * 1000)
@@ -124,7 +125,7 @@ def publish(ctx: click.Context, directory: Path | None, by: str) -> None:
     """Validate DIRECTORY and make it the rule set every worker runs (within seconds)."""
     from rules import reload
 
-    settings = _settings(ctx)
+    settings = command_settings(ctx)
     rule_set = _load(directory or settings.rules_dir)
     _with_redis(settings.redis_dsn, lambda redis: reload.publish_rule_set(redis, rule_set, by))
     click.echo(f"published rule set {rule_set.version} ({len(rule_set.rules)} rules)")
@@ -143,7 +144,7 @@ def status(ctx: click.Context) -> None:
             await reload.last_refused(redis),
         )
 
-    document, workers, refused = _with_redis(_settings(ctx).redis_dsn, read)
+    document, workers, refused = _with_redis(command_settings(ctx).redis_dsn, read)
     click.echo(f"published: {document['version'] if document else 'none'}")
     for worker, state in sorted(workers.items()):
         click.echo(f"  worker {worker}: {state['version']}{_failures(state.get('condition_failures') or {})}")
@@ -176,7 +177,7 @@ def silence_add(ctx: click.Context, /, duration: str, by: str, **fields: Any) ->
         item = silences.new_silence(until_ms=now + int(seconds * 1000), now_ms=now, created_by=by, **fields)
     except ValueError as error:
         raise click.ClickException(str(error)) from None
-    _with_redis(_settings(ctx).redis_dsn, lambda redis: silences.save(redis, item))
+    _with_redis(command_settings(ctx).redis_dsn, lambda redis: silences.save(redis, item))
     click.echo(f"silence {item.silence_id} added")
 
 
@@ -186,7 +187,7 @@ def silence_list(ctx: click.Context) -> None:
     from rules import silences
 
     now = int(time.time() * 1000)
-    for item in _with_redis(_settings(ctx).redis_dsn, lambda redis: silences.in_force(redis, now)):
+    for item in _with_redis(command_settings(ctx).redis_dsn, lambda redis: silences.in_force(redis, now)):
         click.echo(f"{item.silence_id}: {silences.describe(item, now)}")  # in words, as the board shows it
 
 
@@ -196,7 +197,7 @@ def silence_list(ctx: click.Context) -> None:
 def silence_remove(ctx: click.Context, silence_id: str) -> None:
     from rules import silences
 
-    if not _with_redis(_settings(ctx).redis_dsn, lambda redis: silences.remove(redis, silence_id)):
+    if not _with_redis(command_settings(ctx).redis_dsn, lambda redis: silences.remove(redis, silence_id)):
         raise click.ClickException(f"no silence {silence_id}")
     click.echo(f"silence {silence_id} removed")
 
@@ -268,12 +269,6 @@ def _load(directory: Path) -> RuleSet:
     except RuleError as error:
         click.echo(str(error), err=True)
         raise click.ClickException(f"rule set refused: {len(error.problems)} problem(s)") from None
-
-
-def _settings(ctx: click.Context) -> Any:
-    from tripwatch.cli import _settings as load
-
-    return load(ctx)
 
 
 def _with_redis(dsn: str, use: Callable[[aioredis.Redis], Awaitable[T]]) -> T:

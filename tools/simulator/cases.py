@@ -12,15 +12,13 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from tools.simulator import stops
 from tools.simulator.geometry import Point, Polyline, distance, distance_to_polyline
 from tools.simulator.motion import KMH, Motion
 from tools.simulator.ride import RidePlan, Station, with_excursion
-
-if TYPE_CHECKING:
-    from tools.simulator.trip import Approach, Trip
+from tools.simulator.trip_model import Approach, Trip, approach_path
 
 FAILURE_CODES = ("card_declined", "insufficient_funds", "expired_card")
 LONG_RIDES = {
@@ -85,8 +83,6 @@ def _pickup_delay(trip: Trip, approach: Approach, assigned_t: float) -> None:
 
 def _driver_cancellation(trip: Trip, approach: Approach, assigned_t: float) -> None:
     """The first driver cancels on the way; another one is assigned and arrives in time."""
-    from tools.simulator.trip import approach_path
-
     trip.assign(assigned_t, trip.arrival_t)
     cancel_t = assigned_t + min(trip.rng.uniform(8, 20), approach.duration * 0.5)
     approach.emit(trip, trip.driver_id, assigned_t, cancel_t)
