@@ -26,7 +26,8 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tripwatch.embedded import broker_service, free_port  # noqa: E402
+from core.ports import free_port  # noqa: E402
+from tripwatch.embedded import broker_service  # noqa: E402
 
 TOPIC = "batches"
 RATE_PER_S = 20

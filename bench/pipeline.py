@@ -40,10 +40,11 @@ import procstat  # noqa: E402  (bench/, on the path as the script's own director
 
 from core import names  # noqa: E402
 from core.clock import now_ms  # noqa: E402
+from core.ports import free_port  # noqa: E402
 from core.processes import spawn, stop_process  # noqa: E402
 from core.settings import Settings  # noqa: E402
 from monitor.topics import ensure_topics  # noqa: E402
-from tripwatch.embedded import broker_service, free_port, redis_service  # noqa: E402
+from tripwatch.embedded import broker_service, redis_service  # noqa: E402
 
 
 def order_created(order_id: str, promised_ts: int) -> bytes:

@@ -57,7 +57,7 @@ def trip_events(key: str, pings: int) -> list[tuple[str, bytes]]:
 def hold(monitor: Monitor, trips: int, pings: int, prefix: str) -> None:
     for n in range(trips):
         key = f"{prefix}-{n}"
-        state = monitor._state(key, n % core.settings.partitions)
+        state = monitor._state(key, n % monitor.settings.partitions)
         for topic, raw in trip_events(key, pings):
             event = decode_event(topic, raw, monitor.limits, key=key.encode())
             event = msgspec.structs.replace(event, ts=event.ts - AGO_MS)

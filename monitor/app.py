@@ -53,7 +53,7 @@ class TripwatchApp(faust.App):
     """faust.App that uses our low-latency transport (see monitor.transport)."""
 
     fetch_max_wait_ms: int = 10
-    fetch_idle_wait_ms: int = 10  # see monitor.fetch_wait
+    fetch_idle_wait_ms: int = 10  # see core.fetch_wait
     commit_cap: Callable[[TP], int | None] = staticmethod(lambda tp: None)  # see monitor.unsaved
     guarded_topics: frozenset[str] = frozenset()  # none of their records skipped (monitor.offsets)
     on_input_seek: Callable[[TP], None] = staticmethod(lambda tp: None)  # the consumer sought `tp`

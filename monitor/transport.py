@@ -21,7 +21,7 @@ from faust.transport.consumer import ensure_TP
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP, Message
 
-from monitor.fetch_wait import adapt_fetch_wait
+from core.fetch_wait import adapt_fetch_wait
 from monitor.offsets import JudgedOffsets, OffsetLedger, Verdict
 
 log = logging.getLogger(__name__)

@@ -19,8 +19,8 @@ from redis.exceptions import RedisError
 
 from core import names
 from core.clock import now_ms
+from core.fetch_wait import adapt_fetch_wait
 from core.settings import Settings
-from monitor.fetch_wait import adapt_fetch_wait
 from notifiers.cases import CaseStore
 from notifiers.dispatcher import Dispatcher
 from notifiers.engine import Outreach, escalate_due

@@ -17,11 +17,12 @@ import redis as redis_sync
 from aiokafka import AIOKafkaProducer
 
 import monitor.detectors  # noqa: F401  (registers the detectors, as the command line does)
+from core.ports import free_port
 from core.settings import Settings
 from monitor.topics import ensure_topics
 from monitor.worker import worker_process
 from tests.helpers import Producer
-from tripwatch.embedded import EmbeddedService, broker_service, free_port, redis_service
+from tripwatch.embedded import EmbeddedService, broker_service, redis_service
 
 # Every test gets a marker (see pytest_collection_modifyitems): `pytest -m unit` runs the tests that
 # need no broker, Redis, browser or child process.

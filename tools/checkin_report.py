@@ -7,10 +7,15 @@ less outreach's own delivery time (`docs/detection.md`, "Jam or stop").
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from tools.evaluate import Report
+
+class Report(Protocol):
+    """What this reads of `tools.evaluate.Report` (not imported: evaluate imports this)."""
+
+    kinds: dict[str, Any]
+    negatives: dict[str, Any]
+
 
 KIND = "stop_checkin"
 JAM_CASES = ("traffic_jam", "jam_standstill")  # the simulator's jams: none may draw a check-in

@@ -28,6 +28,7 @@ import redis.asyncio as aioredis
 
 from core import names
 from core.incidents import BUILTIN_KINDS
+from core.ports import free_port, port_is_open
 from core.processes import spawn, stop_process
 from core.settings import ENV_PREFIX, Settings
 from monitor.contact_figures import OVERALL, told_first_figures
@@ -35,7 +36,6 @@ from monitor.contact_store import ContactRecord, ContactStore, decode_record
 from notifiers.reads import PASSENGER_STEPS
 from notifiers.sandbox import sandbox_settings
 from tools.scenario import Scenario, ScheduledEvent
-from tripwatch.embedded import free_port, port_is_open
 
 TOLD_FIRST_BAR = 0.95  # the share a kind whose passengers are messaged must reach
 OUTREACH_READY = "outreach: consuming"

@@ -7,13 +7,13 @@ has no durable storage); Valkey persists with append-only files under the data f
 from __future__ import annotations
 
 import logging
-import socket
 import subprocess
 import time
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from core.ports import free_port, port_is_open
 from core.processes import spawn, stop_process
 from core.settings import Settings
 
@@ -88,18 +88,6 @@ class EmbeddedService:
 
     def _setting(self) -> str:
         return "KAFKA" if self.name == "broker" else "REDIS"
-
-
-def port_is_open(host: str, port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.settimeout(0.2)
-        return probe.connect_ex((host, port)) == 0
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((host, 0))
-        return int(probe.getsockname()[1])
 
 
 def tansu_binary() -> str:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import redis.asyncio as aioredis
 
+from core.ports import port_is_open
 from core.processes import spawn, stop_process
 from core.settings import ENV_PREFIX, Settings
 from dashboard.users import UserStore
@@ -25,7 +26,7 @@ from notifiers.sandbox import sandbox_settings
 from rules.loader import RuleSet, load_rule_dir
 from rules.reload import publish_rule_set
 from tripwatch.children import Child, Supervisor
-from tripwatch.embedded import ServiceError, broker_service, port_is_open, redis_service
+from tripwatch.embedded import ServiceError, broker_service, redis_service
 
 log = logging.getLogger(__name__)
 DEMO_USER = "demo"

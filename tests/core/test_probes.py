@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import redis.asyncio as aioredis
 
+from core.ports import free_port
 from core.probes import check_broker, check_redis
 from core.settings import Settings
-from tripwatch.embedded import EmbeddedService, free_port
+from tripwatch.embedded import EmbeddedService
 
 
 async def test_a_running_broker_answers(broker: EmbeddedService):

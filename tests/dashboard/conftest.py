@@ -11,12 +11,12 @@ import pytest
 import redis.asyncio as aioredis
 from aiohttp import web
 
+from core.ports import free_port
 from core.settings import Settings
 from dashboard.keys import HUB
 from dashboard.main import init_app
 from dashboard.users import UserStore
 from tests.conftest import ARTIFACTS
-from tripwatch.embedded import free_port
 
 CHROMIUM_ARGS = [
     "--no-sandbox",

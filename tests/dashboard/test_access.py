@@ -185,8 +185,8 @@ async def test_removed_user_is_signed_out(board, users):
 async def test_no_server_version_and_hsts_only_when_tls_ends_in_front(board, board_settings):
     from aiohttp import web
 
+    from core.ports import free_port
     from dashboard.main import init_app
-    from tripwatch.embedded import free_port
 
     async with aiohttp.ClientSession() as client:
         async with client.get(board.url + "/login") as response:

@@ -20,10 +20,11 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from core import names
+from core.ports import free_port
 from core.settings import Settings
 from monitor.topics import ensure_topics
 from monitor.worker import worker_process
-from tripwatch.embedded import broker_service, free_port, redis_service
+from tripwatch.embedded import broker_service, redis_service
 
 # faust reads at most ~5,700 events/s here (STACK.md): this is over 5 s of backlog, so the gauge's
 # first update (5 s after the start) still sees some of it.

@@ -21,6 +21,7 @@ import redis.asyncio as aioredis
 from aiohttp import web
 
 from core import names
+from core.ports import free_port
 from core.settings import Settings
 from dashboard.access import COOKIE
 from dashboard.main import init_app
@@ -30,7 +31,7 @@ from monitor.worker import worker_process
 from tests.conftest import TEST_RULES
 from tests.dashboard.browser import eventually, screenshot, signed_in_page
 from tests.dashboard.conftest import PASSWORD, Board
-from tripwatch.embedded import EmbeddedService, broker_service, free_port, redis_service
+from tripwatch.embedded import EmbeddedService, broker_service, redis_service
 
 # Starts its own services or tripwatch processes.
 pytestmark = pytest.mark.service

@@ -12,12 +12,12 @@ from aiohttp import web
 
 from core import names
 from core.incidents import IncidentChange, incident_id_for
+from core.ports import free_port
 from dashboard.keys import INCIDENT_STORE
 from dashboard.main import init_app
 from tests.dashboard.conftest import Board
 from tests.dashboard.test_access import sign_in
 from tests.helpers import consume_until
-from tripwatch.embedded import free_port
 
 
 @pytest.fixture

@@ -5,8 +5,8 @@ from __future__ import annotations
 import aiohttp
 
 from core.incidents import IncidentChange, transition
+from core.ports import free_port
 from monitor import metrics
-from tripwatch.embedded import free_port
 
 
 async def test_worker_metrics_are_served_and_count():

@@ -8,8 +8,8 @@ import uuid
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from core.fetch_wait import adapt_fetch_wait
 from core.settings import Settings
-from monitor.fetch_wait import adapt_fetch_wait
 
 
 async def wait_for(condition, timeout_s: float = 30.0) -> None:

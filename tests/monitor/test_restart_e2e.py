@@ -19,13 +19,14 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from core import names
+from core.ports import free_port
 from core.settings import Settings
 from monitor.topics import ensure_topics
 from monitor.worker import worker_process
 from tests.helpers import Producer, now_ms, partition_of, wait_for_log, wait_until
 from tests.monitor.test_detection_e2e import Order, wait_incident
 from tests.monitor.trips import on_route
-from tripwatch.embedded import broker_service, free_port, redis_service
+from tripwatch.embedded import broker_service, redis_service
 
 # Starts its own services or tripwatch processes.
 pytestmark = pytest.mark.service

@@ -33,8 +33,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from core.ports import free_port
 from notifiers import webhook
-from tripwatch.embedded import free_port
 
 SID = "AC" + "0" * 32
 TOKEN = "twilio-test-token"

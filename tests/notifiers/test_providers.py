@@ -71,7 +71,7 @@ async def test_fcm_slowness_beyond_the_timeout_is_unknown_not_failed(
 
 
 async def test_a_refused_connection_is_a_plain_retry(outreach_settings, http) -> None:
-    from tripwatch.embedded import free_port
+    from core.ports import free_port
 
     nobody = outreach_settings.replace(twilio_base_url=f"http://127.0.0.1:{free_port()}")
     result = await TwilioNotifier(nobody, http).send(message("sms", "+15550000303"))

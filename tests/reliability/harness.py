@@ -25,11 +25,12 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from core import names
+from core.ports import free_port
 from core.processes import spawn, stop_process
 from core.settings import Settings
 from monitor.topics import ensure_topics
 from monitor.worker import READY_LINE
-from tripwatch.embedded import EmbeddedService, broker_service, free_port, redis_service
+from tripwatch.embedded import EmbeddedService, broker_service, redis_service
 
 RULES = Path(__file__).resolve().parent / "rules"
 T = TypeVar("T")

@@ -20,11 +20,11 @@ import redis as redis_sync
 from aiokafka.errors import KafkaError
 
 from core import names
+from core.ports import port_is_open
 from core.settings import Settings
 from tests.reliability.harness import IncidentLog, Mirror, eventually, incidents_in_redis, topic_partitions
 from tests.reliability.traffic import Trip
 from tests.tripwatch.test_up import descendants, own_up_environment
-from tripwatch.embedded import port_is_open
 
 # Starts its own services or tripwatch processes.
 pytestmark = pytest.mark.service

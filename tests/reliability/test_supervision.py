@@ -25,13 +25,14 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 
 from core import names
+from core.ports import free_port
 from core.processes import describe_exit, spawn
 from core.settings import BUILTIN_RULES_DIR, Settings
 from monitor.topics import ensure_topics
 from tests.helpers import now_ms, wait_until
 from tests.tripwatch.test_up import alive, healthy
 from tripwatch.children import Child, Supervisor
-from tripwatch.embedded import broker_service, free_port
+from tripwatch.embedded import broker_service
 from tripwatch.restarts import RestartBook, RestartPolicy, backoff_s, is_crash_loop
 
 # Starts its own services or tripwatch processes.

@@ -29,9 +29,9 @@ async def rules_board(private_redis: aioredis.Redis, settings: Settings) -> Asyn
     The board starts a producer at start-up: it needs the broker too."""
     from aiohttp import web
 
+    from core.ports import free_port
     from dashboard.main import init_app
     from dashboard.users import UserStore
-    from tripwatch.embedded import free_port
 
     board_settings = settings.replace(redis_url=settings.redis_dsn.rsplit("/", 1)[0] + "/7")
     await UserStore(private_redis).add("rules-viewer", PASSWORD, "viewer")

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tripwatch.embedded import EmbeddedService, ServiceError, broker_service, free_port, redis_service
+from core.ports import free_port
+from tripwatch.embedded import EmbeddedService, ServiceError, broker_service, redis_service
 
 
 def service(tmp_path: Path, command: list[str], port: int | None = None) -> EmbeddedService:

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from core.ports import free_port, port_is_open
 from tests.helpers import wait_until
-from tripwatch.embedded import free_port, port_is_open
 
 # Starts its own services or tripwatch processes.
 pytestmark = pytest.mark.service

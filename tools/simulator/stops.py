@@ -17,7 +17,7 @@ from tools.simulator.motion import Motion
 from tools.simulator.ride import RidePlan, Station, ping_times
 
 if TYPE_CHECKING:
-    from tools.simulator.trip import Trip
+    from tools.simulator.trip_model import Trip
 
 CREEP_M = 1.5  # a jam car edges forward this much now and then, standing otherwise
 
