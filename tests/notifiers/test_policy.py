@@ -123,3 +123,34 @@ async def test_the_double_charge_message_follows_the_rule(
     bodies = {m["token"]: m["notification"]["body"] for m in providers.push}
     assert "We are refunding the extra charge" in bodies["d1"] and "(12.50 EUR)" in bodies["d1"]
     assert "refund" not in bodies["d2"] and "support team will review the charge" in bodies["d2"]
+
+
+async def test_a_rule_without_group_wait_is_told_at_once_and_others_wait(
+    outreach_settings, redis, http, clock, providers
+) -> None:
+    from pathlib import Path
+
+    from rules.loader import load_rule_dir
+
+    pack = load_rule_dir(Path(__file__).resolve().parents[2] / "rules" / "pack")
+    templates = Templates()
+    outreach = Outreach(
+        outreach_settings,
+        redis,
+        templates,
+        clock,
+        policy=rule_policy_for(lambda: pack, default_policy_for(templates)),
+    )
+    _, dispatcher = parts(outreach_settings, redis, http, clock)
+    await add_passenger(redis, Passenger(passenger_id="p-g1", name="Anna", locale="en", phone="+15550000501"))
+    await add_passenger(redis, Passenger(passenger_id="p-g2", name="Anna", locale="en", phone="+15550000502"))
+    await outreach.on_incident(incident("g1", 1, rule_id="pickup-delay"))  # the pack's rule: group_wait 0s
+    await outreach.on_incident(
+        incident("g2", 1, rule_id="trip-delay", kind="trip_delay", incident_id="g2:td")
+    )
+    await drain(dispatcher, clock)
+    assert [m["to"] for m in providers.sms] == ["+15550000501"]  # trip_delay waits out the group wait
+    clock.advance(31)
+    await outreach.tick()
+    await drain(dispatcher, clock)
+    assert [m["to"] for m in providers.sms] == ["+15550000501", "+15550000502"]
