@@ -242,8 +242,9 @@ class Monitor:
         try:
             await self.support.store.retry_unmatched(now_ms())
         except Exception as error:  # a poll; the next one comes within seconds
-            if not is_outage(error):
-                raise
+            if not is_outage(error):  # a bug must not stop the timer, nor the worker with it
+                log.exception("retrying unmatched contacts failed")
+                return
             log.debug("contact retry skipped: %s", error)
 
     async def _raise_from_contact(self, change: IncidentChange) -> None:

@@ -20,10 +20,9 @@ from redis.exceptions import WatchError
 from core import names
 from core.models import SupportContact
 from monitor.contacts import LATE_MS, LOOKBACK_MS, Candidate, Match, match_contact
-from notifiers import helpdesk
 from notifiers.cases import case_key, queue_case
 from notifiers.model import Case, TimelineEntry, decode_case, decode_message
-from notifiers.outbox import add_timeline, message_key
+from notifiers.outbox import add_timeline, message_key, queue_export
 from notifiers.reads import PASSENGER_STEPS
 
 log = logging.getLogger(__name__)
@@ -175,7 +174,7 @@ class ContactStore:
         entry = TimelineEntry(at=contact.ts, what="contact", text=match.reason, data=data)
         queue_case(pipe, case)
         add_timeline(pipe, case.case_id, entry)
-        helpdesk.queue_export(pipe, case, [entry], self.helpdesk_url)
+        queue_export(pipe, case, [entry], self.helpdesk_url)
 
     async def retry_unmatched(self, now_ms: int, limit: int = 200) -> int:
         """Match again the contacts still without an incident that detection may yet raise;
