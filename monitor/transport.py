@@ -146,9 +146,13 @@ class LowLatencyConsumer(faust_aiokafka.Consumer):
             await self.perform_seek()
 
     async def seek(self, partition: TP, offset: int) -> None:
-        await super().seek(partition, offset)
+        """faust's seek, with its read offset moved back *before* the consumer thread seeks:
+        faust moves it after, and what the fetcher reads again in between was dropped as
+        delivered (the records were then never read again)."""
         tp = ensure_TP(partition)
+        self._read_offset[tp] = offset if offset else None
         self.ledger.reset(tp, offset)
+        await super().seek(partition, offset)
         if tp.topic in self.app.guarded_topics:
             self.app.on_input_seek(tp)
 
