@@ -358,9 +358,12 @@ class Monitor:
     async def _fire_due_now(self, state: TripState) -> None:
         """A deadline the event left already due (an order read after its promised pickup) is
         judged now, as the next tick would, instead of up to a tick later."""
-        due = self.processor.next_deadline(state)
         now = now_ms()
-        if due is None or due > now or self.held.holding(state.order_id):
+        queued = self.deadlines.earliest(state.order_id)  # _apply queued the deadline: no refresh per event
+        if queued is None or queued > now or self.held.holding(state.order_id):
+            return
+        due = self.processor.next_deadline(state)
+        if due is None or due > now:
             return
         event_time = self.clocks.event_time(state.partition, now, self._highwater, self._position)
         if due <= event_time:

@@ -65,5 +65,9 @@ class DeadlineQueue:
         self._parked.clear()
         self._earliest.clear()
 
+    def earliest(self, order_id: str) -> int | None:
+        """The earliest wake-up queued for `order_id` (never later than its deadline), if any."""
+        return self._earliest.get(order_id)
+
     def __len__(self) -> int:
         return len(self._earliest)
