@@ -20,6 +20,11 @@ SUPPORT_CONTACTS = "support-contacts"
 INCIDENTS = "incidents"
 DEAD_LETTERS = "tripwatch-dead-letters"
 
+# Internal: outreach asks the worker to raise the critical long_stop now ("help", or no answer to
+# the stop check-in). Keyed by order_id and created with the input topics' partition count, so it
+# is co-partitioned with them: the worker that owns the trip's state reads it (core/checkin.py).
+CHECKIN_ESCALATIONS = "tripwatch-checkin-escalations"
+
 # Redis keys. Values are JSON documents unless said otherwise.
 KEY_PREFIX = "tw:"
 INCIDENT = KEY_PREFIX + "incident:"  # + incident_id -> incident JSON
@@ -83,6 +88,8 @@ CASES_SURVEY_WAIT = KEY_PREFIX + "cases:survey-wait"  # ZSET case_id -> survey a
 ESCALATIONS_DUE = KEY_PREFIX + "escalations:due"  # ZSET incident_id -> next level (or delayed page) due ms
 REMINDERS_DUE = KEY_PREFIX + "reminders:due"  # ZSET case_id -> next on-call reminder due ms
 CHECKIN = KEY_PREFIX + "checkin:"  # + phone -> incident_id of the check-in awaiting a reply
+# HASH request event_id -> StopEscalation JSON not yet acknowledged by the broker (notifiers/stop_escalation.py)
+CHECKIN_ESCALATIONS_PENDING = KEY_PREFIX + "checkin-escalations:pending"
 SMS_OPT_OUT = KEY_PREFIX + "sms-opt-out:"  # + phone -> ms the number replied STOP (deleted by START)
 INBOUND_SEEN = KEY_PREFIX + "inbound:sid:"  # + Twilio MessageSid of a reply already handled, TTL
 

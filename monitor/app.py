@@ -19,6 +19,7 @@ import redis.asyncio as aioredis
 from faust.types import TP
 
 from core import models, names
+from core.checkin import decode_escalation
 from core.clock import now_ms
 from core.incident_store import IncidentStore
 from core.incidents import Incident, IncidentChange, encode_incident
@@ -143,6 +144,7 @@ class Monitor:
         self.input_topic = app.topic(*names.INPUT_TOPICS, **RAW)
         self.passengers_topic = app.topic(names.PASSENGERS, **RAW)
         self.contacts_topic = app.topic(names.SUPPORT_CONTACTS, **RAW)
+        self.escalations_topic = app.topic(names.CHECKIN_ESCALATIONS, **RAW)
         self.incidents_topic = app.topic(names.INCIDENTS, **RAW)
         self.dead_letter_topic = app.topic(names.DEAD_LETTERS, **RAW)
         self.trips = app.Table(
@@ -158,6 +160,7 @@ class Monitor:
         app.agent(self.input_topic, name="tripwatch.detect")(self._detect)
         app.agent(self.passengers_topic, name="tripwatch.passengers")(self._passengers)
         app.agent(self.contacts_topic, name="tripwatch.contacts")(self._contacts)
+        app.agent(self.escalations_topic, name="tripwatch.checkin-escalations")(self._checkin_escalations)
         app.timer(5.0, name="tripwatch.contacts-retry")(self._retry_contacts)
         app.timer(self.settings.deadline_tick_s, name="tripwatch.clock")(self._tick)
         app.timer(5.0, name="tripwatch.metrics")(self._metrics_tick)
@@ -235,6 +238,26 @@ class Monitor:
                 await until_done(partial(self.support.on_contact, contact, now_ms()), "matching a contact")
             except Exception as error:  # a bug this contact provokes: record it, keep the stream going
                 log.exception("matching contact %s failed", contact.event_id)
+                metrics.PROCESSING_FAILURES.labels(message.topic).inc()
+                await self._dead_letter(message, event.value, processing_failed(error))
+
+    async def _checkin_escalations(self, stream: faust.StreamT[bytes]) -> None:
+        """Outreach escalated a stop check-in (core/checkin.py): the trip's long_stop opens now.
+        Co-partitioned with the input, so this worker holds the trip's state."""
+        async for event in stream.events():
+            message = event.message
+            try:
+                request = decode_escalation(event.value or b"")
+            except msgspec.DecodeError as error:
+                await self._dead_letter(message, event.value, f"not a check-in escalation: {error}")
+                continue
+            metrics.EVENTS.labels(message.topic).inc()
+            try:
+                await self._ensure_rules()
+                state = self._state(request.order_id, message.partition)
+                await self._apply(state, self.processor.on_stop_escalation(state, request))
+            except Exception as error:  # a bug this request provokes: record it, keep the stream going
+                log.exception("escalating the stop check-in of %s failed", request.order_id)
                 metrics.PROCESSING_FAILURES.labels(message.topic).inc()
                 await self._dead_letter(message, event.value, processing_failed(error))
 
@@ -326,8 +349,7 @@ class Monitor:
     async def handle(self, event: models.InputEvent, partition: int, source: HeldEvent | None = None) -> bool:
         """Judge one event; True when the trip's state (with this event's effect) was written, or
         when, given its `source`, the event is held until a deadline it passes is judged."""
-        if self._rules_start is None or not self._rules_start.done() or self._rules_start.exception():
-            await until_done(self._start_rules, "loading the published rule set")  # judge nothing before
+        await self._ensure_rules()
         if isinstance(event, models.OrderCreated) and event.passenger_id not in self.processor.passengers:
             await until_done(lambda: self._load_passenger(event.passenger_id), "loading a passenger")
         # GPS pings mostly change nothing a restart needs: the processor says when the
@@ -345,6 +367,10 @@ class Monitor:
         if source is not None:
             await self._fire_due_now(state)
         return saved
+
+    async def _ensure_rules(self) -> None:
+        if self._rules_start is None or not self._rules_start.done() or self._rules_start.exception():
+            await until_done(self._start_rules, "loading the published rule set")  # judge nothing before
 
     async def _may_go_on(self, state: TripState, event_ts: int, ending: bool) -> bool:
         """Whether an event may be applied now (else it waits, monitor.held): the deadlines it

@@ -16,8 +16,10 @@ from dataclasses import dataclass, field
 import msgspec
 
 from core import models
+from core.checkin import StopEscalation
 from core.incidents import SEVERITY_RANK, IncidentChange, incident_id_for
 from monitor import traffic
+from monitor.checkin_escalation import escalated_long_stop
 from monitor.detectors import DETECTORS
 from monitor.detectors.base import Detector
 from monitor.trip_state import (
@@ -34,6 +36,7 @@ from rules.judge import judge
 from rules.loader import LoadedRule, RuleSet
 
 CRITICAL = "critical"
+LONG_STOP = "long_stop"  # the detector a stop check-in escalates to
 
 
 @dataclass
@@ -103,6 +106,17 @@ class TripProcessor:
         if state.replay_from_ts is not None:  # pings that waited for this deadline go on
             self._replay_pings(outcome, state, state.replay_from_ts, event_time)
         self._resolve_cleared(outcome, state)
+        return outcome
+
+    def on_stop_escalation(self, state: TripState, request: StopEscalation) -> Outcome:
+        """Outreach escalated the stop check-in ("help", or no answer): the trip's long_stop rules
+        open now, through `_add` like any other (monitor.checkin_escalation)."""
+        if not state.mid_trip or not state.remember_event(request.event_id, self.dedup_window):
+            return Outcome()  # not a trip of ours in progress, or a repeat
+        outcome = Outcome(state_changed=True)
+        for rule, detector in self._rules():
+            if detector.name == LONG_STOP:
+                self._add(outcome, state, rule, escalated_long_stop(state, rule, request))
         return outcome
 
     def _fire_deadlines(self, outcome: Outcome, state: TripState, watermark: int) -> None:

@@ -27,6 +27,7 @@ def topic_specs(settings: Settings) -> list[NewTopic]:
         names.SUPPORT_CONTACTS,
         names.INCIDENTS,
         names.DEAD_LETTERS,
+        names.CHECKIN_ESCALATIONS,  # co-partitioned with the input topics: keyed by order_id
     ]
     return [
         NewTopic(

@@ -61,6 +61,7 @@ class Stop(msgspec.Struct, kw_only=True):
     last_ts: int
     on_route: bool = False
     jam_ts: int | None = None  # a ping of this stop found the cars around held up too (stop_checkin)
+    escalated_ts: int | None = None  # the stop check-in escalated it to long_stop (checkin_escalation)
 
 
 class TrafficSample(msgspec.Struct, array_like=True):

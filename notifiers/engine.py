@@ -15,10 +15,10 @@ from collections.abc import Callable
 import msgspec
 import redis.asyncio as aioredis
 
-from core import names
+from core import checkin, names
 from core.models import Passenger
 from core.settings import Settings
-from notifiers import budget, cases, conversation, drivers, escalation, keywords
+from notifiers import budget, cases, conversation, drivers, escalation, keywords, stop_escalation
 from notifiers.compose import compose
 from notifiers.conversation import Decision
 from notifiers.model import (
@@ -54,6 +54,7 @@ class Outreach:
         clock: Callable[[], int],
         policy: PolicyFn | None = None,
         is_silenced: SilenceCheck = never_silenced,
+        send_escalation: stop_escalation.SendEscalation | None = None,
     ) -> None:
         self.settings = settings
         self.redis = redis
@@ -64,6 +65,7 @@ class Outreach:
         self.ready_channels = configured_channels(settings)
         self.wait_ms = int(settings.outreach_group_wait_s * 1000)
         self.escalation = escalation.Escalation(settings)
+        self.send_escalation = send_escalation  # the stop check-in's requests to the worker
 
     async def on_incident(self, incident: IncidentView) -> None:
         now = self.clock()
@@ -378,14 +380,21 @@ async def escalate_due(outreach: Outreach, limit: int = 100) -> int:
     return len(due)
 
 
-async def escalate_case(outreach: Outreach, case_id: str, now: int, why: str) -> None:
-    """One step up the escalation ladder for `case_id`, unless a person has it already."""
+async def escalate_case(
+    outreach: Outreach, case_id: str, now: int, why: str, asked_for_help: bool = False
+) -> None:
+    """One step up the escalation ladder for `case_id`, unless a person has it already. A stop
+    check-in that escalates also asks the worker for the critical long_stop now (stop_escalation)."""
+    no_answer = checkin.no_answer(outreach.settings.checkin_timeout_s)
 
     def step(plan: Plan, case: Case, incident: IncidentView) -> None:
         if case.state == "open" and not incident.subordinate_to:  # under a critical one: it pages
             outreach.escalation.escalate(plan, case, incident, now, why, outreach.policy(incident))
+        reason = checkin.HELP if asked_for_help else no_answer
+        plan.stop_escalation = stop_escalation.request_for(case, incident, now, reason, asked_for_help)
 
     await step_case(outreach, case_id, step, escalation_due=-1)  # -1: none, unless `step` sets one
+    await stop_escalation.flush(outreach.redis, outreach.send_escalation)  # at once; else the next tick
 
 
 async def step_case(
@@ -417,4 +426,6 @@ def queue_case_step(pipe: aioredis.client.Pipeline, plan: Plan, case_id: str, he
         add_timeline(pipe, case_id, entry)
     for message in plan.messages:
         queue_message(pipe, message, message.created_at)
+    if plan.stop_escalation is not None:
+        stop_escalation.queue(pipe, plan.stop_escalation)
     escalation.queue_schedules(pipe, plan.escalation_due, plan.reminder_due, case_id)

@@ -222,7 +222,7 @@ async def apply_choice(outreach: Outreach, case_id: str, choice: str | None, sai
             # the check-in is answered, so its timeout no longer pages early; the rule's own page stays due
             await outreach.redis.zadd(names.ESCALATIONS_DUE, {case_id: case.page_due_at})
     elif choice == "help":
-        await escalate_case(outreach, case_id, now, "passenger asked for emergency help")
+        await escalate_case(outreach, case_id, now, "passenger asked for emergency help", asked_for_help=True)
     return choice or "unknown"
 
 

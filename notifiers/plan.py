@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from core.checkin import StopEscalation
 from notifiers import budget
 from notifiers.model import Case, OutboundMessage, TimelineEntry
 from notifiers.trip_facts import TripFacts
@@ -25,3 +26,4 @@ class Plan:
     trip: TripFacts | None = None  # the trip as it stands now, read when a message is due
     refund: bool = False  # the rule says a refund is requested: a message may promise one
     driver_spend: budget.Budget | None = None  # the driver's budget, when a driver message counts
+    stop_escalation: StopEscalation | None = None  # ask the worker for long_stop now (stop_escalation.py)

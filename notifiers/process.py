@@ -30,6 +30,7 @@ from notifiers.policy import default_policy_for, rule_policy_for
 from notifiers.registry import build_notifiers
 from notifiers.reminders import remind_due
 from notifiers.render import Templates
+from notifiers.stop_escalation import EscalationPublisher, flush
 from rules.loader import RuleError, RuleSet, load_rule_dir
 from rules.reload import RuleReloader
 from rules.silences import silence_for
@@ -52,9 +53,13 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     async def is_silenced(incident: IncidentView, now: int) -> bool:
         return await silence_for(redis, incident, now) is not None
 
-    outreach = Outreach(settings, redis, templates, now_ms, policy=policy, is_silenced=is_silenced)
+    publisher = EscalationPublisher(settings)  # the stop check-in's "help" / no answer -> the worker
+    outreach = Outreach(
+        settings, redis, templates, now_ms, policy=policy, is_silenced=is_silenced, send_escalation=publisher
+    )
     dispatcher = Dispatcher(settings, redis, build_notifiers(settings, session), now_ms)
     try:
+        await publisher.start()
         await rules.start()
         await asyncio.gather(
             consume(settings, outreach, stop),
@@ -64,6 +69,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
             _inbound(settings, outreach, stop),
         )
     finally:
+        await publisher.stop()
         await session.close()
         await redis.aclose()
 
@@ -116,6 +122,7 @@ async def _ticks(settings: Settings, outreach: Outreach, stop: asyncio.Event) ->
         try:
             await outreach.tick()
             await escalate_due(outreach)
+            await flush(outreach.redis, outreach.send_escalation)  # requests the broker did not take yet
             await remind_due(outreach)
             await resolve_due(outreach)
             await case_store.close_due(outreach.clock())
