@@ -388,10 +388,12 @@ async def escalate_case(
     no_answer = checkin.no_answer(outreach.settings.checkin_timeout_s)
 
     def step(plan: Plan, case: Case, incident: IncidentView) -> None:
+        first_page = case.escalation_level < 0  # a later level is the same unanswered check-in
         if case.state == "open" and not incident.subordinate_to:  # under a critical one: it pages
             outreach.escalation.escalate(plan, case, incident, now, why, outreach.policy(incident))
-        reason = checkin.HELP if asked_for_help else no_answer
-        plan.stop_escalation = stop_escalation.request_for(case, incident, now, reason, asked_for_help)
+        if asked_for_help or first_page:
+            reason = checkin.HELP if asked_for_help else no_answer
+            plan.stop_escalation = stop_escalation.request_for(case, incident, now, reason, asked_for_help)
 
     await step_case(outreach, case_id, step, escalation_due=-1)  # -1: none, unless `step` sets one
     await stop_escalation.flush(outreach.redis, outreach.send_escalation)  # at once; else the next tick

@@ -7,9 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from core import names
+from core.checkin import HELP, StopEscalation
 from core.models import Passenger
 from core.settings import Settings
 from notifiers.engine import escalate_due
+from notifiers.stop_escalation import flush
 from rules.loader import load_rule_dir
 from tests.notifiers import fakes
 from tests.notifiers.conftest import add_passenger
@@ -111,3 +114,98 @@ async def test_under_a_critical_long_stop_it_pages_and_says_nothing_more(
     assert [key for key, _ in pages_of(providers) if key.startswith("s4:stop_checkin")] == []
     assert ("s4:long_stop:L0", fakes.ROUTING_KEYS[0]) in pages_of(providers)
     assert len(providers.sms) == 2  # the soft check-in, then the critical one; nothing else
+
+
+# --- "help" or no answer also asks the worker for the critical long_stop (stop_escalation.py) ---
+
+STOPPED_SINCE = 1_799_999_800_000
+
+
+def stopped_here(order: str, revision: int = 1, **extra):
+    facts = {"stopped_since_ts": STOPPED_SINCE, "lat": 55.75, "lon": 37.61, "on_route": True}
+    return stopped(order, revision, details=facts, **extra)
+
+
+class Requests:
+    """What outreach sent towards the worker; `fail` makes the broker refuse it."""
+
+    def __init__(self) -> None:
+        self.sent: list[StopEscalation] = []
+        self.fail = False
+
+    async def __call__(self, request: StopEscalation) -> None:
+        if self.fail:
+            raise ConnectionError("broker unreachable")
+        self.sent.append(request)
+
+
+async def test_help_asks_for_long_stop_at_once_with_the_check_in_facts_and_once_per_stop(
+    checkin_settings, redis, clock
+) -> None:
+    from notifiers.inbound import handle_reply
+
+    outreach = outreach_for(checkin_settings, redis, clock, load_rule_dir(PACK))
+    outreach.send_escalation = requests = Requests()
+    await passengers(redis, "h1")
+    await outreach.on_incident(stopped_here("h1"))
+    assert requests.sent == []  # asking the passenger escalates nothing
+    assert await handle_reply(outreach, "+15550000000", "HELP") == "help"
+    [request] = requests.sent
+    assert request.order_id == "h1" and request.reason == HELP and request.ts == clock()
+    assert (request.checkin_incident_id, request.stopped_since_ts) == ("h1:stop_checkin", STOPPED_SINCE)
+    assert (request.lat, request.lon) == (55.75, 37.61)
+    assert await redis.hlen(names.CHECKIN_ESCALATIONS_PENDING) == 0  # the broker has it
+    await handle_reply(outreach, "+15550000000", "2")  # asked twice: the same request, harmless
+    assert {r.event_id for r in requests.sent} == {request.event_id}
+
+
+async def test_no_answer_asks_for_long_stop_and_i_am_ok_does_not(checkin_settings, redis, clock) -> None:
+    from notifiers.inbound import handle_reply
+
+    outreach = outreach_for(checkin_settings, redis, clock, load_rule_dir(PACK))
+    outreach.send_escalation = requests = Requests()
+    await passengers(redis, "n1", "n2")
+    for order in ("n1", "n2"):
+        await outreach.on_incident(stopped_here(order))
+    assert await handle_reply(outreach, "+15550000001", "1") == "ok"  # n2: fine
+    clock.advance(121)
+    await escalate_due(outreach)
+    [request] = requests.sent
+    assert request.order_id == "n1" and request.reason == "no answer in 2 min"
+    clock.advance(480)  # n2's own page.after: it pages, but long_stop waits for its 10 min
+    await escalate_due(outreach)
+    assert [r.order_id for r in requests.sent] == ["n1"]
+
+
+async def test_a_broker_outage_delays_the_request_never_the_page(
+    checkin_settings, redis, http, clock, providers
+) -> None:
+    from notifiers.inbound import handle_reply
+
+    outreach = outreach_for(checkin_settings, redis, clock, load_rule_dir(PACK))
+    outreach.send_escalation = requests = Requests()
+    _, dispatcher = parts(checkin_settings, redis, http, clock)
+    await passengers(redis, "b1")
+    await outreach.on_incident(stopped_here("b1"))
+    requests.fail = True
+    with pytest.raises(ConnectionError):
+        await handle_reply(outreach, "+15550000000", "HELP")
+    await drain(dispatcher, clock)
+    assert pages_of(providers) == [("b1:stop_checkin:L0", SAFETY)]  # paged all the same
+    assert await redis.hlen(names.CHECKIN_ESCALATIONS_PENDING) == 1  # kept for the next tick
+    requests.fail = False
+    assert await flush(redis, requests) == 1
+    assert [r.reason for r in requests.sent] == [HELP]
+    assert await redis.hlen(names.CHECKIN_ESCALATIONS_PENDING) == 0
+
+
+async def test_under_a_critical_long_stop_help_asks_for_nothing_more(checkin_settings, redis, clock) -> None:
+    from notifiers.inbound import handle_reply
+
+    outreach = outreach_for(checkin_settings, redis, clock, load_rule_dir(PACK))
+    outreach.send_escalation = requests = Requests()
+    await passengers(redis, "u1")
+    await outreach.on_incident(stopped_here("u1"))
+    await outreach.on_incident(stopped_here("u1", 2, subordinate_to="u1:long_stop"))
+    await handle_reply(outreach, "+15550000000", "HELP")
+    assert requests.sent == []
