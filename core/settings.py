@@ -119,7 +119,9 @@ class Settings(BaseModel):
         description="routing_key@ack_deadline_s,...; empty = no paging",
     )
     page_routes: str = Field(
-        "", description="on-call targets of rules' `page.to`: name=routing_key,... (32-character keys)"
+        "",
+        description="on-call targets of rules' `page.to`: name=routing_key,... (32-character keys);"
+        " the built-in pack pages `safety`",
     )
     rate_fcm_per_s: int = Field(50, ge=1, description="push requests per second at most")
     rate_twilio_per_s: int = Field(10, ge=1, description="SMS requests per second at most")

@@ -33,6 +33,7 @@ from notifiers.render import Templates
 from notifiers.stop_escalation import EscalationPublisher, flush
 from rules.loader import RuleError, RuleSet, load_rule_dir
 from rules.reload import RuleReloader
+from rules.routes import undefined_routes
 from rules.silences import silence_for
 
 log = logging.getLogger(__name__)
@@ -169,6 +170,8 @@ class FollowedRules:
         except RuleError as error:
             log.error("outreach: rules refused (%s); default actions apply until a good set", error)
             return
+        for warning in undefined_routes(self.rule_set, settings.page_routes):
+            log.warning("outreach: %s", warning)  # paged, but to escalation level 1
         self.reloader = RuleReloader(redis, self.rule_set, self._swap, report=False)
 
     def current(self) -> RuleSet | None:

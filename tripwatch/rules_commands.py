@@ -16,6 +16,7 @@ import redis.asyncio as aioredis
 from rules.files import TEST_SUFFIXES
 from rules.loader import RuleError, RuleSet, load_rule_dir
 from rules.model import parse_duration
+from rules.routes import undefined_routes
 from tripwatch.loading import command_settings
 
 T = TypeVar("T")
@@ -34,15 +35,18 @@ def rules_group() -> None:
 def check(ctx: click.Context, directory: Path | None, strict: bool) -> None:
     """Validate every rule file of DIRECTORY (default: TRIPWATCH_RULES_DIR); exit 1 on any problem.
 
-    Warnings (likely mistakes that still load) are listed too; exit 0 unless --strict."""
-    rule_set = _load(directory or command_settings(ctx).rules_dir)
-    for warning in rule_set.warnings:
+    Warnings (likely mistakes that still load, and `page.to` routes TRIPWATCH_PAGE_ROUTES does not
+    define) are listed too; exit 0 unless --strict."""
+    settings = command_settings(ctx)
+    rule_set = _load(directory or settings.rules_dir)
+    warnings = [*rule_set.warnings, *undefined_routes(rule_set, settings.page_routes)]
+    for warning in warnings:
         click.echo(warning, err=True)
     for loaded in rule_set.rules:
         if loaded.changed_by:
             click.echo(_effective(loaded))
-    if strict and rule_set.warnings:
-        raise click.ClickException(f"rule set refused: {len(rule_set.warnings)} warning(s) with --strict")
+    if strict and warnings:
+        raise click.ClickException(f"rule set refused: {len(warnings)} warning(s) with --strict")
     click.echo(f"ok: {len(rule_set.rules)} rules, rule set version {rule_set.version}")
 
 

@@ -141,3 +141,19 @@ def test_a_misspelt_key_in_a_copy_of_a_shipped_rule_is_refused_with_the_suggesti
         f"{tmp_path / 'pickup_delay.yaml'}:{line}:5: rules.0.sevrity: unknown field 'sevrity' "
         "(did you mean 'severity'?)"
     ) in result.output
+
+
+def test_check_warns_about_a_page_route_the_settings_do_not_define(monkeypatch):
+    pack = HERE.parents[1] / "rules" / "pack"
+    monkeypatch.delenv("TRIPWATCH_PAGE_ROUTES", raising=False)
+    undefined = tripwatch("rules", "check", pack)
+    assert undefined.exit_code == 0  # it loads: the page goes to level 1
+    assert f"{pack / 'stop_checkin.yaml'}:" in undefined.output
+    assert (
+        "rule stop-checkin: actions.page.to: warning: page route 'safety' is not in TRIPWATCH_PAGE_ROUTES"
+        in (undefined.output)
+    )
+    assert tripwatch("rules", "check", "--strict", pack).exit_code == 1
+    monkeypatch.setenv("TRIPWATCH_PAGE_ROUTES", "safety=" + "f" * 32)
+    defined = tripwatch("rules", "check", "--strict", pack)
+    assert defined.exit_code == 0 and "page route" not in defined.output
