@@ -205,6 +205,7 @@ class Outreach:
             )
             if passenger.phone and (one == "survey" or (one == "open" and conv.incident.is_safety)):
                 conv.checkin_phone = passenger.phone  # its replies are for this case
+                plan.asks_reply = True
 
     async def _add_driver_message(
         self, pipe: aioredis.client.Pipeline, plan: Plan, incident: IncidentView, now: int, first: bool
@@ -335,7 +336,8 @@ class Outreach:
             pipe.zrem(names.CONVERSATIONS_DUE, conv.incident_id)
         else:
             pipe.zadd(names.CONVERSATIONS_DUE, {conv.incident_id: conv.due_at})
-        if conv.checkin_phone:
+        if conv.checkin_phone and plan.asks_reply:  # not on every write: a later one (its closing
+            # message) must not take the number's replies from the check-in sent since
             pipe.set(names.CHECKIN + conv.checkin_phone, conv.incident_id, ex=86_400)
         if spend is not None:
             budget.spend(pipe, spend, plan.spent)

@@ -26,4 +26,5 @@ class Plan:
     trip: TripFacts | None = None  # the trip as it stands now, read when a message is due
     refund: bool = False  # the rule says a refund is requested: a message may promise one
     driver_spend: budget.Budget | None = None  # the driver's budget, when a driver message counts
+    asks_reply: bool = False  # a message queued now asks the passenger for a reply (check-in, survey)
     stop_escalation: StopEscalation | None = None  # ask the worker for long_stop now (stop_escalation.py)

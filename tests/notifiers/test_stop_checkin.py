@@ -209,3 +209,37 @@ async def test_under_a_critical_long_stop_help_asks_for_nothing_more(checkin_set
     await outreach.on_incident(stopped_here("u1", 2, subordinate_to="u1:long_stop"))
     await handle_reply(outreach, "+15550000000", "HELP")
     assert requests.sent == []
+
+
+async def test_help_after_another_incident_closed_still_answers_the_check_in(
+    checkin_settings, redis, clock
+) -> None:
+    """A closing message of an earlier safety incident must not take the number's replies."""
+    from notifiers.inbound import handle_reply
+
+    outreach = outreach_for(checkin_settings, redis, clock, load_rule_dir(PACK))
+    outreach.send_escalation = requests = Requests()
+    await passengers(redis, "c1")
+    lost = {
+        "incident_id": "c1:signal_lost",
+        "kind": "signal_lost",
+        "severity": "high",
+        "rule_id": "signal-lost",
+    }
+    await outreach.on_incident(incident("c1", 1, **lost))
+    await outreach.on_incident(stopped_here("c1"))
+    await outreach.on_incident(incident("c1", 2, status="resolved", **lost))  # "the alert is closed"
+    assert await redis.get(names.CHECKIN + "+15550000000") == b"c1:stop_checkin"
+    assert await handle_reply(outreach, "+15550000000", "HELP") == "help"
+    assert [r.checkin_incident_id for r in requests.sent] == ["c1:stop_checkin"]
+
+
+async def test_help_from_the_app_asks_for_long_stop_too(checkin_settings, redis, clock) -> None:
+    from notifiers.inbound import apply_choice
+
+    outreach = outreach_for(checkin_settings, redis, clock, load_rule_dir(PACK))
+    outreach.send_escalation = requests = Requests()
+    await passengers(redis, "a1")
+    await outreach.on_incident(stopped_here("a1"))
+    assert await apply_choice(outreach, "a1:stop_checkin", "help", "app action 'help'") == "help"
+    assert [(r.order_id, r.reason) for r in requests.sent] == [("a1", HELP)]
