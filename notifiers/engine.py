@@ -396,6 +396,9 @@ async def escalate_case(
         if asked_for_help or first_page:
             reason = checkin.HELP if asked_for_help else no_answer
             plan.stop_escalation = stop_escalation.request_for(case, incident, now, reason, asked_for_help)
+        if plan.stop_escalation is not None:
+            text = f"{reason}: the critical long_stop of the trip is raised now"
+            plan.entries.append(TimelineEntry(at=now, what="escalation", text=text))
 
     await step_case(outreach, case_id, step, escalation_due=-1)  # -1: none, unless `step` sets one
     await stop_escalation.flush(outreach.redis, outreach.send_escalation)  # at once; else the next tick

@@ -1,5 +1,6 @@
 """The soft stop check-in through outreach with the built-in rule: asked at once, nobody paged;
-no answer or "help" pages; under a critical long_stop it says and pages nothing more."""
+no answer or "help" pages and asks the worker for the critical long_stop (stop_escalation.py);
+"I'm OK" holds both back; under a critical long_stop it says and pages nothing more."""
 
 from __future__ import annotations
 
@@ -155,6 +156,10 @@ async def test_help_asks_for_long_stop_at_once_with_the_check_in_facts_and_once_
     assert (request.checkin_incident_id, request.stopped_since_ts) == ("h1:stop_checkin", STOPPED_SINCE)
     assert (request.lat, request.lon) == (55.75, 37.61)
     assert await redis.hlen(names.CHECKIN_ESCALATIONS_PENDING) == 0  # the broker has it
+    timeline = [e.decode() for e in await redis.lrange(names.CASE_TIMELINE + "h1:stop_checkin", 0, -1)]
+    assert any(
+        "passenger asked for help: the critical long_stop of the trip is raised now" in e for e in timeline
+    )
     await handle_reply(outreach, "+15550000000", "2")  # asked twice: the same request, harmless
     assert {r.event_id for r in requests.sent} == {request.event_id}
 
