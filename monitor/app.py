@@ -19,7 +19,7 @@ import redis.asyncio as aioredis
 from faust.types import TP
 
 from core import models, names
-from core.checkin import decode_escalation
+from core.checkin import StopEscalation, decode_escalation
 from core.clock import now_ms
 from core.incident_store import IncidentStore
 from core.incidents import Incident, IncidentChange, encode_incident
@@ -253,13 +253,19 @@ class Monitor:
                 continue
             metrics.EVENTS.labels(message.topic).inc()
             try:
-                await self._ensure_rules()
-                state = self._state(request.order_id, message.partition)
-                await self._apply(state, self.processor.on_stop_escalation(state, request))
+                await self._escalate_stop(request)
             except Exception as error:  # a bug this request provokes: record it, keep the stream going
                 log.exception("escalating the stop check-in of %s failed", request.order_id)
                 metrics.PROCESSING_FAILURES.labels(message.topic).inc()
                 await self._dead_letter(message, event.value, processing_failed(error))
+
+    async def _escalate_stop(self, request: StopEscalation) -> None:
+        await self._ensure_rules()
+        state = self._cached_state(request.order_id)
+        if state is None:  # no trip of this worker's: nothing stands still here
+            log.warning("%s: stop check-in escalated for a trip this worker does not hold", request.order_id)
+            return
+        await self._apply(state, self.processor.on_stop_escalation(state, request))
 
     async def _retry_contacts(self) -> None:
         try:
