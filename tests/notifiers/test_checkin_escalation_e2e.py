@@ -25,7 +25,7 @@ from core.settings import Settings
 from monitor.topics import ensure_topics
 from monitor.worker import worker_process
 from notifiers.inbound import INBOUND_PATH, twilio_signature
-from tests.helpers import Producer, now_ms
+from tests.helpers import Producer, consume_until, now_ms
 from tests.monitor.trips import DROPOFF, PICKUP, ROUTE, on_route
 from tests.notifiers import fakes
 from tripwatch.embedded import broker_service, redis_service
@@ -218,3 +218,11 @@ async def test_no_answer_raises_the_critical_long_stop_after_the_timeout(outreac
     assert long_stop["severity"] == "critical"
     assert long_stop["details"]["escalation_reason"] == "no answer in 3 s"
     assert [r["revision"] for r in await published(settings, f"{order}:long_stop")] == [1]
+
+
+async def test_a_request_that_is_not_one_is_a_dead_letter(stack, producer) -> None:
+    await producer.send(names.CHECKIN_ESCALATIONS, "bad-1", b'{"order_id": "bad-1"}')
+    letter = await consume_until(
+        stack, names.DEAD_LETTERS, lambda v: v.get("topic") == names.CHECKIN_ESCALATIONS
+    )
+    assert "not a check-in escalation" in letter["reason"]
