@@ -60,13 +60,18 @@ def queue(pipe: aioredis.client.Pipeline, request: StopEscalation) -> None:
 
 async def flush(redis: aioredis.Redis, send: SendEscalation | None) -> int:
     """Send every pending request; each is removed once the broker acknowledged it. Returns how
-    many were sent. A failure leaves the rest pending for the next tick."""
+    many were sent. A broker that refuses leaves them pending for the next tick, and raises
+    nothing: the reply that escalated is applied (a Twilio retry would page the next level)."""
     if send is None:
         return 0
     pending = await redis.hgetall(names.CHECKIN_ESCALATIONS_PENDING)
-    for raw_id, raw in pending.items():
+    for sent, (raw_id, raw) in enumerate(pending.items()):
         request = decode_escalation(as_bytes(raw))
-        await send(request)
+        try:
+            await send(request)
+        except Exception as error:  # the broker: an outage, a timeout
+            log.warning("%d check-in escalation(s) wait for the broker: %s", len(pending) - sent, error)
+            return sent
         await redis.hdel(names.CHECKIN_ESCALATIONS_PENDING, as_text(raw_id))
         log.warning("%s: stop check-in escalated to long_stop (%s)", request.order_id, request.reason)
     return len(pending)
