@@ -17,6 +17,7 @@ import json
 import re
 from typing import Any
 
+from core.checkin import HELP
 from core.models import Passenger
 from core.money import money
 from notifiers.model import IncidentView
@@ -87,6 +88,8 @@ def context(
         "resolution": incident.resolution or "",
         "ending": "" if incident.is_open else ending(incident.resolution, trip or TripFacts()),
         "refund": refund,
+        # a long_stop the passenger asked for, answering the stop check-in: no second "are you OK?"
+        "asked_help": incident.details.get("escalation_reason") == HELP,
     }
 
 

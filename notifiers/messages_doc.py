@@ -36,12 +36,14 @@ class Case:
     step: str
     label: str
     values: dict[str, Any] = field(default_factory=dict)
+    templates: tuple[str, ...] = ()  # only these templates have this case; empty: every one
 
 
 CASES: tuple[Case, ...] = (
     Case("open", "it opens"),
     Case("open", "it opens as critical", {"severity": "critical"}),
     Case("open", "the rule requests a refund (`notify.refund: true`)", {"refund": True}),
+    Case("open", "the passenger asked for help, answering the stop check-in", {"asked_help": True}, ("long_stop",)),
     Case("update", "news: the current driver and ETA"),
     Case("update", "news: no current driver (the last one cancelled)", {"driver": "", "plate": "", "eta_min": None}),
     *(Case("close", f"{ENDING_WORDS[e]} (`{e}`)", {"ending": e}) for e in ENDINGS),
@@ -60,13 +62,14 @@ def sample_context(locale: str, **values: Any) -> dict[str, Any]:
         "resolution": "",
         "ending": "",
         "refund": False,
+        "asked_help": False,
     }
     return {**context, **values}
 
 
 def cases_of(templates: Templates, name: str) -> Iterator[Case]:
     for case in CASES:
-        if templates.has_step(name, case.step):
+        if templates.has_step(name, case.step) and (not case.templates or name in case.templates):
             yield case
 
 

@@ -40,6 +40,7 @@ def long_context(locale: str, severity: str) -> dict[str, object]:
         "resolution": "",
         "ending": "",
         "refund": False,
+        "asked_help": False,
     }
 
 
@@ -50,9 +51,14 @@ def test_every_template_fits_two_sms_segments(locale: str) -> None:
         for step in STEPS:
             if not TEMPLATES.has_step(name, step):
                 continue
-            for severity in ("critical", "medium"):
+            for severity, asked_help in (("critical", True), ("critical", False), ("medium", False)):
                 for ending in ENDINGS if step == "close" else ("",):
-                    ctx = {**long_context(locale, severity), "ending": ending, "refund": True}
+                    ctx = {
+                        **long_context(locale, severity),
+                        "ending": ending,
+                        "refund": True,
+                        "asked_help": asked_help,
+                    }
                     message = TEMPLATES.render(name, step, locale, ctx, channel="sms")
                     assert message.locale == locale
                     assert message.body and message.title
@@ -297,3 +303,22 @@ def test_each_channel_gets_its_own_text() -> None:
 def test_docs_messages_md_is_up_to_date() -> None:
     documented = Path(messages_doc.DOC).read_text(encoding="utf-8")
     assert documented == messages_doc.render(), "docs/messages.md is stale: python -m notifiers.messages_doc"
+
+
+def test_a_long_stop_the_passenger_asked_for_does_not_ask_again() -> None:
+    from core.checkin import HELP, no_answer
+
+    for reason, asked in ((HELP, True), (no_answer(120), False)):
+        incident = IncidentView(
+            incident_id="o-1:long_stop", kind="long_stop", severity="critical", status="open", order_id="o-1",
+            details={"escalation_reason": reason},
+        )  # fmt: skip
+        ctx = context(incident, Passenger(passenger_id="p", name="Anna", locale="en"), now_ms=1_000_000)
+        assert ctx["asked_help"] is asked
+        for channel in TEXT_CHANNELS:
+            body = TEMPLATES.render("long_stop", "open", "en", ctx, channel=channel).body
+            assert ("request for help" in body) is asked, body
+            assert ("Are you OK?" in body) is not asked, body
+    for locale, said in (("ru", "просьбу о помощи"), ("zh", "求助")):
+        ctx = messages_doc.sample_context(locale, asked_help=True)
+        assert said in TEMPLATES.render("long_stop", "open", locale, ctx, channel="sms").body
