@@ -105,11 +105,6 @@ def trip_read(redis, order_id: str, events: int) -> bool:
     return redis.llen(names.trip_events_key(order_id)) >= events
 
 
-# Quarantined (issue 11 stays open): in full-suite runs (not alone, not in loops of this module) a
-# restarted worker sometimes stops firing deadlines: with its deadline tick traced, the waiting
-# trip's deadline fired 0.1 s after the worker was ready, and no deadline was taken from the queue
-# again for 60 s, with no error logged. Run it with `pytest -m quarantine`.
-@pytest.mark.quarantine
 @pytest.mark.timeout(150)
 @pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGKILL], ids=["sigterm", "sigkill"])
 async def test_deadlines_fire_after_a_worker_restart(
@@ -145,11 +140,6 @@ def run_on_partition(partition: int, partitions: int) -> str:
     raise AssertionError("no key found")
 
 
-# Quarantined (issue 11 stays open): in full-suite runs (not alone, not in loops of this module) a
-# restarted worker sometimes stops firing deadlines: with its deadline tick traced, the waiting
-# trip's deadline fired 0.1 s after the worker was ready, and no deadline was taken from the queue
-# again for 60 s, with no error logged. Run it with `pytest -m quarantine`.
-@pytest.mark.quarantine
 @pytest.mark.timeout(150)
 async def test_a_surviving_worker_fires_the_deadlines_of_a_killed_one(
     own_settings, own_producer, own_redis, tmp_path
