@@ -100,7 +100,12 @@ def test_every_incident_kind_is_labelled_and_every_negative_listed(city: Loaded)
     kinds = collections.Counter(kind for kind, _ in city.labels)
     cases = collections.Counter(city.negatives.values())
     expected = round(RATE * CONFIG.trips)
-    assert {k: kinds[k] for k in INCIDENT_KINDS} == dict.fromkeys(INCIDENT_KINDS, expected)
+    # a long stop beside the route is asked about first: its trips carry a stop_checkin label too
+    assert {k: kinds[k] for k in INCIDENT_KINDS} == dict.fromkeys(INCIDENT_KINDS, expected) | {
+        "stop_checkin": 2 * expected
+    }
+    long_stops = {order for kind, order in city.labels if kind == "long_stop"}
+    assert long_stops < {order for kind, order in city.labels if kind == "stop_checkin"}
     assert {c: cases[c] for c in NEGATIVES} == dict.fromkeys(NEGATIVES, expected)
     assert set(city.negatives).isdisjoint(order for _, order in city.labels)
 
