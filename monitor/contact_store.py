@@ -82,7 +82,9 @@ class ContactStore:
             raised_by=details.get("contact_event_id"),
         )
 
-    async def first_message_about(self, order_id: str, incident_ids: list[str]) -> tuple[int | None, str | None]:
+    async def first_message_about(
+        self, order_id: str, incident_ids: list[str]
+    ) -> tuple[int | None, str | None]:
         """Our earliest delivered passenger message about any of these incidents of the order."""
         sent = [await self.first_message(order_id, incident_id) for incident_id in incident_ids]
         spoken = [(at, channel) for at, channel in sent if at is not None]
