@@ -84,7 +84,7 @@ def check_deadline(state: TripState, rule: LoadedRule, watermark: int) -> Incide
     summary = f"car stationary mid-trip for {span(threshold_ms / 1000)}"
     if to_dropoff is not None:
         summary += f", {to_dropoff} m from the drop-off"
-    details = {
+    details: dict[str, Any] = {
         "stopped_since_ts": stop.since_ts,
         "lat": stop.anchor[0],
         "lon": stop.anchor[1],
