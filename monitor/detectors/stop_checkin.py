@@ -43,6 +43,7 @@ class StopCheckinParams(Params):
     eta_counts_as_car: bool = Field(True, description="an ETA slipped during the stop counts as one car")
 
 
+SIGNAL_LOST = "signal_lost"  # monitor/detectors/signal_lost.py
 ETA_BEFORE_STOP_MS = 60_000  # an ETA sent this shortly before the stop began is about it too
 
 
@@ -81,6 +82,8 @@ def checkin_deadline(state: TripState, rule: LoadedRule) -> int | None:
         return None
     if state.dominant is not None:
         return None  # a critical alert (SOS, crash, long stop) is out already: a softer question adds nothing
+    if SIGNAL_LOST in state.open_incidents:
+        return None  # we do not see the car stand, and the lost signal's own check-in is out
     after_s = rule.params.after_s if stop.on_route else rule.params.off_route_after_s
     return stop.since_ts + int(after_s * 1000)
 

@@ -37,9 +37,16 @@ def test_a_stop_on_the_route_gets_the_check_in_at_three_minutes_not_a_long_stop(
 
 def test_the_check_in_fires_on_the_clock_even_without_pings():
     trip = started_trip()
+    stand(trip, on_route(0.3), 20, 120)
+    trip.advance(20 + 182)  # 80 s without a ping: short of signal_lost's 90
+    assert trip.opened("stop_checkin") and not trip.opened("signal_lost")
+
+
+def test_a_car_gone_silent_while_stopped_is_the_lost_signal_s_not_a_check_in():
+    trip = started_trip()
     stand(trip, on_route(0.3), 20, 40)
-    trip.advance(20 + 182)
-    assert trip.opened("stop_checkin")
+    trip.advance(20 + 240)
+    assert trip.opened("signal_lost") and "stop_checkin" not in trip.kinds_opened()
 
 
 def test_the_car_moving_on_resolves_it_and_a_long_stop_still_comes_at_ten_minutes():
