@@ -12,7 +12,8 @@ A stop in a jam is silent: a ping of the stop found at least
 worker's traffic grid (`monitor/traffic.py`); an ETA from the platform that slipped during
 the stop counts as one such car. No cars seen near means no evidence of a jam: the
 check-in goes (safety first). The incident is `high`, not critical: no page at once; no
-answer or "help" pages (outreach), and `long_stop` still opens at its own threshold.
+answer or "help" pages (outreach), and `long_stop` still opens at its own threshold. None while
+a critical incident is open, nor while the signal is lost (`signal_lost` has its own check-in).
 """
 
 from __future__ import annotations
