@@ -69,8 +69,8 @@ class ContactStore:
         return sorted(ids)
 
     async def _candidate(self, incident: dict[str, Any]) -> Candidate:
-        first_at, channel = await self.first_message(incident["order_id"], incident["incident_id"])
         details = incident.get("details") or {}
+        first_at, channel = await self.first_message_about(incident["order_id"], about(incident))
         return Candidate(
             incident_id=incident["incident_id"],
             kind=incident["kind"],
@@ -81,6 +81,14 @@ class ContactStore:
             first_message_channel=channel,
             raised_by=details.get("contact_event_id"),
         )
+
+    async def first_message_about(
+        self, order_id: str, incident_ids: list[str]
+    ) -> tuple[int | None, str | None]:
+        """Our earliest delivered passenger message about any of these incidents of the order."""
+        sent = [await self.first_message(order_id, incident_id) for incident_id in incident_ids]
+        spoken = [(at, channel) for at, channel in sent if at is not None]
+        return min(spoken, key=lambda sent: sent[0]) if spoken else (None, None)
 
     async def first_message(self, order_id: str, incident_id: str) -> tuple[int | None, str | None]:
         """When our first passenger message about the incident was delivered, and on which channel."""
@@ -196,6 +204,13 @@ class ContactStore:
             keys = [contact_key(i.decode()) for i in ids[start : start + 500]]
             records += [decode_record(raw) for raw in await self.redis.mget(keys) if raw]
         return records
+
+
+def about(incident: dict[str, Any]) -> list[str]:
+    """The incident and those it follows on from (`details.follows`: a check-in on the same stop
+    before a long stop), whose messages were our word about it too."""
+    follows = (incident.get("details") or {}).get("follows") or []
+    return [incident["incident_id"], *(i for i in follows if isinstance(i, str))]
 
 
 def _as_match(stored: dict[str, Any] | None) -> Match | None:

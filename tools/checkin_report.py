@@ -52,7 +52,7 @@ def format_summary(report: Report) -> list[str]:
 
     return [
         "",
-        f"stop check-in: {figures['within_bar']} of {figures['stops_labelled']} stops on the route asked"
+        f"stop check-in: {figures['within_bar']} of {figures['stops_labelled']} stops asked"
         f" within {FIRST_MESSAGE_BAR_S:.0f} s of stopping (first message p50"
         f" {secs(figures['first_message_p50_s'])}, p95 {secs(figures['first_message_p95_s'])},"
         f" max {secs(figures['first_message_max_s'])});"

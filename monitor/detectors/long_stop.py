@@ -4,7 +4,9 @@ Stationary means at most `max_speed_kmh` and within `radius_m` (beyond the GPS a
 of where the stop began: a red light is shorter than the threshold, a slow jam creeps
 out of the radius or above the speed. A stop on the planned route (a standing jam) must
 last `on_route_duration_s`. The decision is a deadline: it fires on the clock even if
-no further ping arrives.
+no further ping arrives. When the soft check-in (`stop_checkin`) already asked the passenger
+about this very stop, the incident names it in `details.follows`: that message was our first
+word about the stop (docs/told-first.md).
 """
 
 from __future__ import annotations
@@ -15,11 +17,13 @@ from pydantic import Field
 
 from core import geo, models
 from core.clock import span
-from core.incidents import IncidentChange
+from core.incidents import IncidentChange, incident_id_for
 from monitor.detectors.base import Detector, open_change, register
 from monitor.trip_state import Ping, Stop, TripState
 from rules.loader import LoadedRule
 from rules.params import Params
+
+CHECKIN_KIND = "stop_checkin"  # monitor/detectors/stop_checkin.py (it imports this module)
 
 
 class LongStopParams(Params):
@@ -80,7 +84,7 @@ def check_deadline(state: TripState, rule: LoadedRule, watermark: int) -> Incide
     summary = f"car stationary mid-trip for {span(threshold_ms / 1000)}"
     if to_dropoff is not None:
         summary += f", {to_dropoff} m from the drop-off"
-    details = {
+    details: dict[str, Any] = {
         "stopped_since_ts": stop.since_ts,
         "lat": stop.anchor[0],
         "lon": stop.anchor[1],
@@ -88,7 +92,18 @@ def check_deadline(state: TripState, rule: LoadedRule, watermark: int) -> Incide
         "dropoff_m": to_dropoff,
         "driver": state.driver,
     }
+    asked = _checkin_on_this_stop(state, stop)
+    if asked is not None:
+        details["follows"] = [asked]
     return open_change(state, rule, due, summary, details)
+
+
+def _checkin_on_this_stop(state: TripState, stop: Stop) -> str | None:
+    """The open check-in raised during this stop, if any: it spoke to the passenger first."""
+    mark = state.open_incidents.get(CHECKIN_KIND)
+    if mark is None or mark.trigger_ts < stop.since_ts:
+        return None
+    return incident_id_for(state.order_id, CHECKIN_KIND)
 
 
 def cleared(state: TripState, rule: LoadedRule) -> str | None:

@@ -1,14 +1,19 @@
-"""Stop check-in: the car has stood still on its planned route for a few minutes, and the
-traffic around it is moving. A quiet "all well?" to the passenger, long before `long_stop`.
+"""Stop check-in: the car has stood still mid-trip for a while, and the traffic around it is
+moving. A quiet "all well?" to the passenger, long before `long_stop`.
 
 The stop is tracked like `long_stop`'s (same notion of stationary, under this rule's own
-id), but only a stop on the route counts here: a stop beside it is `long_stop`'s at
-`min_duration_s` already. A stop in a jam is silent: a ping of the stop found at least
+id). On the planned route it asks after `after_s`; beside the route after the shorter
+`off_route_after_s`: a car stopped off its route is suspicious sooner, and `long_stop`
+pages at its `min_duration_s` (3 min) there, about when a worried passenger would call, so
+the passenger hears from us first (the `long_stop` that follows on the same stop names this
+check-in in `details.follows`, and counts its message as our first word: docs/told-first.md).
+A stop in a jam is silent: a ping of the stop found at least
 `jam_min_cars` other cars within 300 m held up (`jam_slow_share` of those seen), from the
 worker's traffic grid (`monitor/traffic.py`); an ETA from the platform that slipped during
 the stop counts as one such car. No cars seen near means no evidence of a jam: the
 check-in goes (safety first). The incident is `high`, not critical: no page at once; no
-answer or "help" pages (outreach), and `long_stop` still opens at its own threshold.
+answer or "help" pages (outreach), and `long_stop` still opens at its own threshold. None while
+a critical incident is open, nor while the signal is lost (`signal_lost` has its own check-in).
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from rules.params import Params
 
 class StopCheckinParams(Params):
     after_s: float = Field(180, gt=0, le=86_400, description="a stop on the route this long: soft check-in")
+    off_route_after_s: float = Field(90, gt=0, le=86_400, description="a stop beside the route this long")
     max_speed_kmh: float = Field(3, ge=0, le=50, description="stationary: this slow or slower")
     radius_m: float = Field(30, gt=0, le=1000, description="and within this of where the stop began")
     on_route_m: float = Field(40, ge=0, le=1000, description="a stop this near the route is on it")
@@ -38,6 +44,7 @@ class StopCheckinParams(Params):
     eta_counts_as_car: bool = Field(True, description="an ETA slipped during the stop counts as one car")
 
 
+SIGNAL_LOST = "signal_lost"  # monitor/detectors/signal_lost.py
 ETA_BEFORE_STOP_MS = 60_000  # an ETA sent this shortly before the stop began is about it too
 
 
@@ -70,13 +77,16 @@ def _eta_slipped(state: TripState, stop: Stop) -> bool:
 
 def checkin_deadline(state: TripState, rule: LoadedRule) -> int | None:
     stop = state.stops.get(rule.id)
-    if stop is None or not stop.on_route or stop.jam_ts is not None:
+    if stop is None or stop.jam_ts is not None:
         return None
     if not state.mid_trip or long_stop._near_dropoff(state, stop, rule):
         return None
     if state.dominant is not None:
         return None  # a critical alert (SOS, crash, long stop) is out already: a softer question adds nothing
-    return stop.since_ts + int(rule.params.after_s * 1000)
+    if SIGNAL_LOST in state.open_incidents:
+        return None  # we do not see the car stand, and the lost signal's own check-in is out
+    after_s = rule.params.after_s if stop.on_route else rule.params.off_route_after_s
+    return stop.since_ts + int(after_s * 1000)
 
 
 def check_deadline(state: TripState, rule: LoadedRule, watermark: int) -> IncidentChange | None:
@@ -86,12 +96,13 @@ def check_deadline(state: TripState, rule: LoadedRule, watermark: int) -> Incide
     stop = state.stops[rule.id]
     to_dropoff = round(geo.distance_m(stop.anchor, state.dropoff)) if state.dropoff else None
     sample = state.traffic
-    summary = f"car stopped on the route for {span((due - stop.since_ts) / 1000)}, traffic moving: check-in"
+    where = "on the route" if stop.on_route else "beside the route"
+    summary = f"car stopped {where} for {span((due - stop.since_ts) / 1000)}, traffic moving: check-in"
     details = {
         "stopped_since_ts": stop.since_ts,
         "lat": stop.anchor[0],
         "lon": stop.anchor[1],
-        "on_route": True,
+        "on_route": stop.on_route,
         "dropoff_m": to_dropoff,
         "cars_near": sample.cars if sample else 0,
         "cars_held_up": sample.slow if sample else 0,

@@ -37,9 +37,16 @@ def test_a_stop_on_the_route_gets_the_check_in_at_three_minutes_not_a_long_stop(
 
 def test_the_check_in_fires_on_the_clock_even_without_pings():
     trip = started_trip()
+    stand(trip, on_route(0.3), 20, 120)
+    trip.advance(20 + 182)  # 80 s without a ping: short of signal_lost's 90
+    assert trip.opened("stop_checkin") and not trip.opened("signal_lost")
+
+
+def test_a_car_gone_silent_while_stopped_is_the_lost_signal_s_not_a_check_in():
+    trip = started_trip()
     stand(trip, on_route(0.3), 20, 40)
-    trip.advance(20 + 182)
-    assert trip.opened("stop_checkin")
+    trip.advance(20 + 240)
+    assert trip.opened("signal_lost") and "stop_checkin" not in trip.kinds_opened()
 
 
 def test_the_car_moving_on_resolves_it_and_a_long_stop_still_comes_at_ten_minutes():
@@ -47,7 +54,8 @@ def test_the_car_moving_on_resolves_it_and_a_long_stop_still_comes_at_ten_minute
     stand(trip, on_route(0.3), 20, 210)
     assert trip.is_open("stop_checkin")
     stand(trip, on_route(0.3), 215, 625)
-    assert trip.opened("long_stop")  # the critical alert is unchanged
+    [long_stop] = trip.opened("long_stop")  # the critical alert is unchanged
+    assert long_stop.details["follows"] == ["o-1:stop_checkin"]
     trip.drive(630, 660, x0=0.31, x1=0.4)
     assert trip.resolved("stop_checkin")[0].reason == "the car is moving again"
 
@@ -114,10 +122,30 @@ def test_cars_far_away_or_long_gone_do_not_count():
     assert trip.opened("stop_checkin")
 
 
-def test_a_stop_off_the_route_or_near_the_dropoff_is_not_a_check_in():
+def test_a_stop_beside_the_route_is_asked_about_at_ninety_seconds_and_the_long_stop_follows_it():
     trip = started_trip()
-    stand(trip, off_route(0.3, 100), 20, 240)
-    assert trip.opened("long_stop") and not trip.opened("stop_checkin")
+    stand(trip, off_route(0.3, 100), 20, 105)
+    assert "stop_checkin" not in trip.kinds_opened()
+    stand(trip, off_route(0.3, 100), 110, 240)
+    [asked] = trip.opened("stop_checkin")
+    assert asked.trigger_ts == trip.ts(20 + 90) and asked.details["on_route"] is False
+    assert "beside the route for 1m30s" in asked.summary
+    [long_stop] = trip.opened("long_stop")
+    assert long_stop.trigger_ts == trip.ts(20 + 180)
+    assert long_stop.details["follows"] == ["o-1:stop_checkin"]  # the check-in spoke first
+
+
+def test_a_long_stop_without_a_check_in_on_its_stop_follows_nothing():
+    trip = started_trip()
+    stand(trip, off_route(0.3, 100), 20, 60)
+    trip.safety("sos.pressed", 61)  # a critical alert is out: no softer question
+    stand(trip, off_route(0.3, 100), 65, 240)
+    assert "stop_checkin" not in trip.kinds_opened()
+    [long_stop] = trip.opened("long_stop")
+    assert "follows" not in long_stop.details
+
+
+def test_a_stop_near_the_dropoff_is_not_a_check_in():
     near = started_trip(order_id="o-2")
     stand(near, (DROPOFF[0], DROPOFF[1] - 0.001), 20, 300)
     assert "stop_checkin" not in near.kinds_opened()

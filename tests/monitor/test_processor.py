@@ -101,8 +101,10 @@ def test_state_survives_a_restart_and_deadlines_are_rearmed():
     fresh = TripProcessor(load_rule_dir(PACK))  # a new worker
     due = fresh.next_deadline(restored)
     assert due == trip.ts(20 + 180) + 1000  # the long stop began at 20 s; plus allowed lateness
+    assert trip.opened("stop_checkin")  # beside the route: asked at 110 s, before the restart
     changes = fresh.on_clock(restored, due).changes
-    assert {c.kind for c in changes} == {"long_stop"}
+    assert {c.kind for c in changes if c.action == "open"} == {"long_stop"}
+    assert {(c.kind, c.action) for c in changes} <= {("long_stop", "open"), ("stop_checkin", "subordinate")}
     assert fresh.on_clock(restored, due + 10).changes == []  # a deadline fires once
 
 

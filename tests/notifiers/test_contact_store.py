@@ -87,3 +87,28 @@ async def test_a_safety_contact_raises_an_incident_once(redis, clock):
         await support.on_contact(contact("k4", clock(), order_id="c4", topic="safety"), clock())
     ).kind == "sos"
     assert len(raised) == 1
+
+
+async def test_a_check_in_on_the_stop_is_our_first_word_about_the_long_stop_that_follows(
+    outreach_settings, redis, http, clock, providers
+):
+    outreach, dispatcher = parts(outreach_settings, redis, http, clock)
+    await add_passenger(redis, Passenger(passenger_id="p-c1", name="Anna", locale="en", push_token="tok-c1"))
+    checkin = IncidentChange(action="open", kind="stop_checkin", order_id="c4", passenger_id="p-c1",
+                             rule_id="stop-checkin", trigger_ts=clock(), summary="car stopped")  # fmt: skip
+    await outreach.on_incident(
+        decode_incident(msgspec.json.encode(await IncidentStore(redis).apply(checkin, clock())))
+    )
+    await outreach.tick()
+    await drain(dispatcher, clock)
+    asked_at = int(await redis.zscore(names.OUTBOX_SENT, "c4:stop_checkin:1:open"))
+    clock.advance(90)  # the long stop opens; the passenger calls before its own message went out
+    long_stop = IncidentChange(action="open", kind="long_stop", order_id="c4", passenger_id="p-c1",
+                               rule_id="long-stop", trigger_ts=clock(), summary="car stationary",
+                               details={"follows": ["c4:stop_checkin"]})  # fmt: skip
+    await IncidentStore(redis).apply(long_stop, clock())
+    clock.advance(5)
+    match = await ContactStore(redis).record(contact("k5", clock(), order_id="c4", topic="route"), clock())
+    assert match is not None and match.incident_id == "c4:long_stop"
+    assert match.told_first and match.lead_ms == clock() - asked_at
+    assert match.reason == "passenger called about the route 1m35s after our push"

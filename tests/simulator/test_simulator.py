@@ -100,7 +100,12 @@ def test_every_incident_kind_is_labelled_and_every_negative_listed(city: Loaded)
     kinds = collections.Counter(kind for kind, _ in city.labels)
     cases = collections.Counter(city.negatives.values())
     expected = round(RATE * CONFIG.trips)
-    assert {k: kinds[k] for k in INCIDENT_KINDS} == dict.fromkeys(INCIDENT_KINDS, expected)
+    # a long stop beside the route is asked about first: its trips carry a stop_checkin label too
+    assert {k: kinds[k] for k in INCIDENT_KINDS} == dict.fromkeys(INCIDENT_KINDS, expected) | {
+        "stop_checkin": 2 * expected
+    }
+    long_stops = {order for kind, order in city.labels if kind == "long_stop"}
+    assert long_stops < {order for kind, order in city.labels if kind == "stop_checkin"}
     assert {c: cases[c] for c in NEGATIVES} == dict.fromkeys(NEGATIVES, expected)
     assert set(city.negatives).isdisjoint(order for _, order in city.labels)
 
@@ -270,14 +275,34 @@ def test_no_unlabelled_trip_stands_still_for_long(city: Loaded) -> None:
             assert seconds < bound, (order_id, first.ts, seconds)
 
 
+def test_no_unasked_trip_stands_beside_its_route_for_long(city: Loaded) -> None:
+    """The check-in asks about a stop beside the route at off_route_after_s: only the long stops
+    (labelled stop_checkin too) stand there that long; a critical alert already out keeps it quiet."""
+    p = params("stop_checkin")
+    loud = {o for (k, o) in city.labels if k in ("sos", "crash_suspected")}
+    for order_id in unlabelled(city, "stop_checkin"):
+        trip = city.trips[order_id]
+        if order_id in loud:
+            continue
+        for first, seconds in stationary_runs(trip, p.max_speed_kmh, p.radius_m):
+            route = trip.route_at(first.ts)
+            beside = dist_to_route(first.at, route) > p.on_route_m
+            if beside and dist(first.at, route[-1]) > p.dropoff_radius_m:
+                assert seconds < p.off_route_after_s / 1.5, (order_id, first.ts, seconds)
+
+
 def test_stops_on_the_route_stand_clearly_past_the_check_in(city: Loaded) -> None:
     p = params("stop_checkin")
+    long_stops = {o for (k, o) in city.labels if k == "long_stop"}
     for order_id, onset in labelled(city, "stop_checkin"):
         runs = stationary_runs(city.trips[order_id], p.max_speed_kmh, p.radius_m)
         [(first, seconds)] = [(f, s) for f, s in runs if abs(f.ts - onset) < 5]
-        assert seconds >= 1.5 * p.after_s, (order_id, seconds)
         trip = city.trips[order_id]
-        assert dist_to_route(first.at, trip.route_at(first.ts)) < p.on_route_m / 2
+        to_route = dist_to_route(first.at, trip.route_at(first.ts))
+        if order_id in long_stops:  # beside the route: asked sooner
+            assert seconds >= 1.5 * p.off_route_after_s and to_route > 1.5 * p.on_route_m, order_id
+        else:
+            assert seconds >= 1.5 * p.after_s and to_route < p.on_route_m / 2, (order_id, seconds)
 
 
 def test_standing_jams_stand_past_the_check_in_among_other_cars_held_up(city: Loaded) -> None:

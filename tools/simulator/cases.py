@@ -223,7 +223,9 @@ def _long_stop_shape(trip: Trip, plan: RidePlan) -> None:
 
 
 def _long_stop_timed(trip: Trip, plan: RidePlan, motion: Motion, eta_t: float) -> None:
-    trip.label("long_stop", plan.standstills[trip.marks["stop_s"]])
+    stopped_t = plan.standstills[trip.marks["stop_s"]]
+    trip.label("long_stop", stopped_t)
+    trip.label("stop_checkin", stopped_t)  # beside the route the soft check-in asks first (90 s)
 
 
 def _crash_shape(trip: Trip, plan: RidePlan) -> None:
