@@ -43,5 +43,6 @@ def escalated_long_stop(state: TripState, rule: LoadedRule, request: StopEscalat
         "driver": state.driver,
         "escalated_from": request.checkin_incident_id,
         "escalation_reason": request.reason,
+        "follows": [request.checkin_incident_id],  # its message was our first word (docs/told-first.md)
     }
     return open_change(state, rule, request.ts, summary, details)

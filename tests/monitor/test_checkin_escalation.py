@@ -44,6 +44,7 @@ def test_help_opens_the_critical_long_stop_at_once_with_the_facts():
     assert "passenger asked for help" in long_stop.summary and "3m15s" in long_stop.summary
     details = long_stop.details
     assert details["escalation_reason"] == HELP and details["escalated_from"] == "o-1:stop_checkin"
+    assert details["follows"] == ["o-1:stop_checkin"]  # the check-in was our first word
     assert details["stopped_since_ts"] == trip.ts(20) and details["on_route"] is True
     assert (details["lat"], details["lon"]) == on_route(0.3)
     [under] = [c for c in changes if c.action == "subordinate"]  # the check-in goes quiet under it
