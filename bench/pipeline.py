@@ -1,9 +1,10 @@
 """Benchmark: Tripwatch's worker against faust's own ceiling and a raw consumer, in one run.
 
     .venv/bin/python bench/pipeline.py [--events 20000] [--latency-orders 200]
-        [--active-trips N] [--rate 1000 [--rate-seconds 20]] [--idle-seconds 10]
+        [--active-trips N] [--rate 1000 [--rate-seconds 20]] [--workers 2] [--idle-seconds 10]
 
-Starts its own embedded broker, Redis and one worker on free ports, then prints:
+Starts its own embedded broker, Redis and one worker (`--workers N`: N in one consumer group,
+which split the partitions; memory and idle CPU are theirs together) on free ports, then prints:
 - with `--active-trips N`: N trips under way (created, assigned, started with a 50-point route,
   pinged) are held before measuring, `memory per active trip` is the worker's resident memory
   grown by holding them, divided by N, and the load's pings go to those trips;
@@ -240,14 +241,14 @@ async def keep_alive(settings: Settings, trips: int, period_s: float = 60.0) -> 
 
 
 async def measure_worker(
-    args: argparse.Namespace, settings: Settings, redis: aioredis.Redis, worker_pid: int
+    args: argparse.Namespace, settings: Settings, redis: aioredis.Redis, worker_pids: list[int]
 ) -> dict[str, object]:
     out: dict[str, object] = {}
     if args.active_trips:
-        rss_before = await settled_rss(worker_pid)
+        rss_before = await settled_rss(worker_pids)
         await hold_active_trips(settings, args.active_trips)
         await worker_drain_time(settings, redis, prefix="held")
-        out["per_trip"] = (await settled_rss(worker_pid) - rss_before) / args.active_trips
+        out["per_trip"] = (await settled_rss(worker_pids) - rss_before) / args.active_trips
     began = time.perf_counter()
     await produce_load(settings, args.events, args.active_trips)
     out["worker_rate"] = args.events / (await worker_drain_time(settings, redis) - began)
@@ -264,10 +265,10 @@ async def measure_worker(
     return out
 
 
-async def settled_rss(pid: int) -> int:
-    """The worker's resident memory once it has had a moment to finish what it was doing."""
+async def settled_rss(pids: list[int]) -> int:
+    """The workers' resident memory once they have had a moment to finish what they were doing."""
     await asyncio.sleep(2.0)
-    return procstat.rss_bytes(pid)
+    return sum(procstat.rss_bytes(pid) for pid in pids)
 
 
 async def noop_agent_rate(settings: Settings, redis: aioredis.Redis) -> float:
@@ -306,17 +307,22 @@ async def run(args: argparse.Namespace, settings: Settings, stack: dict[str, int
     redis = aioredis.from_url(settings.redis_dsn)
     await ensure_topics(settings)
     started = time.perf_counter()
-    worker = start_worker(settings)
+    workers = [start_worker(settings.replace(worker_metrics_port=free_port())) for _ in range(args.workers)]
     try:
-        await wait_ready(redis, settings)
+        await wait_ready(redis, settings, args.workers)
         print(
-            f"worker ready after {time.perf_counter() - started:.1f} s; producing {args.events} events ...",
+            f"{args.workers} worker(s) ready after {time.perf_counter() - started:.1f} s; "
+            f"producing {args.events} events ...",
             flush=True,
         )
-        figures = await measure_worker(args, settings, redis, worker.pid)
-        idle = await asyncio.to_thread(procstat.cpu_share, stack | {"worker": worker.pid}, args.idle_seconds)
+        figures = await measure_worker(args, settings, redis, [worker.pid for worker in workers])
+        pids = stack | {
+            f"worker{n + 1}" if args.workers > 1 else "worker": w.pid for n, w in enumerate(workers)
+        }
+        idle = await asyncio.to_thread(procstat.cpu_share, pids, args.idle_seconds)
     finally:
-        stop_process("worker", worker, timeout_s=30)
+        for worker in workers:
+            stop_process("worker", worker, timeout_s=30)
     noop_rate = await noop_agent_rate(settings, redis)
     await redis.aclose()
     raw_rate = await raw_consumer_rate(settings, args.events)
@@ -340,6 +346,7 @@ def report(
         f"throughput  tripwatch worker:          {worker_rate:10.0f} events/s   ratio {worker_rate / raw_rate:.3f}"
         f"   worker / no-op {worker_rate / noop_rate:.2f}"
         + (f"   at {args.active_trips} active trips" if args.active_trips else "")
+        + (f"   ({args.workers} workers)" if args.workers > 1 else "")
     )
     if "per_trip" in figures:
         print(f"memory per active trip: {figures['per_trip']:.0f} B   ({args.active_trips} trips)")
@@ -366,8 +373,9 @@ def start_worker(settings: Settings) -> subprocess.Popen[bytes]:
     return spawn([sys.executable, "-m", "tripwatch.cli", "worker"], env, cwd=ROOT)
 
 
-async def wait_ready(redis: aioredis.Redis, settings: Settings) -> None:
-    """Ready = a probe order is judged (the group has joined, the worker consumes)."""
+async def wait_ready(redis: aioredis.Redis, settings: Settings, workers: int = 1) -> None:
+    """Ready = a probe order is judged (the group has joined, the worker consumes), and, with
+    several workers, each reports input partitions of its own (the group has settled)."""
     producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap)
     await producer.start()
     await producer.send_and_wait(
@@ -376,6 +384,14 @@ async def wait_ready(redis: aioredis.Redis, settings: Settings) -> None:
     await producer.stop()
     while not await redis.exists(names.incident_key("probe:pickup_delay")):
         await asyncio.sleep(0.05)
+    while workers > 1 and await workers_assigned(redis) < workers:
+        await asyncio.sleep(0.2)
+
+
+async def workers_assigned(redis: aioredis.Redis) -> int:
+    """How many workers report input partitions of their own, as of their latest health report."""
+    reports = [orjson.loads(raw) for raw in (await redis.hgetall(names.WORKER_HEALTH)).values()]
+    return sum(1 for report in reports if report.get("assigned") and now_ms() - report["at"] < 5_000)
 
 
 def main() -> None:
@@ -387,6 +403,9 @@ def main() -> None:
     parser.add_argument("--active-trips", type=int, default=0, help="live trips held before measuring")
     parser.add_argument("--rate", type=int, default=0, help="offered events/s for a latency-under-load run")
     parser.add_argument("--rate-seconds", type=float, default=20.0)
+    parser.add_argument(
+        "--workers", type=int, default=1, help="workers in one group, splitting the partitions"
+    )
     parser.add_argument("--idle-seconds", type=float, default=10.0, help="how long idle CPU is measured")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:

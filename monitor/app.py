@@ -200,7 +200,7 @@ class Monitor:
             await self._dead_letter(message, raw, processing_failed(error))
 
     async def _judge(self, message: Any, event: models.InputEvent) -> None:
-        metrics.EVENTS.labels(message.topic).inc()
+        metrics.count_event(message.topic)
         await until_done(lambda: self.trip_log.record(event), "writing the trip log")
         self.clocks.observe(message.topic, message.partition, event.ts, now_ms(), message.offset)
         await self._judge_event(HeldEvent(event, message.tp, message.offset), message.partition)
