@@ -4,7 +4,8 @@
 
 Started by bench/pipeline.py after the worker, in its own consumer group, so it reads the
 same messages from the start. Once it has read BENCH_NOOP_EVENTS of them it stores its rate
-(events/s from the first message read to the last) in Redis under `bench:noop-rate`.
+(events/s from the first message read to the last) in Redis under `bench:noop-rate`, and its
+CPU time per event over the same span under `bench:noop-cpu-us`.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from core.settings import load_settings  # noqa: E402
 from monitor.app import RAW, tripwatch_app  # noqa: E402
 
 RATE_KEY = "bench:noop-rate"
+CPU_KEY = "bench:noop-cpu-us"  # the process's CPU time per event (all threads), over the same span
 
 
 def main() -> None:
@@ -35,13 +37,15 @@ def main() -> None:
 
     @app.agent(topic, name="bench.noop")
     async def noop(stream: faust.StreamT[bytes]) -> None:
-        seen, first = 0, 0.0
+        seen, first, first_cpu = 0, 0.0, 0.0
         async for _event in stream.events():  # what the worker's agent does before judging
             seen += 1
             if seen == 1:
-                first = time.perf_counter()
+                first, first_cpu = time.perf_counter(), time.process_time()
             if seen == expected:
                 rate = (seen - 1) / max(time.perf_counter() - first, 1e-9)
+                cpu_us = (time.process_time() - first_cpu) / (seen - 1) * 1e6
+                await redis.set(CPU_KEY, f"{cpu_us:.1f}")
                 await redis.set(RATE_KEY, f"{rate:.1f}")
 
     faust.Worker(app, loglevel="WARNING", quiet=True).execute_from_commandline()

@@ -12,6 +12,8 @@ which split the partitions; memory and idle CPU are theirs together) on free por
   stops, a no-op faust agent on the same `TripwatchApp` settings (bench/noop_agent.py) over the
   same messages, and a raw aiokafka consumer's reads/s. The headline is worker / no-op (the
   machine is shared and noisy: compare ratios within one run, not absolute figures);
+- cpu per event: the worker's CPU time (all its threads) over the load, and the no-op agent's over
+  its messages, per event: less at the mercy of other processes than events/s on a busy machine;
 - latency: from producing an event that opens an incident to the incident in Redis, p50/p95/p99,
   one order at a time; with `--rate R`, the same at a fixed offered load of R events/s (pings
   to the live trips, and an already-late order every 50 ms whose incident is timed);
@@ -249,9 +251,11 @@ async def measure_worker(
         await hold_active_trips(settings, args.active_trips)
         await worker_drain_time(settings, redis, prefix="held")
         out["per_trip"] = (await settled_rss(worker_pids) - rss_before) / args.active_trips
-    began = time.perf_counter()
+    began, cpu_before = time.perf_counter(), sum(procstat.cpu_seconds(pid) for pid in worker_pids)
     await produce_load(settings, args.events, args.active_trips)
     out["worker_rate"] = args.events / (await worker_drain_time(settings, redis) - began)
+    cpu = sum(procstat.cpu_seconds(pid) for pid in worker_pids) - cpu_before
+    out["worker_cpu_us"] = cpu / args.events * 1e6
     alive = asyncio.create_task(keep_alive(settings, args.active_trips)) if args.active_trips else None
     try:
         out["latency"] = await latencies(settings, redis, args.latency_orders)
@@ -271,8 +275,9 @@ async def settled_rss(pids: list[int]) -> int:
     return sum(procstat.rss_bytes(pid) for pid in pids)
 
 
-async def noop_agent_rate(settings: Settings, redis: aioredis.Redis) -> float:
-    """faust's own ceiling: bench/noop_agent.py over every message on the input topics."""
+async def noop_agent_rate(settings: Settings, redis: aioredis.Redis) -> tuple[float, float]:
+    """faust's own ceiling: bench/noop_agent.py over every message on the input topics; its
+    events/s and CPU time per event (µs)."""
     expected = await input_message_count(settings)
     env = (
         dict(os.environ)
@@ -285,7 +290,7 @@ async def noop_agent_rate(settings: Settings, redis: aioredis.Redis) -> float:
             if agent.poll() is not None:
                 raise RuntimeError(f"the no-op agent exited with code {agent.returncode}")
             await asyncio.sleep(0.1)
-        return float(rate)
+        return float(rate), float(await redis.get("bench:noop-cpu-us") or 0)
     finally:
         agent.terminate()
         agent.wait(30)
@@ -323,7 +328,7 @@ async def run(args: argparse.Namespace, settings: Settings, stack: dict[str, int
     finally:
         for worker in workers:
             stop_process("worker", worker, timeout_s=30)
-    noop_rate = await noop_agent_rate(settings, redis)
+    noop_rate, figures["noop_cpu_us"] = await noop_agent_rate(settings, redis)
     await redis.aclose()
     raw_rate = await raw_consumer_rate(settings, args.events)
     report(args, figures, noop_rate, raw_rate, idle)
@@ -347,6 +352,12 @@ def report(
         f"   worker / no-op {worker_rate / noop_rate:.2f}"
         + (f"   at {args.active_trips} active trips" if args.active_trips else "")
         + (f"   ({args.workers} workers)" if args.workers > 1 else "")
+    )
+    worker_cpu, noop_cpu = figures["worker_cpu_us"], figures["noop_cpu_us"]
+    assert isinstance(worker_cpu, float) and isinstance(noop_cpu, float)
+    print(
+        f"cpu per event  faust no-op agent: {noop_cpu:.0f} µs; tripwatch worker: {worker_cpu:.0f} µs"
+        f"   no-op / worker {noop_cpu / max(worker_cpu, 1e-9):.2f}"
     )
     if "per_trip" in figures:
         print(f"memory per active trip: {figures['per_trip']:.0f} B   ({args.active_trips} trips)")
