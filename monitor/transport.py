@@ -4,13 +4,16 @@
   hard-codes 1500, and the embedded broker (Tansu) holds every fetch for the full wait
   even when data is there, so each event would wait up to 1.5 s;
 - it commits no partition past the app's `commit_cap` (see monitor.unsaved);
-- it commits nothing before the producer's buffer is on the broker;
+- it commits nothing before the producer's buffer is on the broker, and a flush drains
+  the buffer for real (faust's gives up after 0.1 s without a send, messages still queued);
 - a seek to the committed offsets also rewinds input partitions that have no commit;
 - no record of an input topic is skipped (monitor.offsets).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Mapping
@@ -19,7 +22,8 @@ from typing import Any
 import aiokafka
 from faust.transport.consumer import ensure_TP
 from faust.transport.drivers import aiokafka as faust_aiokafka
-from faust.types import TP, Message
+from faust.transport.producer import ProducerBuffer
+from faust.types import TP, FutureMessage, Message
 
 from core.fetch_wait import adapt_fetch_wait
 from monitor.offsets import JudgedOffsets, OffsetLedger, Verdict
@@ -220,5 +224,57 @@ def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
+class CountingBuffer(ProducerBuffer):
+    """faust's producer buffer, counting the messages it was given and those it handed to the
+    client, so that a flush can wait for exactly those queued before it."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.given = 0
+        self.handed = 0
+
+    def put(self, fut: FutureMessage) -> None:
+        super().put(fut)
+        self.given += 1
+
+    async def _send_pending(self, fut: FutureMessage) -> None:
+        try:
+            await super()._send_pending(fut)
+        finally:
+            self.handed += 1  # a failed send is the future's to report, not the flush's
+
+    async def drain(self, upto: int) -> None:
+        """Return once the first `upto` messages given are handed to the client."""
+        while self.handed < upto:
+            self.message_sent.clear()
+            if self.handed >= upto:
+                return
+            if self.should_stop:
+                raise RuntimeError("cannot flush: the producer buffer is stopped")
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self.message_sent.wait(), timeout=1.0)
+
+
+class DrainingProducer(faust_aiokafka.Producer):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not self.app.conf.producer_threaded:  # the threaded producer keeps its own queue
+            self.buffer = CountingBuffer(loop=self.loop, beacon=self.beacon)
+            self.buffer.app = self.app
+
+    async def flush(self) -> None:
+        """Every message queued when called is handed to the client, then acknowledged.
+
+        faust's buffer flush returns once 0.1 s pass without a send, messages still queued (a
+        busy loop, a slow broker), and does not wait for the one being handed over. A commit
+        after it went past table writes that had not left: a worker stopped then lost the
+        trips those events made (a restarted worker never fired their deadlines). Messages
+        queued after the call do not hold it up."""
+        if isinstance(self.buffer, CountingBuffer):
+            await self.buffer.drain(self.buffer.given)
+        await super().flush()
+
+
 class LowLatencyTransport(faust_aiokafka.Transport):
     Consumer = LowLatencyConsumer
+    Producer = DrainingProducer
