@@ -80,6 +80,8 @@ def run(rule_set: RuleSet, scenario: Scenario, start_ms: int, tail_s: float = TA
         if item.topic == names.PASSENGERS:
             processor.passengers.put(str(event.get("passenger_id")), event)
             continue
+        if item.topic == names.SUPPORT_CONTACTS:
+            continue  # a passenger reaching support is matched to incidents, never judged by rules
         try:
             decoded = decode_event(item.topic, orjson.dumps(event), LIMITS, now_ms=now)
         except BadEvent as error:

@@ -157,3 +157,18 @@ def test_check_warns_about_a_page_route_the_settings_do_not_define(monkeypatch):
     monkeypatch.setenv("TRIPWATCH_PAGE_ROUTES", "safety=" + "f" * 32)
     defined = tripwatch("rules", "check", "--strict", pack)
     assert defined.exit_code == 0 and "page route" not in defined.output
+
+
+def test_a_scenario_with_support_contacts_is_tested_like_one_without(tmp_path: Path):
+    """`simulate --complaints` writes support contacts; rules never judge them (it crashed)."""
+    contact = (
+        '{"at": 100.0, "topic": "support-contacts", "event": {"event_id": "c-1", "type": '
+        '"support.contacted", "ts": 100.0, "passenger_id": "p-late", "channel": "app", '
+        '"topic": "delay", "order_id": "late"}}\n'
+    )
+    with_contact = tmp_path / "with_contact.jsonl"
+    with_contact.write_text(SCENARIO.read_text() + contact)
+    plain = tripwatch("rules", "test", CHANGE, "--scenario", SCENARIO, "--start", START)
+    contacted = tripwatch("rules", "test", CHANGE, "--scenario", with_contact, "--start", START)
+    assert contacted.exit_code == 0, contacted.output
+    assert contacted.output.splitlines()[1:] == plain.output.splitlines()[1:]
