@@ -26,6 +26,7 @@ from faust.transport.producer import ProducerBuffer
 from faust.types import TP, FutureMessage, Message
 
 from core.fetch_wait import adapt_fetch_wait
+from monitor.end_offsets import true_ends
 from monitor.offsets import JudgedOffsets, OffsetLedger, Verdict
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,22 @@ class LowLatencyConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
     async def on_start(self) -> None:
         await super().on_start()
         adapt_fetch_wait(self._consumer, self.app.fetch_max_wait_ms, self.app.fetch_idle_wait_ms)
+
+    async def _highwaters(self, partitions: list[TP]) -> Mapping[TP, int]:
+        """faust restores changelogs up to these ends: the embedded broker under-reports them
+        (monitor.end_offsets), so each is checked with a fetch."""
+        reported = await super()._highwaters(partitions)
+        if self.consumer.in_transaction:
+            return reported
+        try:
+            return await true_ends(self._bootstrap_servers(), reported)
+        except Exception as error:  # no worse than before: the ends the broker reported
+            log.warning("checking the end offsets by a fetch failed (%s): using the reported ones", error)
+            return reported
+
+    def _bootstrap_servers(self) -> list[str]:
+        transport = self.transport
+        return faust_aiokafka.server_list(transport.url, transport.default_port)
 
     async def seek_to_committed(self) -> Mapping[TP, int]:
         return await self.call_thread(self._seek_to_committed_or_start)
