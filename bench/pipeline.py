@@ -46,6 +46,7 @@ from core.clock import now_ms  # noqa: E402
 from core.ports import free_port  # noqa: E402
 from core.processes import spawn, stop_process  # noqa: E402
 from core.settings import Settings  # noqa: E402
+from monitor.end_offsets import true_ends  # noqa: E402
 from monitor.topics import ensure_topics  # noqa: E402
 from tripwatch.embedded import broker_service, redis_service  # noqa: E402
 
@@ -303,7 +304,8 @@ async def input_message_count(settings: Settings) -> int:
         tps = [
             TopicPartition(t, p) for t in names.INPUT_TOPICS for p in consumer.partitions_for_topic(t) or ()
         ]
-        return sum((await consumer.end_offsets(tps)).values())
+        ends = await true_ends(settings.kafka_bootstrap.split(","), await consumer.end_offsets(tps))
+        return sum(ends.values())  # the embedded broker under-reports them (monitor.end_offsets)
     finally:
         await consumer.stop()
 

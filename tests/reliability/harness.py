@@ -28,6 +28,7 @@ from core import names
 from core.ports import free_port
 from core.processes import spawn, stop_process
 from core.settings import Settings
+from monitor.end_offsets import true_ends
 from monitor.topics import ensure_topics
 from monitor.worker import READY_LINE
 from tripwatch.embedded import EmbeddedService, broker_service, redis_service
@@ -268,7 +269,8 @@ async def read_topic(settings: Settings, topic: str, timeout_s: float = 30.0) ->
             return []  # no such topic (a restarted memory-only broker, say)
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
-        ends = await consumer.end_offsets(partitions)
+        # the embedded broker under-reports ends (monitor.end_offsets): read its last batch whole
+        ends = await true_ends(settings.kafka_bootstrap.split(","), await consumer.end_offsets(partitions))
         records: list[Any] = []
         deadline = time.monotonic() + timeout_s
         while [tp for tp in partitions if await consumer.position(tp) < ends[tp]]:
