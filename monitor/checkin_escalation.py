@@ -9,11 +9,11 @@ open on the trip, so the detector's own deadline, a second request or a replay a
 
 from __future__ import annotations
 
-from core import geo
 from core.checkin import StopEscalation
 from core.clock import span
 from core.incidents import IncidentChange
 from monitor.detectors.base import open_change
+from monitor.detectors.long_stop import stop_details
 from monitor.trip_state import TripState
 from rules.loader import LoadedRule
 
@@ -31,16 +31,10 @@ def escalated_long_stop(state: TripState, rule: LoadedRule, request: StopEscalat
     if asked_about is not None and stop.since_ts > asked_about + SAME_STOP_MS:
         return None  # a later stop than the one the passenger was asked about
     stop.escalated_ts = request.ts
-    to_dropoff = round(geo.distance_m(stop.anchor, state.dropoff)) if state.dropoff else None
     stood_s = max(0, request.ts - stop.since_ts) / 1000
     summary = f"car stationary mid-trip for {span(stood_s)}: {request.reason} (stop check-in)"
     details = {
-        "stopped_since_ts": stop.since_ts,
-        "lat": stop.anchor[0],
-        "lon": stop.anchor[1],
-        "on_route": stop.on_route,
-        "dropoff_m": to_dropoff,
-        "driver": state.driver,
+        **stop_details(state, stop),
         "escalated_from": request.checkin_incident_id,
         "escalation_reason": request.reason,
         "follows": [request.checkin_incident_id],  # its message was our first word (docs/told-first.md)

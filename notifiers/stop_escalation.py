@@ -17,12 +17,11 @@ import logging
 from collections.abc import Awaitable, Callable
 
 import redis.asyncio as aioredis
-from aiokafka import AIOKafkaProducer
 
 from core import names
 from core.checkin import StopEscalation, decode_escalation, encode_escalation, escalation_id
+from core.publisher import AckedProducer
 from core.replies import as_bytes, as_text
-from core.settings import Settings
 from notifiers.model import Case, IncidentView
 
 log = logging.getLogger(__name__)
@@ -77,25 +76,12 @@ async def flush(redis: aioredis.Redis, send: SendEscalation | None) -> int:
     return len(pending)
 
 
-class EscalationPublisher:
-    """Sends each request keyed by `order_id` (aiokafka's default partitioner is murmur2, as the
-    platform's producers use: the request lands on the trip's partition) and waits for the ack."""
-
-    def __init__(self, settings: Settings) -> None:
-        self._producer = AIOKafkaProducer(
-            bootstrap_servers=settings.kafka_bootstrap, linger_ms=1, request_timeout_ms=5000
-        )
-
-    async def start(self) -> None:
-        await self._producer.start()
-
-    async def stop(self) -> None:
-        await self._producer.stop()
+class EscalationPublisher(AckedProducer):
+    """Sends each request keyed by `order_id` (the request lands on the trip's partition) and
+    waits for the ack."""
 
     async def __call__(self, request: StopEscalation) -> None:
-        await self._producer.send_and_wait(
-            names.CHECKIN_ESCALATIONS, key=request.order_id.encode(), value=encode_escalation(request)
-        )
+        await self.send(names.CHECKIN_ESCALATIONS, request.order_id.encode(), encode_escalation(request))
 
 
 def _int_or_none(value: object) -> int | None:

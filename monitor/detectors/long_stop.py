@@ -80,18 +80,10 @@ def check_deadline(state: TripState, rule: LoadedRule, watermark: int) -> Incide
         return None
     stop = state.stops[rule.id]
     threshold_ms = int(_threshold_s(stop, rule) * 1000)
-    to_dropoff = round(geo.distance_m(stop.anchor, state.dropoff)) if state.dropoff else None
+    details = stop_details(state, stop)
     summary = f"car stationary mid-trip for {span(threshold_ms / 1000)}"
-    if to_dropoff is not None:
-        summary += f", {to_dropoff} m from the drop-off"
-    details: dict[str, Any] = {
-        "stopped_since_ts": stop.since_ts,
-        "lat": stop.anchor[0],
-        "lon": stop.anchor[1],
-        "on_route": stop.on_route,
-        "dropoff_m": to_dropoff,
-        "driver": state.driver,
-    }
+    if details["dropoff_m"] is not None:
+        summary += f", {details['dropoff_m']} m from the drop-off"
     asked = _checkin_on_this_stop(state, stop)
     if asked is not None:
         details["follows"] = [asked]
@@ -133,3 +125,15 @@ DETECTOR = register(
         params=LongStopParams,
     )
 )
+
+
+def stop_details(state: TripState, stop: Stop) -> dict[str, Any]:
+    """What an incident about a stop tells: where and since when the car stands, the driver."""
+    return {
+        "stopped_since_ts": stop.since_ts,
+        "lat": stop.anchor[0],
+        "lon": stop.anchor[1],
+        "on_route": stop.on_route,
+        "dropoff_m": round(geo.distance_m(stop.anchor, state.dropoff)) if state.dropoff else None,
+        "driver": state.driver,
+    }

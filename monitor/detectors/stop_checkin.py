@@ -22,7 +22,7 @@ from typing import Any
 
 from pydantic import Field
 
-from core import geo, models
+from core import models
 from core.clock import span
 from core.incidents import IncidentChange
 from monitor.detectors import long_stop
@@ -94,19 +94,13 @@ def check_deadline(state: TripState, rule: LoadedRule, watermark: int) -> Incide
     if due is None or watermark < due:
         return None
     stop = state.stops[rule.id]
-    to_dropoff = round(geo.distance_m(stop.anchor, state.dropoff)) if state.dropoff else None
     sample = state.traffic
     where = "on the route" if stop.on_route else "beside the route"
     summary = f"car stopped {where} for {span((due - stop.since_ts) / 1000)}, traffic moving: check-in"
     details = {
-        "stopped_since_ts": stop.since_ts,
-        "lat": stop.anchor[0],
-        "lon": stop.anchor[1],
-        "on_route": stop.on_route,
-        "dropoff_m": to_dropoff,
+        **long_stop.stop_details(state, stop),
         "cars_near": sample.cars if sample else 0,
         "cars_held_up": sample.slow if sample else 0,
-        "driver": state.driver,
     }
     return open_change(state, rule, due, summary, details)
 
