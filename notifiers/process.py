@@ -170,7 +170,8 @@ class FollowedRules:
         except RuleError as error:
             log.error("outreach: rules refused (%s); default actions apply until a good set", error)
             return
-        for warning in undefined_routes(self.rule_set, settings.page_routes):
+        paging = bool(settings.escalation_levels or settings.page_routes)  # else nobody is paged at all
+        for warning in undefined_routes(self.rule_set, settings.page_routes) if paging else ():
             log.warning("outreach: %s", warning)  # paged, but to escalation level 1
         self.reloader = RuleReloader(redis, self.rule_set, self._swap, report=False)
 
