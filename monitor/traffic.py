@@ -1,9 +1,15 @@
 """Recent speeds of the other cars near a point: the baseline that tells a jam from a stop.
 
 A grid of cells `CELL_M` on a side (by latitude and longitude, so cells are rectangles
-of about that size); each cell keeps, per car (order id), the event time and speed of its
-latest ping. Recording a ping is one dict write; asking "who else is near, and how
-fast" reads the 3 x 3 cells around a point, never the live trips. Entries older than
+of about that size); each cell keeps, per car (order id), the event time, place, heading
+and slow streak of its latest ping. Recording a ping is one dict write; asking "who else
+is near, and how fast" reads the 3 x 3 cells around a point, never the live trips.
+
+A car counts as a witness of a jam only when it is the jam that holds the asking car: on
+its road and going its way (cross traffic queued at a junction and oncoming cars share
+the road's metres, not its jam), held up now (its latest ping fresh), and held up since
+before the asking car slowed down, or within JOINED_MS of it (cars that stop behind a car
+that already stood are queued behind it, not what stopped it). Entries older than
 `WINDOW_MS` are dropped when their cell is next written and by a sweep every
 `SWEEP_EVERY` records, and a cell holds at most `MAX_PER_CELL` cars (the oldest go
 first), so the grid is bounded by the cars seen in the last window, whatever the
@@ -20,7 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from core import models
-from core.geo import M_PER_DEG, LatLon, distance_m, distance_to_route_m
+from core.geo import M_PER_DEG, LatLon, bearing_deg, distance_m, heading_gap_deg, nearest_segment
 from monitor.trip_state import TrafficSample, TripState
 
 CELL_M = 250.0
@@ -29,8 +35,11 @@ MAX_PER_CELL = 64
 SWEEP_EVERY = 50_000
 SLOW_KMH = 20.0  # a car at or below this ...
 HELD_UP_MS = 30_000  # ... for this long is held up (a red light mostly is not; a jam is)
+FRESH_MS = 30_000  # ... while its latest ping is this recent (a car gone quiet says nothing of now)
+JOINED_MS = 60_000  # ... since at most this long after the asking car slowed: the queue it drove into
 NEARBY_M = 300.0  # what the trip keeps: the cars this near ...
 ON_ROAD_M = 30.0  # ... and this near its planned route: its own road, not a cross street
+SAME_WAY_DEG = 45.0  # ... and heading along it (a car with no heading: counted): not oncoming or crossing
 STOPPED_KMH = 5.0  # the trip's own ping: only a car this slow asks who is around it ...
 SAMPLE_EVERY_MS = 15_000  # ... and at most this often (a stop is judged over minutes)
 
@@ -50,7 +59,12 @@ class _Seen:
     ts: int
     lat: float
     lon: float
-    held_up: bool
+    slow_since: int | None  # start of its slow streak, if slow at this ping
+    heading: float | None = None
+
+    @property
+    def held_up(self) -> bool:
+        return self.slow_since is not None and self.ts - self.slow_since >= HELD_UP_MS
 
 
 @dataclass
@@ -63,15 +77,18 @@ class TrafficGrid:
     _lon_steps: dict[int, float] = field(default_factory=dict)
     _latest_ts: int = 0
 
-    def record(self, order_id: str, ts: int, point: LatLon, speed_kmh: float) -> None:
-        """The car of `order_id` was at `point` at `ts` (event time)."""
+    def record(
+        self, order_id: str, ts: int, point: LatLon, speed_kmh: float, heading_deg: float | None = None
+    ) -> None:
+        """The car of `order_id` was at `point` at `ts` (event time), heading `heading_deg`."""
         cell = self._cell(point)
         cars = self.cells.setdefault(cell, {})
         seen = cars.get(order_id)
         if seen is not None and seen.ts > ts:
             return  # a late ping: the car's newer position stands
         cars.pop(order_id, None)  # re-inserted last: dict order is age order
-        cars[order_id] = _Seen(ts, point[0], point[1], self._held_up(order_id, ts, speed_kmh))
+        slow_since = self._slow_since(order_id, ts, speed_kmh)
+        cars[order_id] = _Seen(ts, point[0], point[1], slow_since, heading_deg)
         self._latest_ts = max(self._latest_ts, ts)
         self._trim(cars, ts)
         self._records += 1
@@ -79,11 +96,18 @@ class TrafficGrid:
             self.sweep(self._latest_ts)
 
     def nearby(
-        self, order_id: str, ts: int, point: LatLon, radius_m: float, road: Sequence[LatLon] = ()
+        self,
+        order_id: str,
+        ts: int,
+        point: LatLon,
+        radius_m: float,
+        road: Sequence[LatLon] = (),
+        joined_by: int | None = None,
     ) -> Nearby:
         """The other cars within `radius_m` of `point` whose latest ping is at most a window old
         (a car that crossed into another cell counts once, by its latest ping); with `road`, only
-        those within ON_ROAD_M of it."""
+        those within ON_ROAD_M of it and heading its way (`on_the_road`). Held up are those
+        `holds_up` at `ts`, slow since `joined_by` at the latest when given."""
         row, col = self._cell(point)
         reach = max(1, math.ceil(radius_m / self.cell_m))
         reach_lat = radius_m / M_PER_DEG
@@ -100,8 +124,8 @@ class TrafficGrid:
                         latest[other] = seen
         near = [s for s in latest.values() if distance_m(point, (s.lat, s.lon)) <= radius_m]
         if road:
-            near = [s for s in near if distance_to_route_m((s.lat, s.lon), road) <= ON_ROAD_M]
-        return Nearby(len(near), sum(1 for s in near if s.held_up))
+            near = [s for s in near if on_the_road(s, road)]
+        return Nearby(len(near), sum(1 for s in near if holds_up(s, ts, joined_by)))
 
     def forget(self, order_id: str, point: LatLon) -> None:
         """The car is not in the traffic (waiting at the pickup, trip over): it no longer counts here."""
@@ -120,12 +144,11 @@ class TrafficGrid:
         present = {car for cars in self.cells.values() for car in cars}
         self.slow_since = {car: ts for car, ts in self.slow_since.items() if car in present}
 
-    def _held_up(self, order_id: str, ts: int, speed_kmh: float) -> bool:
+    def _slow_since(self, order_id: str, ts: int, speed_kmh: float) -> int | None:
         if speed_kmh > SLOW_KMH:
             self.slow_since.pop(order_id, None)
-            return False
-        since = self.slow_since.setdefault(order_id, ts)
-        return ts - since >= HELD_UP_MS
+            return None
+        return self.slow_since.setdefault(order_id, ts)
 
     def size(self) -> int:
         return sum(len(cars) for cars in self.cells.values())
@@ -151,6 +174,28 @@ class TrafficGrid:
         return step
 
 
+def holds_up(seen: _Seen, ts: int, joined_by: int | None = None) -> bool:
+    """The car is held up now: slow for HELD_UP_MS at a ping at most FRESH_MS old, and, with
+    `joined_by`, slow since then at the latest: a car that slowed only after the asking car had
+    stood a while is queued behind it, or in a jam that came later, not what stopped it."""
+    if not seen.held_up or ts - seen.ts > FRESH_MS:
+        return False
+    return joined_by is None or (seen.slow_since is not None and seen.slow_since <= joined_by)
+
+
+def on_the_road(seen: _Seen, road: Sequence[LatLon]) -> bool:
+    """The car is on this road and going its way: within ON_ROAD_M of it and, when its ping has a
+    heading, within SAME_WAY_DEG of the road's direction there. Oncoming cars and cross traffic
+    at a junction (a red light's queue) share the road's metres, not its jam."""
+    distance, segment = nearest_segment((seen.lat, seen.lon), road)
+    if distance > ON_ROAD_M:
+        return False
+    if seen.heading is None or len(road) < 2:
+        return True
+    segment = min(segment, len(road) - 2)
+    return heading_gap_deg(seen.heading, bearing_deg(road[segment], road[segment + 1])) <= SAME_WAY_DEG
+
+
 def on_road(state: TripState) -> bool:
     """A car that is part of the traffic: assigned and driving, not waiting at the pickup or done."""
     if state.ended:
@@ -164,13 +209,14 @@ def observe(grid: TrafficGrid, state: TripState, ping: models.TelemetryPing) -> 
     if not on_road(state):
         grid.forget(state.order_id, point)
         return
-    grid.record(state.order_id, ping.ts, point, ping.speed_kmh)
+    grid.record(state.order_id, ping.ts, point, ping.speed_kmh, ping.heading_deg)
     if ping.speed_kmh > STOPPED_KMH or ping.ts < (state.last_ping_ts or 0) or not state.route:
         return
     if state.traffic is not None and 0 <= ping.ts - state.traffic.ts < SAMPLE_EVERY_MS:
         return
     road = road_near(state.route, point, NEARBY_M + CELL_M)
-    near = grid.nearby(state.order_id, ping.ts, point, NEARBY_M, road)
+    joined_by = grid.slow_since.get(state.order_id, ping.ts) + JOINED_MS  # its own slow streak
+    near = grid.nearby(state.order_id, ping.ts, point, NEARBY_M, road, joined_by)
     state.traffic = TrafficSample(ping.ts, near.cars, near.slow)
 
 

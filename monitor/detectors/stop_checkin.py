@@ -9,7 +9,8 @@ the passenger hears from us first (the `long_stop` that follows on the same stop
 check-in in `details.follows`, and counts its message as our first word: docs/told-first.md).
 A stop in a jam is silent: a ping of the stop found at least
 `jam_min_cars` other cars within 300 m held up (`jam_slow_share` of those seen), from the
-worker's traffic grid (`monitor/traffic.py`); an ETA from the platform that slipped during
+worker's traffic grid (`monitor/traffic.py`: on its road, going its way, held up now and since
+before it slowed or soon after); an ETA from the platform that slipped during
 the stop counts as one such car. No cars seen near means no evidence of a jam: the
 check-in goes (safety first). The incident is `high`, not critical: no page at once; no
 answer or "help" pages (outreach), and `long_stop` still opens at its own threshold. None while

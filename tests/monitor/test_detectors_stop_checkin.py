@@ -94,6 +94,42 @@ def test_a_jam_on_a_cross_street_is_not_its_jam():
     assert trip.opened("stop_checkin")
 
 
+def test_a_jam_heading_its_way_is_its_jam():
+    processor = TripProcessor(load_rule_dir(PACK))
+    others = neighbours(processor, 3)
+    trip = started_trip(processor)
+    for t in range(20, 400, 5):
+        for n, other in enumerate(others):  # queued ahead of it, facing east as it does
+            other.ping(t + 0.5 + n * 0.1, on_route(0.3 + 0.001 * (n + 1)), speed=0.0, heading=90.0)
+        trip.ping(t, on_route(0.3), speed=0.0, heading=90.0)
+    assert "stop_checkin" not in trip.kinds_opened()
+
+
+def test_cross_traffic_and_oncoming_cars_held_up_on_its_road_are_not_its_jam():
+    processor = TripProcessor(load_rule_dir(PACK))
+    others = neighbours(processor, 4)
+    trip = started_trip(processor)
+    for t in range(20, 240, 5):  # a queue at the junction 80 m ahead, and a queue coming the other way
+        for n, other in enumerate(others):
+            heading = 0.0 if n < 2 else 270.0
+            other.ping(t + 0.5 + n * 0.1, on_route(0.302 + 0.0002 * n), speed=0.0, heading=heading)
+        trip.ping(t, on_route(0.3), speed=0.0, heading=90.0)
+    assert trip.opened("stop_checkin")
+
+
+def test_cars_that_stop_behind_it_after_it_stood_are_not_its_jam():
+    processor = TripProcessor(load_rule_dir(PACK))
+    others = neighbours(processor, 3)
+    trip = started_trip(processor)
+    trip.drive(12, 18, x0=0.29, x1=0.3)
+    for t in range(20, 240, 5):  # it stops first; 90 s later the lane behind it fills up
+        trip.ping(t, on_route(0.3), speed=0.0, heading=90.0)
+        for n, other in enumerate(others):
+            speed = 40.0 if t < 110 else 0.0
+            other.ping(t + 0.5 + n * 0.1, on_route(0.3 - 0.001 * (n + 1)), speed=speed, heading=90.0)
+    assert trip.opened("stop_checkin")
+
+
 def test_one_car_held_up_is_no_jam_but_an_eta_slip_makes_it_one():
     processor = TripProcessor(load_rule_dir(PACK))
     [other] = neighbours(processor, 1)

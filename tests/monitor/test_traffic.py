@@ -65,3 +65,29 @@ def test_the_grid_stays_bounded_by_the_window_and_the_cell_cap():
     assert grid.size() <= traffic.MAX_PER_CELL
     grid.sweep(1_000_000)
     assert grid.size() == 0 and not grid.cells and not grid.slow_since
+
+
+ROAD_EAST = [HERE, east(600)]  # a road running east from HERE
+
+
+def test_only_cars_on_the_road_going_its_way_count_and_a_car_with_no_heading_does():
+    grid = TrafficGrid()
+    for car, heading in (("along", 92.0), ("oncoming", 270.0), ("crossing", 0.0), ("no-heading", None)):
+        for ts in range(0, 45_000, 5_000):
+            grid.record(car, ts, east(100), 0.0, heading)
+    assert grid.nearby("me", 40_000, HERE, 300, ROAD_EAST) == traffic.Nearby(cars=2, slow=2)
+
+
+def test_a_held_up_car_gone_quiet_is_no_longer_held_up():
+    grid = TrafficGrid()
+    last = slow_for(grid, "quiet", 40, east(100))
+    assert grid.nearby("me", last + traffic.FRESH_MS, HERE, 300) == traffic.Nearby(cars=1, slow=1)
+    assert grid.nearby("me", last + traffic.FRESH_MS + 1, HERE, 300) == traffic.Nearby(cars=1, slow=0)
+
+
+def test_a_car_that_slowed_after_the_asking_car_joined_is_not_what_stopped_it():
+    grid = TrafficGrid()
+    slow_for(grid, "before", 100, east(100))
+    last = slow_for(grid, "after", 40, east(-100), t0=60_000)  # slowed 60 s later: queued behind
+    assert grid.nearby("me", last, HERE, 300, joined_by=59_999) == traffic.Nearby(cars=2, slow=1)
+    assert grid.nearby("me", last, HERE, 300, joined_by=60_000) == traffic.Nearby(cars=2, slow=2)

@@ -132,6 +132,7 @@ class Trip:
         accuracy: float | None = 5.0,
         arrive: float | None = None,
         event_id: str | None = None,
+        heading: float | None = None,
     ) -> list[IncidentChange]:
         event: dict[str, Any] = {
             "order_id": self.order_id,
@@ -145,6 +146,8 @@ class Trip:
             event["accuracy_m"] = accuracy
         if event_id is not None:
             event["event_id"] = event_id
+        if heading is not None:
+            event["heading_deg"] = heading
         return self.send(names.TELEMETRY, event, arrive)
 
     def drive(
