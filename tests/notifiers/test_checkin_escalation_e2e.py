@@ -36,7 +36,7 @@ pytestmark = pytest.mark.service
 PACK = Path(__file__).resolve().parents[2] / "rules" / "pack"
 SAFETY = "f" * 32
 CHECKIN_SMS = (
-    "Anna, we see your car has stopped for a few minutes. All well? Reply 1 I'm OK, 2 Get help,"
+    "Anna, we see your car has been stopped for a while. All well? Reply 1 I'm OK, 2 Get help,"
     " 3 Report a problem, 4 Share my trip."
 )
 STOOD_S = 240  # past the check-in's 3 min, short of long_stop's 10 min on the route

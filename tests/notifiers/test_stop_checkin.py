@@ -62,7 +62,7 @@ async def test_the_check_in_goes_at_once_whatever_the_budget_and_pages_nobody(
     await outreach.on_incident(stopped("s1"))
     await drain(dispatcher, clock)
     [sms] = providers.sms
-    assert "stopped for a few minutes. All well?" in sms["body"] and "Reply 1 I'm OK" in sms["body"]
+    assert "been stopped for a while. All well?" in sms["body"] and "Reply 1 I'm OK" in sms["body"]
     assert providers.pages == []
 
 
