@@ -139,6 +139,8 @@ class Outreach:
         plan = Plan()
         raw_case = await pipe.get(cases.case_key(subject.incident_id))
         plan.case = decode_case(raw_case) if raw_case else None
+        if incident is not None:
+            plan.paged_before = await self._paged_before(pipe, incident)
         if decision.steps:  # messages are rendered from the trip as it stands now
             plan.trip, plan.refund = await read_trip_facts(self.redis, subject.order_id), policy.refund
         if incident is not None:
@@ -155,6 +157,15 @@ class Outreach:
             plan.escalation_due = min(plan.escalation_due, checkin_due)
         pipe.multi()
         self._queue(pipe, conv, plan, spend)  # executed by the caller's transaction
+
+    @staticmethod
+    async def _paged_before(pipe: aioredis.client.Pipeline, incident: IncidentView) -> Case | None:
+        """The case of the stop check-in a long_stop was escalated from, when that escalation paged
+        on-call: its page stands for the long_stop too (escalation.Escalation.take_over)."""
+        checkin_id = stop_escalation.escalated_from(incident)
+        raw = await pipe.get(cases.case_key(checkin_id)) if checkin_id else None
+        checkin_case = decode_case(raw) if raw else None
+        return checkin_case if checkin_case is not None and checkin_case.escalation_level >= 0 else None
 
     def _follow_incident(self, plan: Plan, incident: IncidentView, policy: Policy, now: int) -> None:
         if plan.case is None and not (policy.open_case or policy.page or incident.severity == "critical"):
@@ -391,11 +402,12 @@ async def escalate_case(
 
     def step(plan: Plan, case: Case, incident: IncidentView) -> None:
         first_page = case.escalation_level < 0  # a later level is the same unanswered check-in
-        if case.state == "open" and not incident.subordinate_to:  # under a critical one: it pages
-            outreach.escalation.escalate(plan, case, incident, now, why, outreach.policy(incident))
         if asked_for_help or first_page:
             reason = checkin.HELP if asked_for_help else no_answer
             plan.stop_escalation = stop_escalation.request_for(case, incident, now, reason, asked_for_help)
+        if case.state == "open" and not incident.subordinate_to:  # under a critical one: it pages
+            paged = stop_escalation.page_view(incident, plan.stop_escalation)
+            outreach.escalation.escalate(plan, case, paged, now, why, outreach.policy(incident))
         if plan.stop_escalation is not None:
             text = f"{reason}: the critical long_stop of the trip is raised now"
             plan.entries.append(TimelineEntry(at=now, what="escalation", text=text))

@@ -97,8 +97,33 @@ class Escalation:
             self._acknowledge_pages(plan, case, incident, now)
         elif incident.subordinate_to or case.state != "open" or case.escalation_level >= 0:
             return  # a lesser incident, somebody has it, or on-call is paged already
+        elif plan.paged_before is not None:
+            self.take_over(plan, case, incident, plan.paged_before, now, policy)
         elif policy.page or incident.severity == "critical":
             self._page_or_wait(plan, case, incident, now, policy)
+
+    def take_over(
+        self, plan: Plan, case: Case, incident: IncidentView, paged: Case, now: int, policy: Policy
+    ) -> None:
+        """The stop check-in's escalation paged on-call for this stop already (critical, with the
+        passenger's answer): that page stands for this incident too, no second one. Acknowledging
+        or resolving this case acknowledges or resolves it, and the ladder goes on from here."""
+        case.pages = dict(paged.pages)
+        case.escalation_level, case.reminders = paged.escalation_level, 0
+        case.paged_at = paged.paged_at or now
+        case.version += 1
+        plan.case_changed = True
+        plan.escalation_due = self._deadline(case.escalation_level, case.paged_at)
+        if policy.repeat_interval_s:
+            plan.reminder_due = case.paged_at + int(policy.repeat_interval_s * 1000)
+        pages = ", ".join(f"{key} ({target})" for key, target in sorted(paged.pages.items()))
+        text = f"on-call was paged for this stop by {paged.incident_id}: {pages}; no second page"
+        plan.entries.append(TimelineEntry(at=now, what="escalation", text=text))
+
+    def _deadline(self, level: int, since: int) -> int:
+        """When the page of `level` (sent at `since`) escalates unless acknowledged; -1: never."""
+        deadline = self.levels[level].deadline_s if level < len(self.levels) else None
+        return -1 if deadline is None else since + int(deadline * 1000)
 
     def escalate(
         self, plan: Plan, case: Case, incident: IncidentView, now: int, why: str, policy: Policy | None = None
@@ -229,8 +254,7 @@ class Escalation:
             self._event(case, incident, dedup_key, routing_key, "trigger", now, None, details)
         )
         plan.entries.append(TimelineEntry(at=now, what="escalation", text=text, data=details))
-        deadline = self.levels[level].deadline_s if level < len(self.levels) else None
-        plan.escalation_due = -1 if deadline is None else now + int(deadline * 1000)
+        plan.escalation_due = self._deadline(level, now)
 
     def _acknowledge_pages(self, plan: Plan, case: Case, incident: IncidentView, now: int) -> None:
         """Somebody has the case: acknowledge every page triggered, once."""
@@ -270,6 +294,8 @@ class Escalation:
     def _paged(case: Case, incident: IncidentView) -> dict[str, str]:
         """dedup_key -> target of every page (also of cases stored before `pages` existed)."""
         paged = dict(case.pages)
+        if paged:
+            return paged  # kept since `pages` exists: the keys may be another incident's (take_over)
         for level in range(case.escalation_level + 1):
             paged.setdefault(f"{incident.incident_id}:L{level}", f"level {level + 1}")
         return paged

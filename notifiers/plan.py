@@ -28,3 +28,4 @@ class Plan:
     driver_spend: budget.Budget | None = None  # the driver's budget, when a driver message counts
     asks_reply: bool = False  # a message queued now asks the passenger for a reply (check-in, survey)
     stop_escalation: StopEscalation | None = None  # ask the worker for long_stop now (stop_escalation.py)
+    paged_before: Case | None = None  # an escalated long_stop: the check-in's case that paged for its stop

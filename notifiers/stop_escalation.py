@@ -2,7 +2,10 @@
 
 Paging on-call stays where it was (`engine.escalate_case`); this adds the request to the worker
 (`core/checkin.py`) that opens `long_stop` at once. "I'm OK" holds it back: the worker's own
-`long_stop` then opens at `on_route_duration_s`, as before.
+`long_stop` then opens at `on_route_duration_s`, as before. One page for one stop: the page
+that goes with a request is critical and leads with the passenger's answer (`page_view`), and
+the long_stop it raises takes that page over instead of paging again
+(`escalation.Escalation.take_over`); the page never waits for the worker.
 
 The request is written into Redis in the same transaction as the escalation (a durable
 outbox: `names.CHECKIN_ESCALATIONS_PENDING`), then sent to the broker and removed once the
@@ -16,6 +19,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
+import msgspec
 import redis.asyncio as aioredis
 
 from core import names
@@ -27,6 +31,7 @@ from notifiers.model import Case, IncidentView
 log = logging.getLogger(__name__)
 
 CHECKIN_KIND = "stop_checkin"
+LONG_STOP_KIND = "long_stop"
 SendEscalation = Callable[[StopEscalation], Awaitable[None]]
 
 
@@ -50,6 +55,22 @@ def request_for(
         lat=_float_or_none(incident.details.get("lat")),
         lon=_float_or_none(incident.details.get("lon")),
     )
+
+
+def page_view(incident: IncidentView, request: StopEscalation | None) -> IncidentView:
+    """The check-in as the page of its escalation shows it: with a long_stop request, critical
+    (as the long_stop it raises) and the passenger's answer first. The long_stop takes this page
+    over rather than paging again (`escalated_from`): one page for one stop."""
+    if request is None:
+        return incident
+    summary = f"{request.reason}: {incident.summary or incident.kind}"
+    return msgspec.structs.replace(incident, severity="critical", summary=summary)
+
+
+def escalated_from(incident: IncidentView) -> str | None:
+    """The stop check-in a long_stop was raised from by its escalation (monitor/checkin_escalation.py)."""
+    checkin_id = incident.details.get("escalated_from")
+    return checkin_id if incident.kind == LONG_STOP_KIND and isinstance(checkin_id, str) else None
 
 
 def queue(pipe: aioredis.client.Pipeline, request: StopEscalation) -> None:

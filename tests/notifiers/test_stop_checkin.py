@@ -18,7 +18,7 @@ from rules.loader import load_rule_dir
 from tests.notifiers import fakes
 from tests.notifiers.conftest import add_passenger
 from tests.notifiers.test_outreach import drain, incident, parts
-from tests.notifiers.test_paging_rules import outreach_for, pages_of
+from tests.notifiers.test_paging_rules import outreach_for, pages_of, timeline
 
 PACK = Path(__file__).resolve().parents[2] / "rules" / "pack"
 SAFETY = "f" * 32
@@ -247,3 +247,64 @@ async def test_help_from_the_app_asks_for_long_stop_too(checkin_settings, redis,
     await outreach.on_incident(stopped_here("a1"))
     assert await apply_choice(outreach, "a1:stop_checkin", "help", "app action 'help'") == "help"
     assert [(r.order_id, r.reason) for r in requests.sent] == [("a1", HELP)]
+
+
+# --- one page for one stop: the help reply's page is critical, and the long_stop it raises takes it over ---
+
+
+def escalated_long_stop(order: str) -> dict:
+    return {
+        "incident_id": f"{order}:long_stop",
+        "kind": "long_stop",
+        "severity": "critical",
+        "rule_id": "long-stop",
+        "summary": "car stationary mid-trip for 4m: passenger asked for help (stop check-in)",
+        "details": {"escalated_from": f"{order}:stop_checkin", "escalation_reason": HELP},
+    }
+
+
+async def test_help_pages_on_call_once_critical_with_the_answer_and_the_long_stop_takes_that_page_over(
+    checkin_settings, redis, http, clock, providers
+) -> None:
+    from notifiers.inbound import handle_reply
+
+    settings = checkin_settings.replace(
+        escalation_levels=f"{fakes.ROUTING_KEYS[0]}@60,{fakes.ROUTING_KEYS[1]}@60"
+    )
+    outreach = outreach_for(settings, redis, clock, load_rule_dir(PACK))
+    outreach.send_escalation = Requests()
+    _, dispatcher = parts(settings, redis, http, clock)
+    await passengers(redis, "p1")
+    await outreach.on_incident(stopped_here("p1"))
+    assert await handle_reply(outreach, "+15550000000", "HELP") == "help"
+    clock.advance(1)  # the worker raises the critical long_stop; the check-in goes under it
+    await outreach.on_incident(incident("p1", 1, **escalated_long_stop("p1")))
+    await outreach.on_incident(stopped_here("p1", 2, subordinate_to="p1:long_stop"))
+    await drain(dispatcher, clock)
+    [page] = [p for p in providers.pages if p["event_action"] == "trigger"]
+    assert (page["dedup_key"], page["routing_key"]) == ("p1:stop_checkin:L0", SAFETY)
+    assert page["payload"]["severity"] == "critical"
+    assert page["payload"]["summary"].startswith("passenger asked for help: ")
+    texts = await timeline(redis, "p1:long_stop")
+    assert any("no second page" in text for text in texts)
+
+    clock.advance(60)  # nobody acknowledged: the ladder goes on from the long_stop's case, once
+    await escalate_due(outreach)
+    await drain(dispatcher, clock)
+    assert pages_of(providers)[1:] == [("p1:long_stop:L1", fakes.ROUTING_KEYS[1])]
+
+    await outreach.on_incident(incident("p1", 2, status="resolved", **escalated_long_stop("p1")))
+    await drain(dispatcher, clock)
+    assert ("p1:stop_checkin:L0", SAFETY) in pages_of(providers, "resolve")  # the page it took over
+
+
+async def test_a_long_stop_raised_while_no_page_was_sent_pages_on_its_own(
+    checkin_settings, redis, http, clock, providers
+) -> None:
+    outreach = outreach_for(checkin_settings, redis, clock, load_rule_dir(PACK))
+    _, dispatcher = parts(checkin_settings, redis, http, clock)
+    await passengers(redis, "p2")
+    await outreach.on_incident(stopped_here("p2"))  # asked; no answer yet, so nobody paged
+    await outreach.on_incident(incident("p2", 1, **escalated_long_stop("p2")))
+    await drain(dispatcher, clock)
+    assert pages_of(providers) == [("p2:long_stop:L0", fakes.ROUTING_KEYS[0])]
