@@ -24,12 +24,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
+import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import orjson
@@ -133,28 +136,57 @@ async def raw_consumer_rate(settings: Settings, events: int) -> float:
 
 
 async def worker_drain_time(settings: Settings, redis: aioredis.Redis, prefix: str = "marker") -> float:
-    """Seconds until the worker has judged everything produced so far: one marker order per
-    partition (already late, so it opens at once) comes after the load on that partition."""
+    """When the worker has judged everything produced so far (perf_counter): see send_markers."""
+    return await markers_judged(redis, await send_markers(settings, prefix))
+
+
+async def send_markers(settings: Settings, prefix: str = "marker") -> list[str]:
+    """One marker order per partition (already late, so it opens at once), after what was
+    produced so far on that partition; their incidents say the worker has judged it."""
+    from aiokafka.partitioner import murmur2
+
     producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap)
     await producer.start()
-    markers = {}
+    partitions = len(await producer.partitions_for(names.TRIP_EVENTS))
+    markers: dict[int, str] = {}
     n = 0
-    while len(markers) < settings.partitions:
+    while len(markers) < partitions:
         key = f"{prefix}-{n}"
         n += 1
-        partition = await producer.partitions_for(names.TRIP_EVENTS)
-        from aiokafka.partitioner import murmur2
-
-        p = (murmur2(key.encode()) & 0x7FFFFFFF) % len(partition)
-        markers.setdefault(p, key)
+        markers.setdefault((murmur2(key.encode()) & 0x7FFFFFFF) % partitions, key)
     for key in markers.values():
         await producer.send(names.TRIP_EVENTS, key=key.encode(), value=order_created(key, now_ms() - 600_000))
     await producer.stop()
-    while True:
-        found = await redis.exists(*[names.incident_key(f"{k}:pickup_delay") for k in markers.values()])
-        if found == len(markers):
-            return time.perf_counter()
-        await asyncio.sleep(0.02)
+    return list(markers.values())
+
+
+async def markers_judged(redis: aioredis.Redis, markers: list[str]) -> float:
+    """perf_counter once every marker's incident is in Redis."""
+    keys = [names.incident_key(f"{key}:pickup_delay") for key in markers]
+    while await redis.exists(*keys) < len(keys):
+        await asyncio.sleep(0.01)
+    return time.perf_counter()
+
+
+@contextlib.contextmanager
+def paused(pids: list[int]) -> Iterator[Callable[[], float]]:
+    """The processes stopped (SIGSTOP) inside the block; the callable it yields resumes them
+    (SIGCONT) and returns when (perf_counter). Resumed on the way out in any case."""
+    resumed_at: list[float] = []
+
+    def resume() -> float:
+        for pid in pids:
+            os.kill(pid, signal.SIGCONT)
+        resumed_at.append(time.perf_counter())
+        return resumed_at[-1]
+
+    for pid in pids:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        yield resume
+    finally:
+        if not resumed_at:
+            resume()
 
 
 async def latencies(settings: Settings, redis: aioredis.Redis, orders: int) -> list[float]:
@@ -252,9 +284,18 @@ async def measure_worker(
         await hold_active_trips(settings, args.active_trips)
         await worker_drain_time(settings, redis, prefix="held")
         out["per_trip"] = (await settled_rss(worker_pids) - rss_before) / args.active_trips
-    began, cpu_before = time.perf_counter(), sum(procstat.cpu_seconds(pid) for pid in worker_pids)
-    await produce_load(settings, args.events, args.active_trips)
-    out["worker_rate"] = args.events / (await worker_drain_time(settings, redis) - began)
+    # Like the no-op agent after it, the worker reads the load as a backlog: it is stopped
+    # (SIGSTOP) while the load and the markers are produced, so that it does not share the
+    # cores with the producer, and timed from SIGCONT to the markers' incidents.
+    with paused(worker_pids) as resumed:
+        produced = time.perf_counter()
+        await produce_load(settings, args.events, args.active_trips)
+        markers = await send_markers(settings)
+        if time.perf_counter() - produced > settings.session_timeout_s * 0.6:
+            print("warning: producing the load took close to the session timeout; the worker may rebalance")
+        cpu_before = sum(procstat.cpu_seconds(pid) for pid in worker_pids)
+        began = resumed()
+    out["worker_rate"] = args.events / (await markers_judged(redis, markers) - began)
     cpu = sum(procstat.cpu_seconds(pid) for pid in worker_pids) - cpu_before
     out["worker_cpu_us"] = cpu / args.events * 1e6
     alive = asyncio.create_task(keep_alive(settings, args.active_trips)) if args.active_trips else None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any
 
@@ -58,6 +58,8 @@ class TripwatchApp(faust.App):
     commit_cap: Callable[[TP], int | None] = staticmethod(lambda tp: None)  # see monitor.unsaved
     guarded_topics: frozenset[str] = frozenset()  # none of their records skipped (monitor.offsets)
     on_input_seek: Callable[[TP], None] = staticmethod(lambda tp: None)  # the consumer sought `tp`
+    direct_judge: Callable[[Any], Awaitable[None]] | None = None  # see monitor.direct_drain
+    direct_topics: frozenset[str] = frozenset()  # topics whose records go to `direct_judge`
 
     def _new_transport(self) -> Any:
         return LowLatencyTransport(self.conf.broker_consumer, self)
@@ -157,7 +159,11 @@ class Monitor:
             key_type=bytes,
             value_type=bytes,
         )
-        app.agent(self.input_topic, name="tripwatch.detect")(self._detect)
+        # The input topics have no agent: the fetch loop hands their records to the judge
+        # itself (monitor.direct_drain); the conductor only subscribes to them.
+        app.topics.add(self.input_topic)
+        app.direct_topics = frozenset(names.INPUT_TOPICS)
+        app.direct_judge = self._judge_record
         app.agent(self.passengers_topic, name="tripwatch.passengers")(self._passengers)
         app.agent(self.contacts_topic, name="tripwatch.contacts")(self._contacts)
         app.agent(self.escalations_topic, name="tripwatch.checkin-escalations")(self._checkin_escalations)
@@ -170,9 +176,8 @@ class Monitor:
 
     # --- agents ---------------------------------------------------------------------
 
-    async def _detect(self, stream: faust.StreamT[bytes]) -> None:
-        async for event in stream.events():
-            await self._judge_message(event.message, event.value)
+    async def _judge_record(self, message: Any) -> None:
+        await self._judge_message(message, message.value)
 
     async def _judge_message(self, message: Any, raw: bytes | None) -> None:
         """One input message, whatever it holds: judged, or dead-lettered with the reason.
