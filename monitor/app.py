@@ -36,6 +36,7 @@ from monitor.offsets import Verdict
 from monitor.processor import Outcome, TripProcessor
 from monitor.support import SupportContacts
 from monitor.transport import LowLatencyTransport
+from monitor.trip_log_writer import TripLogWriter
 from monitor.trip_state import TripState, decode_state, encode_state, expires_at, trip_expired
 from monitor.unsaved import UnsavedPings
 from monitor.watermarks import PartitionClocks
@@ -113,7 +114,7 @@ class Monitor:
         )
         self.redis = aioredis.from_url(settings.redis_dsn)
         self.incidents = IncidentStore(self.redis)
-        self.trip_log = TripLog.from_settings(self.redis, settings)
+        self.trip_log = TripLogWriter(TripLog.from_settings(self.redis, settings))
         self.support = SupportContacts(
             ContactStore(self.redis, settings.helpdesk_webhook_url), self._raise_from_contact
         )
@@ -167,6 +168,7 @@ class Monitor:
         app.agent(self.passengers_topic, name="tripwatch.passengers")(self._passengers)
         app.agent(self.contacts_topic, name="tripwatch.contacts")(self._contacts)
         app.agent(self.escalations_topic, name="tripwatch.checkin-escalations")(self._checkin_escalations)
+        app.task(self.trip_log.run)
         app.timer(5.0, name="tripwatch.contacts-retry")(self._retry_contacts)
         app.timer(self.settings.deadline_tick_s, name="tripwatch.clock")(self._tick)
         app.timer(5.0, name="tripwatch.metrics")(self._metrics_tick)
@@ -206,7 +208,7 @@ class Monitor:
 
     async def _judge(self, message: Any, event: models.InputEvent) -> None:
         metrics.count_event(message.topic)
-        await until_done(lambda: self.trip_log.record(event), "writing the trip log")
+        await self.trip_log.add(event, message.tp, message.offset)  # written by its own task
         self.clocks.observe(message.topic, message.partition, event.ts, now_ms(), message.offset)
         await self._judge_event(HeldEvent(event, message.tp, message.offset), message.partition)
 
@@ -455,11 +457,13 @@ class Monitor:
     async def _apply_change(self, change: IncidentChange) -> None:
         # A retry after a failure is harmless: the change is computed again against what
         # Redis holds, and a publication repeated with the same revision is de-duplicated.
+        await self.trip_log.flush()  # outreach reads the trip's facts from the log
         await self.incidents.apply(change, now_ms(), before_commit=self._publish)
 
     def _commit_cap(self, tp: TP) -> int | None:
-        """Commit no offset whose effect is not written yet: unsaved pings and held events."""
-        caps = [cap for cap in (self.unsaved.commit_cap(tp), self.held.commit_cap(tp)) if cap is not None]
+        """Commit no offset whose effect is not written yet: unsaved pings, held events, the trip log."""
+        held = (self.unsaved.commit_cap(tp), self.held.commit_cap(tp), self.trip_log.commit_cap(tp))
+        caps = [cap for cap in held if cap is not None]
         return min(caps, default=None)
 
     def _save(self, state: TripState) -> None:
@@ -544,7 +548,7 @@ class Monitor:
     def _forget(self, order_id: str) -> None:
         del self.cache[order_id]
         self.unsaved.release(order_id)  # nothing more will be judged of it
-        self.trip_log.forget(order_id)
+        self.trip_log.trip_log.forget(order_id)
         key = order_id.encode()
         if key in self.trips:
             del self.trips[key]  # a tombstone in the changelog
