@@ -71,7 +71,9 @@ async def test_the_writer_task_writes_what_queues_while_it_writes(redis, order_i
             while writer.commit_cap(TRIPS) is not None:
                 await asyncio.sleep(0.01)
         events = await read_events(redis, order_id)
-        assert [e["event_id"] for e in events] == [f"{order_id}-{n}" for n in range(100, 200)]  # the newest 100
+        assert [e["event_id"] for e in events] == [
+            f"{order_id}-{n}" for n in range(100, 200)
+        ]  # the newest 100
     finally:
         task.cancel()
 
@@ -93,7 +95,9 @@ async def test_an_outage_holds_the_offsets_and_the_entries_are_written_once_redi
         async with asyncio.timeout(30):
             await adding
         assert writer.commit_cap(TRIPS) is None
-        assert [e["event_id"] for e in await read_events(client, "outage")] == [f"outage-{n}" for n in (1, 2, 3)]
+        assert [e["event_id"] for e in await read_events(client, "outage")] == [
+            f"outage-{n}" for n in (1, 2, 3)
+        ]
     finally:
         await client.aclose()
         service.stop()
