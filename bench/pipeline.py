@@ -32,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -160,6 +161,19 @@ async def send_markers(settings: Settings, prefix: str = "marker") -> list[str]:
     return list(markers.values())
 
 
+async def events_judged(metrics_ports: list[int]) -> float:
+    """The workers' count of input events judged (`tripwatch_events_total`, all topics)."""
+
+    def scrape(port: int) -> float:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+            lines = response.read().decode().splitlines()
+        return sum(
+            float(line.rsplit(" ", 1)[1]) for line in lines if line.startswith("tripwatch_events_total{")
+        )
+
+    return sum([await asyncio.to_thread(scrape, port) for port in metrics_ports])
+
+
 async def markers_judged(redis: aioredis.Redis, markers: list[str]) -> float:
     """perf_counter once every marker's incident is in Redis."""
     keys = [names.incident_key(f"{key}:pickup_delay") for key in markers]
@@ -276,7 +290,11 @@ async def keep_alive(settings: Settings, trips: int, period_s: float = 60.0) -> 
 
 
 async def measure_worker(
-    args: argparse.Namespace, settings: Settings, redis: aioredis.Redis, worker_pids: list[int]
+    args: argparse.Namespace,
+    settings: Settings,
+    redis: aioredis.Redis,
+    worker_pids: list[int],
+    metrics_ports: list[int],
 ) -> dict[str, object]:
     out: dict[str, object] = {}
     if args.active_trips:
@@ -285,17 +303,20 @@ async def measure_worker(
         await worker_drain_time(settings, redis, prefix="held")
         out["per_trip"] = (await settled_rss(worker_pids) - rss_before) / args.active_trips
     # Like the no-op agent after it, the worker reads the load as a backlog: it is stopped
-    # (SIGSTOP) while the load and the markers are produced, so that it does not share the
-    # cores with the producer, and timed from SIGCONT to the markers' incidents.
+    # (SIGSTOP) while the load is produced, so that it does not share the cores with the
+    # producer, and timed from SIGCONT until its own count of judged events (every input
+    # topic's, from its /metrics) has grown by the load.
+    judged_before = await events_judged(metrics_ports)
     with paused(worker_pids) as resumed:
         produced = time.perf_counter()
         await produce_load(settings, args.events, args.active_trips)
-        markers = await send_markers(settings)
         if time.perf_counter() - produced > settings.session_timeout_s * 0.6:
             print("warning: producing the load took close to the session timeout; the worker may rebalance")
         cpu_before = sum(procstat.cpu_seconds(pid) for pid in worker_pids)
         began = resumed()
-    out["worker_rate"] = args.events / (await markers_judged(redis, markers) - began)
+    while await events_judged(metrics_ports) < judged_before + args.events:
+        await asyncio.sleep(0.1)  # a scrape costs the worker a thread: not too often
+    out["worker_rate"] = args.events / (time.perf_counter() - began)
     cpu = sum(procstat.cpu_seconds(pid) for pid in worker_pids) - cpu_before
     out["worker_cpu_us"] = cpu / args.events * 1e6
     alive = asyncio.create_task(keep_alive(settings, args.active_trips)) if args.active_trips else None
@@ -355,7 +376,8 @@ async def run(args: argparse.Namespace, settings: Settings, stack: dict[str, int
     redis = aioredis.from_url(settings.redis_dsn)
     await ensure_topics(settings)
     started = time.perf_counter()
-    workers = [start_worker(settings.replace(worker_metrics_port=free_port())) for _ in range(args.workers)]
+    ports = [free_port() for _ in range(args.workers)]
+    workers = [start_worker(settings.replace(worker_metrics_port=port)) for port in ports]
     try:
         await wait_ready(redis, settings, args.workers)
         print(
@@ -363,7 +385,7 @@ async def run(args: argparse.Namespace, settings: Settings, stack: dict[str, int
             f"producing {args.events} events ...",
             flush=True,
         )
-        figures = await measure_worker(args, settings, redis, [worker.pid for worker in workers])
+        figures = await measure_worker(args, settings, redis, [worker.pid for worker in workers], ports)
         pids = stack | {
             f"worker{n + 1}" if args.workers > 1 else "worker": w.pid for n, w in enumerate(workers)
         }
