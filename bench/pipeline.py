@@ -8,10 +8,13 @@ which split the partitions; memory and idle CPU are theirs together) on free por
 - with `--active-trips N`: N trips under way (created, assigned, started with a 50-point route,
   pinged) are held before measuring, `memory per active trip` is the worker's resident memory
   grown by holding them, divided by N, and the load's pings go to those trips;
-- throughput: events/s through the worker (decode, state, detection); then, after the worker
-  stops, a no-op faust agent on the same `TripwatchApp` settings (bench/noop_agent.py) over the
-  same messages, and a raw aiokafka consumer's reads/s. The headline is worker / no-op (the
-  machine is shared and noisy: compare ratios within one run, not absolute figures);
+- throughput: events/s through the worker (decode, state, detection), read as a backlog: the
+  worker is stopped (SIGSTOP) while the load is produced, then timed from SIGCONT until its own
+  count of judged events (its /metrics, every input topic) has grown by the load; then, after
+  the worker stops, a no-op faust agent on the same `TripwatchApp` settings (bench/noop_agent.py)
+  over the same messages, also a backlog, and a raw aiokafka consumer's reads/s. The headline is
+  worker / no-op (the machine is shared and noisy: compare ratios within one run, not absolute
+  figures);
 - cpu per event: the worker's CPU time (all its threads) over the load, and the no-op agent's over
   its messages, per event: less at the mercy of other processes than events/s on a busy machine;
 - latency: from producing an event that opens an incident to the incident in Redis, p50/p95/p99,
