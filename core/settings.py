@@ -56,7 +56,7 @@ class Settings(BaseModel):
         description="longest a consumer fetch waits for data (Tansu holds every fetch this long)",
     )
     fetch_idle_wait_ms: int = Field(
-        100,
+        500,
         ge=1,
         le=5000,
         description="fetch wait once a consumer's topics have been quiet for a second (idle cost)",
