@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 
 FETCH_BYTES = 16 << 20  # per request: the partitions are read in as many requests as it takes
 PARTITION_BYTES = 1 << 20
-FETCH_WAIT_MS = 10
+FETCH_WAIT_MS = 500  # a full partition is served slowly: a short wait brought nothing from it
 OFFSET_OUT_OF_RANGE = 1
 FLAG_TTL_FACTOR = 3  # the flag outlives a few missed checks, then the board forgets it
 
@@ -93,7 +93,8 @@ class BatchCounter:
         by_topic: dict[str, list[tuple[int, int, int]]] = {}
         for tp in tps:
             by_topic.setdefault(tp.topic, []).append((tp.partition, self.next_offset.get(tp, 0), PARTITION_BYTES))
-        # Tansu answers a fetch with no wait at all with nothing: the shortest wait it serves
+        # Tansu answers a fetch with no wait at all with nothing, and with a short one nothing
+        # from a partition of thousands of batches
         request = FetchRequest(FETCH_WAIT_MS, 1, FETCH_BYTES, 0, list(by_topic.items()))
         response = await self.client.send(leader, request)
         brought = False
