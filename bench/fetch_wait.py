@@ -1,14 +1,15 @@
 """What a consumer's fetch wait costs the embedded broker idle, and what it adds to the first
 event after a quiet spell.
 
-For each wait given: one consumer over 4 topics of 8 partitions, idle for 10 s (the broker's
+For each wait given: one consumer over 4 topics of 8 partitions (`--partitions`), idle for 10 s (the broker's
 share of a core), then 15 single records sent 0.2-1.2 s apart (each one's latency to the consumer).
 
-    .venv/bin/python bench/fetch_wait.py 10 100 250 500 1000
+    .venv/bin/python bench/fetch_wait.py 10 100 250 500 1000 [--partitions 32]
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import random
 import sys
@@ -27,14 +28,14 @@ import procstat  # noqa: E402  (bench/, on the path as the script's own director
 from core.ports import free_port  # noqa: E402
 from tripwatch.embedded import broker_service  # noqa: E402
 
-TOPICS, PARTITIONS, RECORDS = 4, 8, 15
+TOPICS, RECORDS = 4, 15
 
 
-async def create_topics(bootstrap: str, topics: list[str]) -> None:
+async def create_topics(bootstrap: str, topics: list[str], partitions: int) -> None:
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
-        await admin.create_topics([NewTopic(topic, PARTITIONS, 1) for topic in topics])
+        await admin.create_topics([NewTopic(topic, partitions, 1) for topic in topics])
     finally:
         await admin.close()
 
@@ -45,9 +46,9 @@ async def read_into(consumer: AIOKafkaConsumer, latencies: list[float]) -> None:
             latencies += [time.time() * 1000 - int(record.value) for record in records]
 
 
-async def measure(bootstrap: str, broker_pid: int, wait_ms: int) -> None:
+async def measure(bootstrap: str, broker_pid: int, wait_ms: int, partitions: int) -> None:
     topics = [f"wait-{wait_ms}-{n}" for n in range(TOPICS)]
-    await create_topics(bootstrap, topics)
+    await create_topics(bootstrap, topics, partitions)
     consumer = AIOKafkaConsumer(
         *topics, bootstrap_servers=bootstrap, fetch_max_wait_ms=wait_ms, auto_offset_reset="latest"
     )
@@ -69,20 +70,23 @@ async def measure(bootstrap: str, broker_pid: int, wait_ms: int) -> None:
         await producer.stop()
     latencies.sort()
     print(
-        f"fetch wait {wait_ms:5d} ms: broker idle {idle * 100:4.1f} % of a core; first event after quiet: "
+        f"{TOPICS}x{partitions} partitions, fetch wait {wait_ms:5d} ms: broker idle {idle * 100:4.1f} % of a core; first event after quiet: "
         f"median {latencies[len(latencies) // 2]:.0f} ms, max {latencies[-1]:.0f} ms ({len(latencies)} records)",
         flush=True,
     )
 
 
 def main() -> None:
-    waits = [int(arg) for arg in sys.argv[1:]] or [10, 100, 500]
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("waits", type=int, nargs="*", default=[10, 100, 500], help="fetch waits, ms")
+    parser.add_argument("--partitions", type=int, default=8, help="of each of the 4 topics")
+    args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         broker = broker_service("127.0.0.1", free_port(), Path(tmp))
         broker.start()
         try:
-            for wait_ms in waits:
-                asyncio.run(measure(f"127.0.0.1:{broker.port}", broker.pid, wait_ms))
+            for wait_ms in args.waits:
+                asyncio.run(measure(f"127.0.0.1:{broker.port}", broker.pid, wait_ms, args.partitions))
         finally:
             broker.stop()
 

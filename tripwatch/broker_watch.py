@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 FETCH_BYTES = 16 << 20  # per request: the partitions are read in as many requests as it takes
 PARTITION_BYTES = 1 << 20
+MAX_ROUNDS = 1_000  # fetches per count at most (16 GB read)
 FETCH_WAIT_MS = 500  # a full partition is served slowly: a short wait brought nothing from it
 OFFSET_OUT_OF_RANGE = 1
 FLAG_TTL_FACTOR = 3  # the flag outlives a few missed checks, then the board forgets it
@@ -74,7 +75,7 @@ class BatchCounter:
 
     async def count(self) -> dict[TopicPartition, int]:
         """Every partition's batches, reading only what came since the last count: one fetch
-        for all partitions at a time, again while any brought batches."""
+        for all partitions at a time, until each reached the end it had at the start."""
         await self.client.force_metadata_update()
         by_leader: dict[int, list[TopicPartition]] = {}
         cluster = self.client.cluster
@@ -84,12 +85,23 @@ class BatchCounter:
                 by_leader.setdefault(cluster.leader_for_partition(tp) or -1, []).append(tp)
         for leader, tps in by_leader.items():
             if leader >= 0 and await self.client.ready(leader):
-                while await self._read_forward(leader, tps):
-                    pass
+                await self._read_to_end(leader, tps)
         return dict(self.batches)
 
-    async def _read_forward(self, leader: int, tps: list[TopicPartition]) -> bool:
-        """One fetch of every partition in `tps` from where it was left; True if any brought batches."""
+    async def _read_to_end(self, leader: int, tps: list[TopicPartition]) -> None:
+        """Fetch `tps` forward to the ends the first fetch reports (what comes meanwhile is for
+        the next count: under steady traffic there is always more)."""
+        ends: dict[TopicPartition, int] = {}
+        for _ in range(MAX_ROUNDS):
+            waiting = [tp for tp in tps if tp not in ends or self.next_offset.get(tp, 0) < ends[tp]]
+            if not waiting:
+                return
+            for tp, highwater in (await self._read_forward(leader, waiting)).items():
+                ends.setdefault(tp, highwater)
+
+    async def _read_forward(self, leader: int, tps: list[TopicPartition]) -> dict[TopicPartition, int]:
+        """One fetch of every partition in `tps` from where it was left; their high-water marks
+        (-1 for a partition that answered with an error: done for this count)."""
         by_topic: dict[str, list[tuple[int, int, int]]] = {}
         for tp in tps:
             by_topic.setdefault(tp.topic, []).append((tp.partition, self.next_offset.get(tp, 0), PARTITION_BYTES))
@@ -97,33 +109,32 @@ class BatchCounter:
         # from a partition of thousands of batches
         request = FetchRequest(FETCH_WAIT_MS, 1, FETCH_BYTES, 0, list(by_topic.items()))
         response = await self.client.send(leader, request)
-        brought = False
+        highwaters = {}
         for topic, partitions in response.topics:
-            for partition, error_code, _highwater, *data in partitions:
-                brought |= self._take(TopicPartition(topic, partition), error_code, data[-1])
-        return brought
+            for partition, error_code, highwater, *data in partitions:
+                tp = TopicPartition(topic, partition)
+                highwaters[tp] = highwater if self._take(tp, error_code, data[-1]) else -1
+        return highwaters
 
     def _take(self, tp: TopicPartition, error_code: int, raw: bytes | None) -> bool:
-        """Count the batches of one partition's fetched bytes; True when it brought any."""
+        """Count the batches of one partition's fetched bytes; False on an error."""
         if error_code == OFFSET_OUT_OF_RANGE:  # a restarted broker: counted again from 0
-            return self._forget(tp)
-        if error_code or not raw:
+            self._forget(tp)
             return False
-        brought = False
-        records = MemoryRecords(raw)
+        if error_code:
+            return False
+        records = MemoryRecords(raw or b"")
         while records.has_next():
             batch = records.next_batch()
             if batch.next_offset <= self.next_offset.get(tp, 0):
                 continue  # a batch the last count saw already
             self.batches[tp] = self.batches.get(tp, 0) + 1
             self.next_offset[tp] = batch.next_offset
-            brought = True
-        return brought
+        return True
 
-    def _forget(self, tp: TopicPartition) -> bool:
-        had = self.next_offset.pop(tp, 0) > 0
+    def _forget(self, tp: TopicPartition) -> None:
+        self.next_offset.pop(tp, None)
         self.batches.pop(tp, None)
-        return had
 
 
 def resident_bytes(pid: int | None) -> int:
