@@ -123,7 +123,10 @@ def main() -> None:
     )
     parser.add_argument("--messages", type=int, default=100, help="events delivered at the tail per size")
     parser.add_argument(
-        "--records-per-batch", type=int, default=1, help="records in each batch of the fill (a producer's linger)"
+        "--records-per-batch",
+        type=int,
+        default=1,
+        help="records in each batch of the fill (a producer's linger)",
     )
     args = parser.parse_args()
     asyncio.run(run([int(size) for size in args.sizes.split(",")], args.messages, args.records_per_batch))

@@ -120,13 +120,17 @@ async def run(args: argparse.Namespace, settings: Settings, broker_pid: int) -> 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--rate", type=int, default=1000, help="pings per second offered")
     parser.add_argument("--seconds", type=float, default=240.0)
     parser.add_argument("--every", type=float, default=10.0, help="seconds between SOS probes")
     parser.add_argument("--partitions", type=int, default=8)
     parser.add_argument("--linger-ms", type=int, default=5, help="the load producer's linger")
-    parser.add_argument("--give-up-ms", type=float, default=1000.0, help="two SOS in a row slower than this end the run")
+    parser.add_argument(
+        "--give-up-ms", type=float, default=1000.0, help="two SOS in a row slower than this end the run"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         broker = broker_service("127.0.0.1", free_port(), Path(tmp))

@@ -77,7 +77,9 @@ async def measure(bootstrap: str, broker_pid: int, wait_ms: int, partitions: int
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("waits", type=int, nargs="*", default=[10, 100, 500], help="fetch waits, ms")
     parser.add_argument("--partitions", type=int, default=8, help="of each of the 4 topics")
     args = parser.parse_args()

@@ -130,7 +130,9 @@ def measure(args: argparse.Namespace, up_pid: int, ports: dict[str, int]) -> Non
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--speed", type=float, default=50.0, help="demo replay pace")
     parser.add_argument("--settle-seconds", type=float, default=10.0)
     parser.add_argument("--idle-seconds", type=float, default=30.0)

@@ -67,7 +67,10 @@ class Settings(BaseModel):
         description="`tripwatch up` warns (log and board) when a partition of its embedded broker holds this many record batches (it slows past about 10,000); 0 = never",
     )
     embedded_watch_s: float = Field(
-        30.0, gt=0, le=3600, description="how often `tripwatch up` counts its embedded broker's record batches"
+        30.0,
+        gt=0,
+        le=3600,
+        description="how often `tripwatch up` counts its embedded broker's record batches",
     )
     session_timeout_s: float = Field(
         10.0, ge=1, le=300, description="consumer group session timeout; a join waits half of it"

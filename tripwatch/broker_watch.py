@@ -104,7 +104,9 @@ class BatchCounter:
         (-1 for a partition that answered with an error: done for this count)."""
         by_topic: dict[str, list[tuple[int, int, int]]] = {}
         for tp in tps:
-            by_topic.setdefault(tp.topic, []).append((tp.partition, self.next_offset.get(tp, 0), PARTITION_BYTES))
+            by_topic.setdefault(tp.topic, []).append(
+                (tp.partition, self.next_offset.get(tp, 0), PARTITION_BYTES)
+            )
         # Tansu answers a fetch with no wait at all with nothing, and with a short one nothing
         # from a partition of thousands of batches
         request = FetchRequest(FETCH_WAIT_MS, 1, FETCH_BYTES, 0, list(by_topic.items()))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import AsyncIterator
 
 import pytest
 import redis.asyncio as aioredis
@@ -14,7 +15,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from core import names
 from core.clock import now_ms
-from core.health import judge
+from core.health import Check, Snapshot, judge
 from core.settings import Settings
 from dashboard.health import broker_warning
 from tripwatch.broker_watch import BrokerWatch
@@ -51,7 +52,7 @@ async def topic(settings: Settings) -> str:
 
 
 @pytest.fixture
-async def redis(settings: Settings) -> aioredis.Redis:
+async def redis(settings: Settings) -> AsyncIterator[aioredis.Redis]:
     client = aioredis.from_url(settings.redis_dsn)
     yield client
     await client.delete(names.BROKER_HEALTH)
@@ -98,7 +99,5 @@ async def test_no_flag_under_the_limit(settings: Settings, topic: str, redis: ai
     assert judge(_board_snapshot(None), now_ms()).status == "ok"
 
 
-def _board_snapshot(warning: str | None):  # type: ignore[no-untyped-def]
-    from core.health import Check, Snapshot
-
+def _board_snapshot(warning: str | None) -> Snapshot:
     return Snapshot(now_ms(), Check(True), Check(True), lag={}, workers=1, broker_warning=warning)
