@@ -48,6 +48,7 @@ class Snapshot:
     assigned: int | None = None
     lag: dict[str, int] | None = None
     workers: int | None = None
+    broker_warning: str | None = None  # the embedded broker near its limit (tripwatch.broker_watch)
 
 
 @dataclass
@@ -89,6 +90,8 @@ def findings(snapshot: Snapshot, now_ms: int, lag_limit: int = CATCHING_UP_LAG) 
         found.append(("down", "no input partition assigned: joining the consumer group"))
     if snapshot.workers == 0:
         found.append(("degraded", "no detection worker is reporting: incidents may go undetected"))
+    if snapshot.broker_warning:
+        found.append(("degraded", snapshot.broker_warning))
     lag = total_lag(snapshot)
     if lag is not None and lag > lag_limit:
         found.append(("catching_up", f"Catching up: {lag} events behind"))

@@ -56,6 +56,7 @@ RULES_CURRENT = KEY_PREFIX + "rules:current"  # JSON {version, files: {name: tex
 RULES_VERSION = KEY_PREFIX + "rules:version"  # the version of RULES_CURRENT (polled by workers)
 RULES_REFUSED = KEY_PREFIX + "rules:refused"  # JSON {version, problems, at, worker}: last refused set
 RULES_WORKERS = KEY_PREFIX + "rules:workers"  # HASH worker id -> JSON {version, loaded_at, seen_at}
+BROKER_HEALTH = KEY_PREFIX + "health:broker"  # STRING JSON {at, message, batches, ...} while over its limit
 WORKER_HEALTH = KEY_PREFIX + "health:workers"  # HASH worker id -> JSON {at, lag: {topic: n}, assigned}
 BOARD_CHANGES = KEY_PREFIX + "board-changes"  # pub/sub channel: silences changed
 TRIP_EVENTS_LOG = KEY_PREFIX + "trip-events:"  # + order_id -> LIST of non-telemetry event JSON, capped

@@ -56,10 +56,21 @@ class Settings(BaseModel):
         description="longest a consumer fetch waits for data (Tansu holds every fetch this long)",
     )
     fetch_idle_wait_ms: int = Field(
-        100,
+        500,
         ge=1,
         le=5000,
         description="fetch wait once a consumer's topics have been quiet for a second (idle cost)",
+    )
+    embedded_batch_warn: int = Field(
+        8_000,
+        ge=0,
+        description="`tripwatch up` warns (log and board) when a partition of its embedded broker holds this many record batches (it slows past about 10,000); 0 = never",
+    )
+    embedded_watch_s: float = Field(
+        30.0,
+        gt=0,
+        le=3600,
+        description="how often `tripwatch up` counts its embedded broker's record batches",
     )
     session_timeout_s: float = Field(
         10.0, ge=1, le=300, description="consumer group session timeout; a join waits half of it"

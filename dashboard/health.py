@@ -1,4 +1,5 @@
-"""The board's `/healthz`: Redis, the broker and the workers' lag, judged by core.health.
+"""The board's `/healthz`: Redis, the broker, the workers' lag and the embedded broker's load,
+judged by core.health.
 
 A task refreshes the snapshot every few seconds, so a request (each open board polls it)
 costs no I/O. The workers' side comes from their reports in Redis (monitor.worker_health):
@@ -41,7 +42,18 @@ async def take(app: web.Application) -> Snapshot:
     redis_check = await check_redis(redis)
     broker_check = await check_broker(app[SETTINGS].kafka_bootstrap)
     workers, lag = await workers_seen(redis) if redis_check.ok else (None, None)
-    return Snapshot(now_ms(), redis_check, broker_check, lag=lag, workers=workers)
+    warning = await broker_warning(redis) if redis_check.ok else None
+    return Snapshot(now_ms(), redis_check, broker_check, lag=lag, workers=workers, broker_warning=warning)
+
+
+async def broker_warning(redis: aioredis.Redis) -> str | None:
+    """What `tripwatch up` says of its embedded broker near its limit (tripwatch.broker_watch)."""
+    try:
+        raw = await asyncio.wait_for(redis.get(names.BROKER_HEALTH), PROBE_TIMEOUT_S)
+    except Exception:  # Redis went away since its PING: no news
+        return None
+    message = _decode(as_bytes(raw)).get("message") if raw else None
+    return str(message) if message else None
 
 
 async def workers_seen(redis: aioredis.Redis) -> tuple[int | None, dict[str, int] | None]:

@@ -24,9 +24,10 @@ Page first: a critical passenger message queued with its incident's first page
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import redis.asyncio as aioredis
 
@@ -42,6 +43,7 @@ RESENT = "re-sent after an interrupted send"
 UNANSWERED = "sent again after a send with no answer"
 PAGE_POLL_MS = 200  # how often a held message looks whether its page was accepted
 DONE = ("sent", "dead", "unknown")
+IDLE_SENDER_S = 5.0  # an idle sender that does not watch the outbox looks at it this often
 
 
 class Dispatcher:
@@ -58,11 +60,17 @@ class Dispatcher:
         self.clock = clock
         self.outbox = Outbox(redis, int(settings.outreach_lease_s * 1000))
         self.buckets = TokenBuckets(redis, limits_from(settings), settings.rate_critical_reserve)
+        self._claimed = asyncio.Condition()
+        self._watching = False  # an idle sender looks at the outbox every tick
 
     async def run(self, stop: asyncio.Event) -> None:
-        """`outreach_concurrency` senders, so one slow provider does not hold up the others."""
+        """`outreach_concurrency` senders, so one slow provider does not hold up the others.
+
+        While nothing is due, one idle sender looks at the outbox every `outreach_tick_s`; the
+        others wait until a message is claimed (eight pollers made an idle outreach cost more
+        than its broker), or `IDLE_SENDER_S` at the latest."""
         senders = [self._sender(stop) for _ in range(self.settings.outreach_concurrency)]
-        await asyncio.gather(*senders)
+        await asyncio.gather(self._wake_on(stop), *senders)
 
     async def _sender(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
@@ -72,16 +80,37 @@ class Dispatcher:
                 log.exception("delivery failed unexpectedly; going on")
                 worked = False
             if not worked:
-                try:
-                    await asyncio.wait_for(stop.wait(), self.settings.outreach_tick_s)
-                except TimeoutError:
-                    pass
+                await self._idle(stop)
+
+    async def _idle(self, stop: asyncio.Event) -> None:
+        if self._watching:  # another idle sender looks at the outbox
+            await _within(self._claimed_wait(), IDLE_SENDER_S)
+            return
+        self._watching = True
+        try:
+            await _within(stop.wait(), self.settings.outreach_tick_s)
+        finally:
+            self._watching = False
+
+    async def _claimed_wait(self) -> None:
+        async with self._claimed:
+            await self._claimed.wait()
+
+    async def _wake_senders(self) -> None:
+        """A message was claimed (more may be due), or outreach stops: every idle sender looks."""
+        async with self._claimed:
+            self._claimed.notify_all()
+
+    async def _wake_on(self, stop: asyncio.Event) -> None:
+        await stop.wait()
+        await self._wake_senders()
 
     async def run_once(self) -> bool:
         """Handle one due message; False when nothing was due."""
         message = await self.outbox.claim(self.clock())
         if message is None:
             return False
+        await self._wake_senders()
         if message.status == "sending" and await self._went_out_before(message):
             return True
         now = self.clock()
@@ -274,3 +303,8 @@ def _entry(now: int, what: str, text: str, message: OutboundMessage, result: Sen
     if result.provider_id:
         data["provider_id"] = result.provider_id
     return TimelineEntry(at=now, what=what, text=text, data=data)
+
+
+async def _within(waiting: Awaitable[object], timeout_s: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(waiting, timeout_s)

@@ -47,8 +47,9 @@ ID_FIELDS = ("order_id", "event_id", "passenger_id", "payment_id")
 
 # The embedded broker (Tansu) serves a partition more slowly the more record batches it holds:
 # past about 10,000 a consumer at its tail falls behind for good (bench/broker_batches.py). A
-# replayed event is about one batch, so an evaluation on its own embedded broker spreads the
-# scenario over enough partitions that none holds more than this.
+# replayed event can be a batch of its own (replay groups what is due within 0.1 s, often one
+# event per partition), so an evaluation on its own embedded broker spreads the scenario over
+# enough partitions that none holds more events than this.
 EMBEDDED_EVENTS_PER_PARTITION = 6_000
 
 

@@ -18,6 +18,9 @@ from tools.scenario import Scenario, ScheduledEvent, absolute_event, load_scenar
 log = logging.getLogger(__name__)
 
 MIN_SLEEP_S = 0.01
+# Events go out in windows this long: the embedded broker's cost grows with the record batches a
+# partition holds (docs/architecture.md), and a flush per event made one batch per event.
+BATCH_WINDOW_S = 0.1
 SkipCheck = Callable[[ScheduledEvent], Awaitable[bool]]
 
 
@@ -31,6 +34,7 @@ async def replay(
     speed: float = 1.0,
     start_ms: int | None = None,
     skip: SkipCheck | None = None,
+    batch_window_s: float = BATCH_WINDOW_S,
 ) -> int:
     """Produce every event keyed by order_id (passenger_id for passengers and support contacts);
     returns the count produced.
@@ -38,6 +42,8 @@ async def replay(
     `start_ms` is the wall-clock time (ms) that scenario second 0 maps to (default: now).
     `skip(item)`, when given, is asked about each event marked `unless_told` at its time:
     True leaves it out (the simulated passenger heard from us first: tools.evaluate).
+    Events due within `batch_window_s` of each other go out together (each at most that late,
+    its `ts` as scheduled), so a partition gets one record batch per window, not per event.
     """
     await ensure_topics(settings)
     producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, linger_ms=5)
@@ -50,9 +56,9 @@ async def replay(
         for item in scenario.events:
             if speed > 0:
                 delay = started + item.at_s / speed - time.monotonic()
-                if delay > MIN_SLEEP_S:  # events a few ms apart go out together
+                if delay > MIN_SLEEP_S:  # what is due by the end of the window goes out together
                     await producer.flush()
-                    await asyncio.sleep(delay)
+                    await asyncio.sleep(max(delay, batch_window_s))
             if item.unless_told is not None and skip is not None and await skip(item):
                 skipped += 1
                 continue

@@ -25,6 +25,7 @@ from monitor.topics import ensure_topics
 from notifiers.sandbox import sandbox_settings
 from rules.loader import RuleSet, load_rule_dir
 from rules.reload import publish_rule_set
+from tripwatch.broker_watch import watch_in_thread
 from tripwatch.children import Child, Supervisor
 from tripwatch.embedded import ServiceError, broker_service, redis_service
 
@@ -37,8 +38,10 @@ def run_up(settings: Settings, scenario: Path | None, speed: float, demo: bool =
     stop = _stop_on_signals()
     supervisor = Supervisor(stop, on_broker_back=lambda: _broker_back(settings))
     try:
-        children_env = _start_embedded(settings, supervisor)
+        children_env, broker = _start_embedded(settings, supervisor)
         demo_password = asyncio.run(_prepare(settings, rules, demo))
+        if broker is not None and settings.embedded_batch_warn:
+            watch_in_thread(settings, stop, lambda: broker.process.pid if broker.process else None)
         if demo and not settings.twilio_account_sid and not settings.fcm_project:
             children_env |= _start_sandbox(settings, supervisor, children_env)
         supervisor.start(_cli_child("worker", ["worker"], children_env, needs_broker=True))
@@ -118,20 +121,22 @@ def announce(line: str) -> None:
     sys.stdout.flush()
 
 
-def _start_embedded(settings: Settings, supervisor: Supervisor) -> dict[str, str]:
-    """Start what is embedded; the children get explicit URLs for broker and Redis."""
+def _start_embedded(settings: Settings, supervisor: Supervisor) -> tuple[dict[str, str], Child | None]:
+    """Start what is embedded; the children get explicit URLs for broker and Redis. Returns
+    their environment and the embedded broker's child, if one was started."""
     env = dict(os.environ) | settings.as_environment()
     data_dir = settings.data_dir
+    broker_child = None
     if settings.embedded_kafka:
         broker = broker_service(settings.embedded_host, settings.embedded_kafka_port, data_dir / "logs")
-        supervisor.start(Child("broker", broker.start, is_broker=True, stop_timeout_s=10))
+        broker_child = supervisor.start(Child("broker", broker.start, is_broker=True, stop_timeout_s=10))
         env[ENV_PREFIX + "KAFKA_URL"] = "kafka://" + settings.kafka_bootstrap
     if settings.embedded_redis:
         # a restart runs the same command: same port, same append-only data folder
         redis = redis_service(settings.embedded_host, settings.embedded_redis_port, data_dir / "redis")
         supervisor.start(Child("redis", redis.start, stop_timeout_s=10))
         env[ENV_PREFIX + "REDIS_URL"] = settings.redis_dsn
-    return env
+    return env, broker_child
 
 
 def _cli_child(
