@@ -4,8 +4,9 @@
 
 Feeds each trip its order.created, driver.assigned, trip.started (a 50-point route) and
 `--pings` GPS pings through the worker's own logic (TripProcessor) into what the worker
-keeps per trip: the decoded state in its cache, the encoded state in the `trips` table's
-memory store, a deadline and its expiry time. Prints the bytes per trip those hold
+keeps per trip: the decoded state, held by its cache and by the `trips` table's memory store
+(monitor/trip_table.py), a deadline and its expiry time. The events are 3 s apart in event
+time (pings at one time would be one ping: a repeat). Prints the bytes per trip those hold
 (tracemalloc) and the time a deadline tick takes with every trip's partition behind (the
 worker under load: every deadline due on the wall clock, none in event time), which must not
 grow with the trip count.
@@ -36,6 +37,7 @@ from monitor.decoding import decode_event  # noqa: E402
 from rules.loader import load_rule_dir  # noqa: E402
 
 AGO_MS = 300_000  # the trips' events happened this long ago
+PING_EVERY_MS = 3_000  # a trip's events, pings included, this far apart in event time
 
 
 def trip_events(key: str, pings: int) -> list[tuple[str, bytes]]:
@@ -58,20 +60,21 @@ def hold(monitor: Monitor, trips: int, pings: int, prefix: str) -> None:
     for n in range(trips):
         key = f"{prefix}-{n}"
         state = monitor._state(key, n % monitor.settings.partitions)
-        for topic, raw in trip_events(key, pings):
+        for index, (topic, raw) in enumerate(trip_events(key, pings)):
             event = decode_event(topic, raw, monitor.limits, key=key.encode())
-            event = msgspec.structs.replace(event, ts=event.ts - AGO_MS)
+            event = msgspec.structs.replace(event, ts=event.ts - AGO_MS + index * PING_EVERY_MS)
             monitor.processor.on_event(state, event)
-        monitor.trips[key.encode()] = pipeline_encode(state)
+        monitor.trips[key.encode()] = state  # the table holds the state itself (monitor.trip_table)
         # silent for AGO_MS: signal_lost is due on the wall clock, not in event time (the
         # partition is behind): the worker under load
         monitor.deadlines.push(monitor.processor.next_deadline(state) or 0, key)
 
 
-def pipeline_encode(state: object) -> bytes:
-    from monitor.trip_state import encode_state
+class StoredTrips(dict[bytes, object]):
+    """What the `trips` table's memory store holds (monitor.trip_table), without faust."""
 
-    return encode_state(state)  # type: ignore[arg-type]
+    def trip(self, key: bytes) -> object:
+        return self.get(key)
 
 
 async def measure(trips: int, pings: int) -> tuple[float, float]:
@@ -79,7 +82,7 @@ async def measure(trips: int, pings: int) -> tuple[float, float]:
         kafka_url="kafka://127.0.0.1:1", redis_url="redis://127.0.0.1:1/0", rules_dir=ROOT / "rules" / "pack"
     )
     monitor = Monitor(settings, load_rule_dir(settings.rules_dir))
-    monitor.trips = {}  # the faust table's memory store: a dict of encoded states
+    monitor.trips = StoredTrips()  # the faust table's memory store: the same states as the cache
     monitor._highwater = lambda topic, partition: 10**9  # every partition far behind
     monitor._position = lambda topic, partition: None
     for partition in range(settings.partitions):  # each topic-partition read at offset 0 only
@@ -94,7 +97,7 @@ async def measure(trips: int, pings: int) -> tuple[float, float]:
         gc.collect()
         per_trip = (tracemalloc.get_traced_memory()[0] - before) / trips
         if "--top" in sys.argv:
-            for stat in tracemalloc.take_snapshot().statistics("lineno")[:12]:
+            for stat in tracemalloc.take_snapshot().statistics("lineno")[:20]:
                 print(stat)
         tracemalloc.stop()
         await monitor._tick()  # the first tick finds every deadline due

@@ -16,22 +16,15 @@ from typing import Any
 import msgspec
 
 from core import models
-from monitor.route import Route, decode_hook, encode_hook
+from monitor import pings as ping_track
+from monitor import route as planned_route
+from monitor.pings import Ping, PingTrack
+from monitor.route import Route
+
+__all__ = ["Ping", "TripState"]  # Ping lives in monitor.pings; detectors take it from here
 
 LatLon = tuple[float, float]
 RECENT_PINGS = 16  # pings kept per trip, newest last: enough to compare neighbours
-
-
-class Ping(msgspec.Struct, array_like=True, gc=False):  # holds no containers: not GC-tracked
-    ts: int
-    lat: float
-    lon: float
-    speed_kmh: float
-    accuracy_m: float | None = None
-
-    @property
-    def point(self) -> LatLon:
-        return (self.lat, self.lon)
 
 
 class PaymentFailure(msgspec.Struct, kw_only=True):
@@ -110,7 +103,7 @@ class TripState(msgspec.Struct, kw_only=True, omit_defaults=True):  # defaults n
     failures: list[PaymentFailure] = []
     captures: dict[str, int] = {}  # payment_id -> event time of its capture
     refunds: list[str] = []
-    pings: list[Ping] = []
+    pings: PingTrack = msgspec.field(default_factory=PingTrack)  # packed: 40 bytes a ping
     last_ping_ts: int | None = None
     # pings from here on wait to be judged: read before their `trip.started`, they pass a deadline
     # that the partition is not read far enough to judge yet (TripProcessor._replay_pings)
@@ -271,15 +264,14 @@ def apply_ping(state: TripState, ping: models.TelemetryPing) -> Ping | None:
     """Insert the ping in time order; None when it is a repeat (same ts) of a known ping."""
     state.touch(ping.ts)
     stored = Ping(ping.ts, ping.lat, ping.lon, ping.speed_kmh, ping.accuracy_m)
-    times = [p.ts for p in state.pings]
+    times = state.pings.times()
     index = bisect.bisect_left(times, ping.ts)
     if index < len(times) and times[index] == ping.ts:
         return None
-    if state.pings and index == 0 and len(state.pings) >= RECENT_PINGS:
+    if times and index == 0 and len(times) >= RECENT_PINGS:
         return stored  # older than every kept ping: judged alone, not kept
     state.pings.insert(index, stored)
-    if len(state.pings) > RECENT_PINGS:
-        del state.pings[0]
+    state.pings.keep_newest(RECENT_PINGS)
     state.last_ping_ts = max(state.last_ping_ts or 0, ping.ts)
     return stored
 
@@ -311,8 +303,18 @@ def apply_safety(state: TripState, event: models.SafetySignal) -> None:
     state.touch(event.ts)
 
 
-_ENCODER = msgspec.json.Encoder(enc_hook=encode_hook)
-_DECODER = msgspec.json.Decoder(TripState, dec_hook=decode_hook)
+def _encode_hook(value: Any) -> Any:
+    hook = ping_track.encode_hook if isinstance(value, PingTrack) else planned_route.encode_hook
+    return hook(value)
+
+
+def _decode_hook(kind: type, value: Any) -> Any:
+    hook = ping_track.decode_hook if kind is PingTrack else planned_route.decode_hook
+    return hook(kind, value)
+
+
+_ENCODER = msgspec.json.Encoder(enc_hook=_encode_hook)
+_DECODER = msgspec.json.Decoder(TripState, dec_hook=_decode_hook)
 
 
 def encode_state(state: TripState) -> bytes:
