@@ -5,7 +5,8 @@
 Feeds each trip its order.created, driver.assigned, trip.started (a 50-point route) and
 `--pings` GPS pings through the worker's own logic (TripProcessor) into what the worker
 keeps per trip: the decoded state, held by its cache and by the `trips` table's memory store
-(monitor/trip_table.py), a deadline and its expiry time. The events are 3 s apart in event
+(monitor/trip_table.py), a deadline and its expiry time, its car in the traffic grid (each trip
+in a place of its own) and its pings not yet checkpointed (monitor/unsaved.py). The events are 3 s apart in event
 time (pings at one time would be one ping: a repeat). Prints the bytes per trip those hold
 (tracemalloc) and the time a deadline tick takes with every trip's partition behind (the
 worker under load: every deadline due on the wall clock, none in event time), which must not
@@ -23,6 +24,8 @@ import tracemalloc
 from pathlib import Path
 
 import msgspec
+import orjson
+from faust.types import TP
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -56,15 +59,30 @@ def trip_events(key: str, pings: int) -> list[tuple[str, bytes]]:
     return events + [(names.TELEMETRY, pipeline.ping(key, n)) for n in range(pings)]
 
 
+def placed(raw: bytes, n: int) -> bytes:
+    """The event moved to trip `n`'s own place in the city (trips 1.1 km apart), so that each
+    is a car of its own in the traffic grid (which holds at most 64 cars in one cell)."""
+    dlat, dlon = (n % 200) * 0.01, (n // 200) * 0.01
+    event = orjson.loads(raw)
+    for place in (event, event.get("pickup"), event.get("dropoff")):
+        if isinstance(place, dict) and "lat" in place:
+            place["lat"], place["lon"] = round(place["lat"] + dlat, 6), round(place["lon"] + dlon, 6)
+    if "route" in event:
+        event["route"] = [[round(lat + dlat, 6), round(lon + dlon, 6)] for lat, lon in event["route"]]
+    return orjson.dumps(event)
+
+
 def hold(monitor: Monitor, trips: int, pings: int, prefix: str) -> None:
     for n in range(trips):
         key = f"{prefix}-{n}"
-        state = monitor._state(key, n % monitor.settings.partitions)
+        partition = n % monitor.settings.partitions
+        state = monitor._state(key, partition)
         for index, (topic, raw) in enumerate(trip_events(key, pings)):
-            event = decode_event(topic, raw, monitor.limits, key=key.encode())
+            event = decode_event(topic, placed(raw, n), monitor.limits, key=key.encode())
             event = msgspec.structs.replace(event, ts=event.ts - AGO_MS + index * PING_EVERY_MS)
             monitor.processor.on_event(state, event)
         monitor.trips[key.encode()] = state  # the table holds the state itself (monitor.trip_table)
+        monitor.unsaved.hold(key, TP(names.TELEMETRY, partition), n, now_ms())  # pings since the checkpoint
         # silent for AGO_MS: signal_lost is due on the wall clock, not in event time (the
         # partition is behind): the worker under load
         monitor.deadlines.push(monitor.processor.next_deadline(state) or 0, key)

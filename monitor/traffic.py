@@ -34,7 +34,8 @@ ON_ROAD_M = 30.0  # ... and this near its planned route: its own road, not a cro
 STOPPED_KMH = 5.0  # the trip's own ping: only a car this slow asks who is around it ...
 SAMPLE_EVERY_MS = 15_000  # ... and at most this often (a stop is judged over minutes)
 
-Cell = tuple[int, int]
+Cell = int  # row and column in one int (`_key`): a tuple of two ints costs 120 B a cell, this 32
+_COLUMNS = 1 << 32  # columns of one row in the key: any longitude at any cell size fits
 
 
 @dataclass(frozen=True)
@@ -84,14 +85,14 @@ class TrafficGrid:
         """The other cars within `radius_m` of `point` whose latest ping is at most a window old
         (a car that crossed into another cell counts once, by its latest ping); with `road`, only
         those within ON_ROAD_M of it."""
-        row, col = self._cell(point)
+        row, col = self._row_col(point)
         reach = max(1, math.ceil(radius_m / self.cell_m))
         reach_lat = radius_m / M_PER_DEG
         reach_lon = reach_lat * self._step_lon(point[0]) * M_PER_DEG / self.cell_m
         latest: dict[str, _Seen] = {}
         for r in range(row - reach, row + reach + 1):
             for c in range(col - reach, col + reach + 1):
-                for other, seen in self.cells.get((r, c), {}).items():
+                for other, seen in self.cells.get(r * _COLUMNS + c, {}).items():
                     if other == order_id or abs(ts - seen.ts) > self.window_ms:
                         continue
                     if abs(seen.lat - point[0]) > reach_lat or abs(seen.lon - point[1]) > reach_lon:
@@ -138,6 +139,10 @@ class TrafficGrid:
             del cars[oldest]
 
     def _cell(self, point: LatLon) -> Cell:
+        row, col = self._row_col(point)
+        return row * _COLUMNS + col
+
+    def _row_col(self, point: LatLon) -> tuple[int, int]:
         step_lat = self.cell_m / M_PER_DEG
         return math.floor(point[0] / step_lat), math.floor(point[1] / self._step_lon(point[0]))
 
