@@ -40,6 +40,7 @@ from monitor.decoding import decode_event  # noqa: E402
 from rules.loader import load_rule_dir  # noqa: E402
 
 AGO_MS = 300_000  # the trips' events happened this long ago
+AHEAD_MS = 3_600_000
 PING_EVERY_MS = 3_000  # a trip's events, pings included, this far apart in event time
 
 
@@ -82,7 +83,9 @@ def hold(monitor: Monitor, trips: int, pings: int, prefix: str) -> None:
             event = msgspec.structs.replace(event, ts=event.ts - AGO_MS + index * PING_EVERY_MS)
             monitor.processor.on_event(state, event)
         monitor.trips[key.encode()] = state  # the table holds the state itself (monitor.trip_table)
-        monitor.unsaved.hold(key, TP(names.TELEMETRY, partition), n, now_ms())  # pings since the checkpoint
+        # its pings since the last checkpoint, held as of a while ahead: none comes overdue while
+        # the tick is timed (a slow setup would make it time checkpoint writes, not the deadlines)
+        monitor.unsaved.hold(key, TP(names.TELEMETRY, partition), n, now_ms() + AHEAD_MS)
         # silent for AGO_MS: signal_lost is due on the wall clock, not in event time (the
         # partition is behind): the worker under load
         monitor.deadlines.push(monitor.processor.next_deadline(state) or 0, key)
