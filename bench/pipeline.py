@@ -80,7 +80,8 @@ def trip_event(order_id: str, kind: str, **fields: object) -> bytes:
     )
 
 
-ROUTE = [[52.5 + k * 2e-3, 13.4 + k * 2e-3] for k in range(50)]  # 50 points, pickup to dropoff
+# 50 points, pickup to dropoff, with 6 decimals as a routing engine writes them
+ROUTE = [[round(52.5 + k * 2e-3, 6), round(13.4 + k * 2e-3, 6)] for k in range(50)]
 DRIVER = {"id": "d", "name": "Bench Driver", "plate": "B 1234"}
 
 

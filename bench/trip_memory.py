@@ -4,8 +4,10 @@
 
 Feeds each trip its order.created, driver.assigned, trip.started (a 50-point route) and
 `--pings` GPS pings through the worker's own logic (TripProcessor) into what the worker
-keeps per trip: the decoded state in its cache, the encoded state in the `trips` table's
-memory store, a deadline and its expiry time. Prints the bytes per trip those hold
+keeps per trip: the decoded state, held by its cache and by the `trips` table's memory store
+(monitor/trip_table.py), a deadline and its expiry time, its car in the traffic grid (each trip
+in a place of its own) and its pings not yet checkpointed (monitor/unsaved.py). The events are 3 s apart in event
+time (pings at one time would be one ping: a repeat). Prints the bytes per trip those hold
 (tracemalloc) and the time a deadline tick takes with every trip's partition behind (the
 worker under load: every deadline due on the wall clock, none in event time), which must not
 grow with the trip count.
@@ -22,6 +24,8 @@ import tracemalloc
 from pathlib import Path
 
 import msgspec
+import orjson
+from faust.types import TP
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -36,6 +40,8 @@ from monitor.decoding import decode_event  # noqa: E402
 from rules.loader import load_rule_dir  # noqa: E402
 
 AGO_MS = 300_000  # the trips' events happened this long ago
+AHEAD_MS = 3_600_000
+PING_EVERY_MS = 3_000  # a trip's events, pings included, this far apart in event time
 
 
 def trip_events(key: str, pings: int) -> list[tuple[str, bytes]]:
@@ -54,24 +60,42 @@ def trip_events(key: str, pings: int) -> list[tuple[str, bytes]]:
     return events + [(names.TELEMETRY, pipeline.ping(key, n)) for n in range(pings)]
 
 
+def placed(raw: bytes, n: int) -> bytes:
+    """The event moved to trip `n`'s own place in the city (trips 1.1 km apart), so that each
+    is a car of its own in the traffic grid (which holds at most 64 cars in one cell)."""
+    dlat, dlon = (n % 200) * 0.01, (n // 200) * 0.01
+    event = orjson.loads(raw)
+    for place in (event, event.get("pickup"), event.get("dropoff")):
+        if isinstance(place, dict) and "lat" in place:
+            place["lat"], place["lon"] = round(place["lat"] + dlat, 6), round(place["lon"] + dlon, 6)
+    if "route" in event:
+        event["route"] = [[round(lat + dlat, 6), round(lon + dlon, 6)] for lat, lon in event["route"]]
+    return orjson.dumps(event)
+
+
 def hold(monitor: Monitor, trips: int, pings: int, prefix: str) -> None:
     for n in range(trips):
         key = f"{prefix}-{n}"
-        state = monitor._state(key, n % monitor.settings.partitions)
-        for topic, raw in trip_events(key, pings):
-            event = decode_event(topic, raw, monitor.limits, key=key.encode())
-            event = msgspec.structs.replace(event, ts=event.ts - AGO_MS)
+        partition = n % monitor.settings.partitions
+        state = monitor._state(key, partition)
+        for index, (topic, raw) in enumerate(trip_events(key, pings)):
+            event = decode_event(topic, placed(raw, n), monitor.limits, key=key.encode())
+            event = msgspec.structs.replace(event, ts=event.ts - AGO_MS + index * PING_EVERY_MS)
             monitor.processor.on_event(state, event)
-        monitor.trips[key.encode()] = pipeline_encode(state)
+        monitor.trips[key.encode()] = state  # the table holds the state itself (monitor.trip_table)
+        # its pings since the last checkpoint, held as of a while ahead: none comes overdue while
+        # the tick is timed (a slow setup would make it time checkpoint writes, not the deadlines)
+        monitor.unsaved.hold(key, TP(names.TELEMETRY, partition), n, now_ms() + AHEAD_MS)
         # silent for AGO_MS: signal_lost is due on the wall clock, not in event time (the
         # partition is behind): the worker under load
         monitor.deadlines.push(monitor.processor.next_deadline(state) or 0, key)
 
 
-def pipeline_encode(state: object) -> bytes:
-    from monitor.trip_state import encode_state
+class StoredTrips(dict[bytes, object]):
+    """What the `trips` table's memory store holds (monitor.trip_table), without faust."""
 
-    return encode_state(state)  # type: ignore[arg-type]
+    def trip(self, key: bytes) -> object:
+        return self.get(key)
 
 
 async def measure(trips: int, pings: int) -> tuple[float, float]:
@@ -79,7 +103,7 @@ async def measure(trips: int, pings: int) -> tuple[float, float]:
         kafka_url="kafka://127.0.0.1:1", redis_url="redis://127.0.0.1:1/0", rules_dir=ROOT / "rules" / "pack"
     )
     monitor = Monitor(settings, load_rule_dir(settings.rules_dir))
-    monitor.trips = {}  # the faust table's memory store: a dict of encoded states
+    monitor.trips = StoredTrips()  # the faust table's memory store: the same states as the cache
     monitor._highwater = lambda topic, partition: 10**9  # every partition far behind
     monitor._position = lambda topic, partition: None
     for partition in range(settings.partitions):  # each topic-partition read at offset 0 only
@@ -94,7 +118,7 @@ async def measure(trips: int, pings: int) -> tuple[float, float]:
         gc.collect()
         per_trip = (tracemalloc.get_traced_memory()[0] - before) / trips
         if "--top" in sys.argv:
-            for stat in tracemalloc.take_snapshot().statistics("lineno")[:12]:
+            for stat in tracemalloc.take_snapshot().statistics("lineno")[:20]:
                 print(stat)
         tracemalloc.stop()
         await monitor._tick()  # the first tick finds every deadline due

@@ -23,12 +23,14 @@ from monitor.checkin_escalation import escalated_long_stop
 from monitor.detectors import DETECTORS
 from monitor.detectors.base import Detector
 from monitor.trip_state import (
+    NO_ENTRIES,
     OpenMark,
     TripState,
     apply_payment,
     apply_ping,
     apply_safety,
     apply_trip_event,
+    entries,
     restart_view,
 )
 from rules.context import PassengerCache
@@ -124,6 +126,7 @@ class TripProcessor:
             due = self._deadline(state, rule, detector)
             if due is None or due > watermark:
                 continue
+            state.fired = entries(state.fired)
             state.fired[rule.id] = due
             outcome.state_changed = True
             self._add(outcome, state, rule, detector.check_deadline(state, rule, watermark))
@@ -233,7 +236,7 @@ class TripProcessor:
             due = self._deadline(state, rule, detector)
             if due is not None:
                 deadlines[rule.id] = due
-        state.deadlines = deadlines
+        state.deadlines = deadlines or NO_ENTRIES
 
     # --- the incident bookkeeping -------------------------------------------------------
 
@@ -251,6 +254,7 @@ class TripProcessor:
         severity = judged.severity
         if mark is not None and SEVERITY_RANK[mark.severity] > SEVERITY_RANK[severity]:
             severity = mark.severity  # an incident's severity never falls while it is open
+        state.open_incidents = entries(state.open_incidents)
         state.open_incidents[judged.kind] = OpenMark(severity, mark.trigger_ts if mark else judged.trigger_ts)
         outcome.state_changed = True
         if severity == CRITICAL and state.dominant is None:

@@ -1,7 +1,10 @@
-"""A planned route held compactly: one flat array of doubles, read as `(lat, lon)` pairs.
+"""A planned route held compactly: one flat array, read as `(lat, lon)` pairs.
 
 A trip's route (50 points, say) as a list of tuples of floats costs about 5 KB of objects;
-as one `array('d')` it costs 16 bytes a point. It reads like the list it replaces
+as one `array('d')` it costs 16 bytes a point, and as 32-bit integers of 1e-7 degree 8 bytes a
+point. The integers are used when they give every coordinate back exactly (any coordinate
+with at most 7 decimals, as routing engines write them: the integer divided by 1e7 is the
+double nearest that decimal, the same the JSON parser made), doubles otherwise. It reads like the list it replaces
 (indexing, iteration, `len`, equality with a list of pairs), and is written to the `trips`
 table as the same JSON list of pairs (`encode_hook`/`decode_hook`), so stored states stay
 readable both ways.
@@ -14,17 +17,15 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, overload
 
 LatLon = tuple[float, float]
+SCALE = 10_000_000.0  # 1e-7 degree: about 1 cm; |lon| <= 180 fits a 32-bit integer
 
 
 class Route(Sequence[LatLon]):
-    __slots__ = ("_coords",)
+    __slots__ = ("_coords", "_scale")
 
     def __init__(self, points: Iterable[Sequence[float]] = ()) -> None:
-        coords = array("d")
-        for lat, lon in points:
-            coords.append(lat)
-            coords.append(lon)
-        self._coords = coords
+        flat = [float(value) for lat, lon in points for value in (lat, lon)]
+        self._coords, self._scale = _packed(flat)
 
     def __len__(self) -> int:
         return len(self._coords) // 2
@@ -40,15 +41,17 @@ class Route(Sequence[LatLon]):
             index += len(self)
         if not 0 <= index < len(self):
             raise IndexError("route index out of range")
-        return (self._coords[2 * index], self._coords[2 * index + 1])
+        scale = self._scale
+        return (self._coords[2 * index] / scale, self._coords[2 * index + 1] / scale)
 
     def __iter__(self) -> Iterator[LatLon]:
-        coords = iter(self._coords)
+        scale = self._scale
+        coords = (value / scale for value in self._coords)
         return zip(coords, coords, strict=True)
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Route):
-            return self._coords == other._coords
+            return list(self) == list(other)
         if isinstance(other, Sequence):
             return list(self) == [tuple(p) for p in other]
         return NotImplemented
@@ -60,6 +63,15 @@ class Route(Sequence[LatLon]):
 
     def __sizeof__(self) -> int:
         return object.__sizeof__(self) + self._coords.__sizeof__()
+
+
+def _packed(flat: list[float]) -> tuple[array[int] | array[float], float]:
+    """32-bit integers of 1e-7 degree when they give back every value exactly, else doubles."""
+    if all(abs(value) <= 180.0 for value in flat):  # also False for NaN
+        ints = [round(value * SCALE) for value in flat]
+        if all(n / SCALE == value for n, value in zip(ints, flat, strict=True)):
+            return array("i", ints), SCALE
+    return array("d", flat), 1.0
 
 
 def encode_hook(value: Any) -> Any:

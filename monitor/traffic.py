@@ -43,7 +43,8 @@ SAME_WAY_DEG = 45.0  # ... and heading along it (a car with no heading: counted)
 STOPPED_KMH = 5.0  # the trip's own ping: only a car this slow asks who is around it ...
 SAMPLE_EVERY_MS = 15_000  # ... and at most this often (a stop is judged over minutes)
 
-Cell = tuple[int, int]
+Cell = int  # row and column in one int (`_key`): a tuple of two ints costs 120 B a cell, this 32
+_COLUMNS = 1 << 32  # columns of one row in the key: any longitude at any cell size fits
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,7 @@ class Nearby:
     slow: int = 0
 
 
-@dataclass
+@dataclass(slots=True)  # one per car seen lately: ~20,000 at a city's rush hour
 class _Seen:
     ts: int
     lat: float
@@ -108,14 +109,14 @@ class TrafficGrid:
         (a car that crossed into another cell counts once, by its latest ping); with `road`, only
         those within ON_ROAD_M of it and heading its way (`on_the_road`). Held up are those
         `holds_up` at `ts`, slow since `joined_by` at the latest when given."""
-        row, col = self._cell(point)
+        row, col = self._row_col(point)
         reach = max(1, math.ceil(radius_m / self.cell_m))
         reach_lat = radius_m / M_PER_DEG
         reach_lon = reach_lat * self._step_lon(point[0]) * M_PER_DEG / self.cell_m
         latest: dict[str, _Seen] = {}
         for r in range(row - reach, row + reach + 1):
             for c in range(col - reach, col + reach + 1):
-                for other, seen in self.cells.get((r, c), {}).items():
+                for other, seen in self.cells.get(r * _COLUMNS + c, {}).items():
                     if other == order_id or abs(ts - seen.ts) > self.window_ms:
                         continue
                     if abs(seen.lat - point[0]) > reach_lat or abs(seen.lon - point[1]) > reach_lon:
@@ -161,6 +162,10 @@ class TrafficGrid:
             del cars[oldest]
 
     def _cell(self, point: LatLon) -> Cell:
+        row, col = self._row_col(point)
+        return row * _COLUMNS + col
+
+    def _row_col(self, point: LatLon) -> tuple[int, int]:
         step_lat = self.cell_m / M_PER_DEG
         return math.floor(point[0] / step_lat), math.floor(point[1] / self._step_lon(point[0]))
 

@@ -11,27 +11,35 @@ where order matters: a late event never overwrites a newer fact.
 from __future__ import annotations
 
 import bisect
-from typing import Any
+from types import MappingProxyType
+from typing import Any, TypeVar
 
 import msgspec
 
 from core import models
-from monitor.route import Route, decode_hook, encode_hook
+from monitor import event_ids as seen_ids
+from monitor import pings as ping_track
+from monitor import route as planned_route
+from monitor.event_ids import RecentEventIds
+from monitor.pings import Ping, PingTrack
+from monitor.route import Route
+
+__all__ = ["Ping", "TripState"]  # Ping lives in monitor.pings; detectors take it from here
 
 LatLon = tuple[float, float]
 RECENT_PINGS = 16  # pings kept per trip, newest last: enough to compare neighbours
+# The default of the state's maps: one shared, read-only empty map instead of an empty dict in
+# every trip (most stay empty; a write goes through `entries`, a write to it raises TypeError).
+NO_ENTRIES: Any = MappingProxyType({})
 
 
-class Ping(msgspec.Struct, array_like=True, gc=False):  # holds no containers: not GC-tracked
-    ts: int
-    lat: float
-    lon: float
-    speed_kmh: float
-    accuracy_m: float | None = None
+K = TypeVar("K")
+V = TypeVar("V")
 
-    @property
-    def point(self) -> LatLon:
-        return (self.lat, self.lon)
+
+def entries(mapping: dict[K, V]) -> dict[K, V]:
+    """`mapping` to write to: itself, or a new dict in place of the shared empty default."""
+    return mapping if type(mapping) is dict else {}
 
 
 class PaymentFailure(msgspec.Struct, kw_only=True):
@@ -106,30 +114,30 @@ class TripState(msgspec.Struct, kw_only=True, omit_defaults=True):  # defaults n
     eta_dropoff_at: int | None = None  # event time of the latest ETA
     route: Route = msgspec.field(default_factory=Route)  # stored once, as one array
     route_at: int | None = None  # event time of the plan in force
-    driver_cancel_ts: list[int] = []
-    failures: list[PaymentFailure] = []
-    captures: dict[str, int] = {}  # payment_id -> event time of its capture
-    refunds: list[str] = []
-    pings: list[Ping] = []
+    driver_cancel_ts: tuple[int, ...] = ()  # tuples: an empty one is shared
+    failures: tuple[PaymentFailure, ...] = ()
+    captures: dict[str, int] = msgspec.field(default=NO_ENTRIES)  # payment_id -> event time of its capture
+    refunds: tuple[str, ...] = ()
+    pings: PingTrack = msgspec.field(default_factory=PingTrack)  # packed: 40 bytes a ping
     last_ping_ts: int | None = None
     # pings from here on wait to be judged: read before their `trip.started`, they pass a deadline
     # that the partition is not read far enough to judge yet (TripProcessor._replay_pings)
     replay_from_ts: int | None = None
     checkpoint_ts: int | None = None  # last ping time written to the table
-    off_route: dict[str, OffRoute] = {}  # rule id -> streak
-    stops: dict[str, Stop] = {}  # rule id -> stop
+    off_route: dict[str, OffRoute] = msgspec.field(default=NO_ENTRIES)  # rule id -> streak
+    stops: dict[str, Stop] = msgspec.field(default=NO_ENTRIES)  # rule id -> stop
     traffic: TrafficSample | None = None
     last_event_ts: int = 0
     # deadline name -> due time (event time)
-    deadlines: dict[str, int] = {}
+    deadlines: dict[str, int] = msgspec.field(default=NO_ENTRIES)
     # deadline name -> the due time it last fired at (a deadline fires once)
-    fired: dict[str, int] = {}
+    fired: dict[str, int] = msgspec.field(default=NO_ENTRIES)
     # kind -> severity and trigger of the incidents this trip has open right now
-    open_incidents: dict[str, OpenMark] = {}
+    open_incidents: dict[str, OpenMark] = msgspec.field(default=NO_ENTRIES)
     # the critical incident lesser ones are subordinate to, if any
     dominant: str | None = None
     # most recent event ids, oldest first, for de-duplication
-    recent_event_ids: list[str] = []
+    recent_event_ids: RecentEventIds = msgspec.field(default_factory=RecentEventIds)  # digests
 
     @property
     def ended(self) -> bool:
@@ -145,14 +153,7 @@ class TripState(msgspec.Struct, kw_only=True, omit_defaults=True):  # defaults n
 
     def remember_event(self, event_id: str | None, window: int) -> bool:
         """Record `event_id`; False when it was seen already (a redelivery)."""
-        if event_id is None:
-            return True
-        if event_id in self.recent_event_ids:
-            return False
-        self.recent_event_ids.append(event_id)
-        if len(self.recent_event_ids) > window:
-            del self.recent_event_ids[: len(self.recent_event_ids) - window]
-        return True
+        return event_id is None or self.recent_event_ids.remember(event_id, window)
 
     def touch(self, ts: int) -> None:
         self.last_event_ts = max(self.last_event_ts, ts)
@@ -208,7 +209,7 @@ def _rerouted(state: TripState, event: models.TripRerouted) -> None:
         return  # an older plan arriving late
     state.route = Route(event.route)
     state.route_at = event.ts
-    state.off_route = {}
+    state.off_route = NO_ENTRIES
     if event.eta_dropoff_ts is not None:
         state.eta_dropoff_base_ts = event.eta_dropoff_ts
         _eta_dropoff(state, event.ts, event.eta_dropoff_ts)
@@ -241,7 +242,7 @@ def _cancelled(state: TripState, event: models.OrderCancelled) -> None:
     if event.cancelled_by == "driver":
         # The order lives on: a new driver may be assigned.
         if event.ts not in state.driver_cancel_ts:
-            bisect.insort(state.driver_cancel_ts, event.ts)
+            state.driver_cancel_ts = tuple(sorted((*state.driver_cancel_ts, event.ts)))
         return
     state.cancelled_by = event.cancelled_by
     state.cancel_reason = event.reason
@@ -271,15 +272,14 @@ def apply_ping(state: TripState, ping: models.TelemetryPing) -> Ping | None:
     """Insert the ping in time order; None when it is a repeat (same ts) of a known ping."""
     state.touch(ping.ts)
     stored = Ping(ping.ts, ping.lat, ping.lon, ping.speed_kmh, ping.accuracy_m)
-    times = [p.ts for p in state.pings]
+    times = state.pings.times()
     index = bisect.bisect_left(times, ping.ts)
     if index < len(times) and times[index] == ping.ts:
         return None
-    if state.pings and index == 0 and len(state.pings) >= RECENT_PINGS:
+    if times and index == 0 and len(times) >= RECENT_PINGS:
         return stored  # older than every kept ping: judged alone, not kept
     state.pings.insert(index, stored)
-    if len(state.pings) > RECENT_PINGS:
-        del state.pings[0]
+    state.pings.keep_newest(RECENT_PINGS)
     state.last_ping_ts = max(state.last_ping_ts or 0, ping.ts)
     return stored
 
@@ -298,21 +298,43 @@ def apply_payment(state: TripState, event: models.PaymentEvent) -> None:
                 amount_minor=event.amount_minor,
                 currency=event.currency,
             )
-            state.failures.append(failure)
-            state.failures.sort(key=lambda f: f.ts)
+            state.failures = tuple(sorted((*state.failures, failure), key=lambda f: f.ts))
         case "payment.captured":
+            state.captures = entries(state.captures)
             state.captures.setdefault(event.payment_id, event.ts)
         case "payment.refunded":
             if event.payment_id not in state.refunds:
-                state.refunds.append(event.payment_id)
+                state.refunds = (*state.refunds, event.payment_id)
 
 
 def apply_safety(state: TripState, event: models.SafetySignal) -> None:
     state.touch(event.ts)
 
 
-_ENCODER = msgspec.json.Encoder(enc_hook=encode_hook)
-_DECODER = msgspec.json.Decoder(TripState, dec_hook=decode_hook)
+_ENCODE_HOOKS: dict[type, Any] = {
+    PingTrack: ping_track.encode_hook,
+    RecentEventIds: seen_ids.encode_hook,
+    Route: planned_route.encode_hook,
+    MappingProxyType: lambda value: {},  # NO_ENTRIES, where omit_defaults did not leave it out
+}
+_DECODE_HOOKS: dict[type, Any] = {
+    PingTrack: ping_track.decode_hook,
+    RecentEventIds: seen_ids.decode_hook,
+    Route: planned_route.decode_hook,
+}
+
+
+def _encode_hook(value: Any) -> Any:
+    hook = _ENCODE_HOOKS.get(type(value), planned_route.encode_hook)  # which raises for the rest
+    return hook(value)
+
+
+def _decode_hook(kind: type, value: Any) -> Any:
+    return _DECODE_HOOKS.get(kind, planned_route.decode_hook)(kind, value)
+
+
+_ENCODER = msgspec.json.Encoder(enc_hook=_encode_hook)
+_DECODER = msgspec.json.Decoder(TripState, dec_hook=_decode_hook)
 
 
 def encode_state(state: TripState) -> bytes:

@@ -19,7 +19,7 @@ from core import geo, models
 from core.clock import span
 from core.incidents import IncidentChange, incident_id_for
 from monitor.detectors.base import Detector, open_change, register
-from monitor.trip_state import Ping, Stop, TripState
+from monitor.trip_state import Ping, Stop, TripState, entries
 from rules.loader import LoadedRule
 from rules.params import Params
 
@@ -56,9 +56,10 @@ def _latest(state: TripState, rule: LoadedRule, ping: Ping, stop: Stop | None) -
         return
     if ping.speed_kmh <= rule.params.max_speed_kmh:
         on_route = geo.distance_to_route_m(ping.point, state.route) <= rule.params.on_route_m
+        state.stops = entries(state.stops)
         state.stops[rule.id] = Stop(since_ts=ping.ts, anchor=ping.point, last_ts=ping.ts, on_route=on_route)
-    else:
-        state.stops.pop(rule.id, None)
+    elif rule.id in state.stops:
+        del state.stops[rule.id]
 
 
 def _stationary(ping: Ping, stop: Stop, rule: LoadedRule) -> bool:

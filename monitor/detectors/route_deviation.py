@@ -20,7 +20,7 @@ from pydantic import Field, field_validator
 from core import geo, models
 from core.incidents import SEVERITY_RANK, IncidentChange
 from monitor.detectors.base import Detector, open_change, register
-from monitor.trip_state import OffRoute, Ping, TripState
+from monitor.trip_state import OffRoute, Ping, TripState, entries
 from rules.context import zone_info
 from rules.loader import LoadedRule
 from rules.model import Severity
@@ -79,6 +79,7 @@ def _off(state: TripState, rule: LoadedRule, ping: Ping, distance: float, latest
     to_dropoff = geo.distance_m(ping.point, state.dropoff) if state.dropoff else None
     if streak is None:
         if latest:  # a late off ping after an on ping is history, not a new streak
+            state.off_route = entries(state.off_route)
             state.off_route[rule.id] = OffRoute(
                 since_ts=ping.ts,
                 ping_ts=[ping.ts],

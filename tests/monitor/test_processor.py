@@ -150,3 +150,15 @@ def test_a_route_is_held_as_one_array_and_stored_as_the_same_json_pairs():
     assert decode_state(raw) == state
     old = b'{"order_id":"r","city":null,"route":[[52.5,13.4],[52.6,13.5]]}'  # as stored before
     assert decode_state(old).route == route
+
+
+def test_a_route_of_seven_decimals_is_held_as_integers_and_given_back_exactly():
+    from monitor.route import Route
+
+    points = [(52.5200066, 13.404954), (-33.8688197, 151.2092955), (0.0, -180.0), (89.9999999, 179.9999999)]
+    route = Route(points)
+    doubles = Route([(lat, lon + 1e-12) for lat, lon in points])  # beyond 1e-7 degree
+    assert list(route) == points and route.__sizeof__() == doubles.__sizeof__() - 8 * len(points)
+    assert decode_state(encode_state(TripState(order_id="r", route=route))).route == points
+    odd = [(52.502, 13.402000000000001)]  # more digits than 1e-7 degree holds: kept as doubles
+    assert list(Route(odd)) == odd
