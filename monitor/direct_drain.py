@@ -1,15 +1,16 @@
 """The input topics' records go straight from the fetch loop to the worker's judge.
 
 faust hands each record to an agent through four tasks and an `asyncio.wait` (its fetch loop's
-`wait_first`), a channel queue and the stream's iterator: about two thirds of a no-op agent's
-CPU per record, measured (bench/pipeline.py, docs/architecture.md). For the input topics, where
+`wait_first`), a channel queue and the stream's iterator: where a no-op agent's CPU goes
+(bench/pipeline.py, docs/architecture.md, "The hot path"). For the input topics, where
 the volume is, the loop below calls the judge itself and acknowledges the record once it is
 judged. Every other topic (passengers, contacts, the tables' changelogs) takes faust's path.
 
-What faust's path guaranteed is kept: nothing is handed over while the flow is suspended (a
-rebalance) or from an earlier consumer generation (faust reads those records again after its
-seek to the committed offsets); each record is tracked as unacknowledged until judged, so a
-commit never passes it and a shutdown waits for it; the read offset moves on only after it.
+What faust's path guaranteed is kept: the producer's buffer holds the judge back when full;
+nothing is handed over while the flow is suspended (a rebalance) or from an earlier consumer
+generation (faust reads those records again after its seek to the committed offsets); each
+record is tracked as unacknowledged until judged, so a commit never passes it and a shutdown
+waits for it; the read offset moves on only after it.
 
 The loop is faust-streaming 0.15.3's `Consumer._drain_messages`, with that one branch added.
 """
@@ -86,6 +87,9 @@ async def _judge_direct(consumer: Any, judge: Judge, message: Message) -> None:
     app = consumer.app
     if not app.flow_control.is_active() or message.generation_id != app.consumer_generation_id:
         return  # a rebalance is under way: read again after faust's seek (as its streams skip it)
+    # As faust's conductor does before a record goes to a stream: table writes queue in the
+    # producer's buffer without waiting, so the judge waits here while the buffer is too full.
+    await app.producer.buffer.wait_until_ebb()
     message.tracked = True
     consumer._unacked_messages.add(message)  # what Consumer.track_message does, but its sensors
     try:

@@ -21,10 +21,24 @@ class FlowControl:
         return self.active
 
 
+class Buffer:
+    def __init__(self) -> None:
+        self.waited = 0
+
+    async def wait_until_ebb(self) -> None:
+        self.waited += 1
+
+
+@dataclass
+class Producer:
+    buffer: Buffer = field(default_factory=Buffer)
+
+
 @dataclass
 class App:
     flow_control: FlowControl = field(default_factory=FlowControl)
     consumer_generation_id: int = 3
+    producer: Producer = field(default_factory=Producer)
 
 
 @dataclass(eq=False)  # hashed by identity, as faust's messages are
@@ -71,6 +85,7 @@ def test_a_record_is_judged_while_tracked_then_acknowledged() -> None:
     run(consumer, judge, Record(7))
     assert judge.judged == [7] and judge.unacked_while_judged == [True]  # a commit cannot pass it
     assert consumer.acked == [7] and not consumer._unacked_messages
+    assert consumer.app.producer.buffer.waited == 1  # held back while table writes queue
 
 
 def test_nothing_is_judged_or_acknowledged_during_a_rebalance() -> None:
