@@ -84,12 +84,11 @@ async def _before_delivery(consumer: Any, message: Message, r_offset: int | None
 
 
 async def _judge_direct(consumer: Any, judge: Judge, message: Message) -> None:
-    app = consumer.app
-    if not app.flow_control.is_active() or message.generation_id != app.consumer_generation_id:
-        return  # a rebalance is under way: read again after faust's seek (as its streams skip it)
     # As faust's conductor does before a record goes to a stream: table writes queue in the
     # producer's buffer without waiting, so the judge waits here while the buffer is too full.
-    await app.producer.buffer.wait_until_ebb()
+    await consumer.app.producer.buffer.wait_until_ebb()
+    if not _current(consumer.app, message):
+        return  # a rebalance is under way: read again after faust's seek (as its streams skip it)
     message.tracked = True
     consumer._unacked_messages.add(message)  # what Consumer.track_message does, but its sensors
     try:
@@ -99,3 +98,8 @@ async def _judge_direct(consumer: Any, judge: Judge, message: Message) -> None:
         consumer._unacked_messages.discard(message)
         return  # unacknowledged: the partition is not committed past it
     consumer.ack(message)
+
+
+def _current(app: Any, message: Message) -> bool:
+    """The flow is on and the record is of the consumer's current generation."""
+    return bool(app.flow_control.is_active()) and message.generation_id == app.consumer_generation_id
