@@ -303,8 +303,12 @@ async def measure_worker(
     out: dict[str, object] = {}
     if args.active_trips:
         rss_before = await settled_rss(worker_pids)
+        held_from = time.perf_counter()
         await hold_active_trips(settings, args.active_trips)
         await worker_drain_time(settings, redis, prefix="held")
+        # Each trip's first ping of the load is its checkpoint write whatever N is (holding
+        # 20,000 trips takes longer than the checkpoint interval, holding 1,000 does not).
+        await asyncio.sleep(max(0.0, settings.telemetry_checkpoint_s - (time.perf_counter() - held_from)))
         out["per_trip"] = (await settled_rss(worker_pids) - rss_before) / args.active_trips
     # Like the no-op agent after it, the worker reads the load as a backlog: it is stopped
     # (SIGSTOP) while the load is produced, so that it does not share the cores with the
