@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -27,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import procstat  # noqa: E402  (bench/, on the path as the script's own directory)
-from pipeline import ping, start_worker, wait_ready  # noqa: E402
+from pipeline import embedded_stack, ping, start_worker, wait_ready  # noqa: E402
 
 from core import names  # noqa: E402
 from core.clock import now_ms  # noqa: E402
@@ -36,7 +35,6 @@ from core.processes import stop_process  # noqa: E402
 from core.settings import Settings  # noqa: E402
 from monitor.topics import ensure_topics  # noqa: E402
 from tripwatch.broker_watch import BatchCounter  # noqa: E402
-from tripwatch.embedded import broker_service, redis_service  # noqa: E402
 
 TRIPS = 2_000
 
@@ -132,21 +130,8 @@ def main() -> None:
         "--give-up-ms", type=float, default=1000.0, help="two SOS in a row slower than this end the run"
     )
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        broker = broker_service("127.0.0.1", free_port(), Path(tmp))
-        redis = redis_service("127.0.0.1", free_port(), Path(tmp) / "redis")
-        broker.start()
-        redis.start()
-        try:
-            settings = Settings(
-                kafka_url=f"kafka://127.0.0.1:{broker.port}", redis_url=f"redis://127.0.0.1:{redis.port}/0",
-                rules_dir=ROOT / "rules" / "pack", session_timeout_s=6.0, app_id="tripwatch-runtime",
-                partitions=args.partitions,
-            )  # fmt: skip
-            asyncio.run(run(args, settings, broker.pid))
-        finally:
-            redis.stop()
-            broker.stop()
+    with embedded_stack("tripwatch-runtime", partitions=args.partitions) as (settings, pids):
+        asyncio.run(run(args, settings, pids["broker"]))
 
 
 if __name__ == "__main__":

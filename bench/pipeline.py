@@ -38,6 +38,7 @@ import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import orjson
 import redis.asyncio as aioredis
@@ -492,6 +493,14 @@ def main() -> None:
     )
     parser.add_argument("--idle-seconds", type=float, default=10.0, help="how long idle CPU is measured")
     args = parser.parse_args()
+    with embedded_stack("tripwatch-bench") as (settings, pids):
+        asyncio.run(run(args, settings, pids))
+
+
+@contextlib.contextmanager
+def embedded_stack(app_id: str, **overrides: Any) -> Iterator[tuple[Settings, dict[str, int]]]:
+    """An embedded broker and Redis on free ports for one bench run: the settings that point at
+    them (the full rule pack, `overrides` on top) and their pids by name. Stopped on the way out."""
     with tempfile.TemporaryDirectory() as tmp:
         broker = broker_service("127.0.0.1", free_port(), Path(tmp))
         redis = redis_service("127.0.0.1", free_port(), Path(tmp) / "redis")
@@ -500,9 +509,9 @@ def main() -> None:
         try:
             settings = Settings(
                 kafka_url=f"kafka://127.0.0.1:{broker.port}", redis_url=f"redis://127.0.0.1:{redis.port}/0",
-                rules_dir=ROOT / "rules" / "pack", session_timeout_s=6.0, app_id="tripwatch-bench",
+                rules_dir=ROOT / "rules" / "pack", session_timeout_s=6.0, app_id=app_id, **overrides,
             )  # fmt: skip
-            asyncio.run(run(args, settings, {"broker": broker.pid, "redis": redis.pid}))
+            yield settings, {"broker": broker.pid, "redis": redis.pid}
         finally:
             redis.stop()
             broker.stop()

@@ -5,15 +5,13 @@ from __future__ import annotations
 import os
 import time
 
+from core.processes import resident_bytes
+
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def rss_bytes(pid: int) -> int:
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    return 0
+    return resident_bytes(pid)
 
 
 def cpu_seconds(pid: int) -> float:

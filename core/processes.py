@@ -16,6 +16,15 @@ from typing import IO
 log = logging.getLogger(__name__)
 
 
+def resident_bytes(pid: int) -> int:
+    """`pid`'s resident memory, from /proc (Linux); OSError when it cannot be read."""
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
 def spawn(
     command: list[str],
     env: dict[str, str] | None = None,

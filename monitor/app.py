@@ -547,7 +547,7 @@ class Monitor:
         del self.cache[order_id]
         self._next_due.pop(order_id, None)
         self.unsaved.release(order_id)  # nothing more will be judged of it
-        self.trip_log.trip_log.forget(order_id)
+        self.trip_log.forget(order_id)
         key = order_id.encode()
         if key in self.trips:
             del self.trips[key]  # a tombstone in the changelog

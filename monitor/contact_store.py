@@ -85,15 +85,11 @@ class ContactStore:
     async def first_message_about(
         self, order_id: str, incident_ids: list[str]
     ) -> tuple[int | None, str | None]:
-        """Our earliest delivered passenger message about any of these incidents of the order."""
-        sent = [await self.first_message(order_id, incident_id) for incident_id in incident_ids]
-        spoken = [(at, channel) for at, channel in sent if at is not None]
-        return min(spoken, key=lambda sent: sent[0]) if spoken else (None, None)
-
-    async def first_message(self, order_id: str, incident_id: str) -> tuple[int | None, str | None]:
-        """When our first passenger message about the incident was delivered, and on which channel."""
+        """Our earliest delivered passenger message about any of these incidents of the order, and
+        on which channel."""
+        prefixes = tuple(incident_id + ":" for incident_id in incident_ids)
         ids = [raw.decode() for raw in await self.redis.zrange(names.OUTBOX_BY_ORDER + order_id, 0, -1)]
-        mine = [i for i in ids if i.startswith(incident_id + ":") and i.rsplit(":", 1)[-1] in PASSENGER_STEPS]
+        mine = [i for i in ids if i.startswith(prefixes) and i.rsplit(":", 1)[-1] in PASSENGER_STEPS]
         if not mine:
             return None, None
         scores = await self.redis.zmscore(names.OUTBOX_SENT, mine)
@@ -103,6 +99,10 @@ class ContactStore:
         at, message_id = min(sent)
         raw = await self.redis.get(message_key(message_id))
         return at, decode_message(raw).channel if raw else None
+
+    async def first_message(self, order_id: str, incident_id: str) -> tuple[int | None, str | None]:
+        """When our first passenger message about the incident was delivered, and on which channel."""
+        return await self.first_message_about(order_id, [incident_id])
 
     async def record(self, contact: SupportContact, now_ms: int) -> Match | None:
         """Match and record the contact (once); returns its match, None while it has none."""

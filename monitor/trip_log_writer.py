@@ -86,5 +86,9 @@ class TripLogWriter:
             finally:
                 self._writing_from = {}
 
+    def forget(self, order_id: str) -> None:
+        """The trip is over for the worker (expired): see TripLog.forget."""
+        self.trip_log.forget(order_id)
+
     def __len__(self) -> int:
         return len(self._queued)

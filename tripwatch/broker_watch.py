@@ -25,6 +25,7 @@ from aiokafka.record.memory_records import MemoryRecords
 
 from core import names
 from core.clock import now_ms
+from core.processes import resident_bytes
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -139,17 +140,13 @@ class BatchCounter:
         self.batches.pop(tp, None)
 
 
-def resident_bytes(pid: int | None) -> int:
+def broker_rss(pid: int | None) -> int:
     if not pid:
         return 0
     try:
-        with open(f"/proc/{pid}/status") as status:
-            for line in status:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) * 1024
+        return resident_bytes(pid)
     except OSError:  # not Linux, or the broker is gone (the supervisor restarts it)
-        pass
-    return 0
+        return 0
 
 
 def fullest(batches: dict[TopicPartition, int], rss: int, warn_at: int) -> BrokerLoad | None:
@@ -183,7 +180,7 @@ class BrokerWatch:
 
     async def check(self) -> BrokerLoad | None:
         warn_at = self.settings.embedded_batch_warn
-        load = fullest(await self.counter.count(), resident_bytes(self.broker_pid()), warn_at)
+        load = fullest(await self.counter.count(), broker_rss(self.broker_pid()), warn_at)
         if load is None:
             return None
         if load.over and load.batches >= self.warned_at + warn_at // 4:  # again every quarter more
