@@ -54,6 +54,7 @@ from core.clock import now_ms  # noqa: E402
 from core.ports import free_port  # noqa: E402
 from core.processes import spawn, stop_process  # noqa: E402
 from core.settings import Settings  # noqa: E402
+from monitor.app import MEMORY_TRIM_S  # noqa: E402
 from monitor.end_offsets import true_ends  # noqa: E402
 from monitor.topics import ensure_topics  # noqa: E402
 from tripwatch.embedded import broker_service, redis_service  # noqa: E402
@@ -342,8 +343,9 @@ async def measure_worker(
 
 
 async def settled_rss(pids: list[int]) -> int:
-    """The workers' resident memory once they have had a moment to finish what they were doing."""
-    await asyncio.sleep(2.0)
+    """The workers' resident memory once they have finished what they were doing, their
+    housekeeping included (they give freed memory back every MEMORY_TRIM_S: monitor.memory_trim)."""
+    await asyncio.sleep(MEMORY_TRIM_S + 1.0)
     return sum(procstat.rss_bytes(pid) for pid in pids)
 
 

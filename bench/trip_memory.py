@@ -75,20 +75,25 @@ def placed(raw: bytes, n: int) -> bytes:
 
 def hold(monitor: Monitor, trips: int, pings: int, prefix: str) -> None:
     for n in range(trips):
-        key = f"{prefix}-{n}"
-        partition = n % monitor.settings.partitions
-        state = monitor._state(key, partition)
-        for index, (topic, raw) in enumerate(trip_events(key, pings)):
-            event = decode_event(topic, placed(raw, n), monitor.limits, key=key.encode())
-            event = msgspec.structs.replace(event, ts=event.ts - AGO_MS + index * PING_EVERY_MS)
-            monitor.processor.on_event(state, event)
-        monitor.trips[key.encode()] = state  # the table holds the state itself (monitor.trip_table)
-        # its pings since the last checkpoint, held as of a while ahead: none comes overdue while
-        # the tick is timed (a slow setup would make it time checkpoint writes, not the deadlines)
-        monitor.unsaved.hold(key, TP(names.TELEMETRY, partition), n, now_ms() + AHEAD_MS)
-        # silent for AGO_MS: signal_lost is due on the wall clock, not in event time (the
-        # partition is behind): the worker under load
-        monitor.deadlines.push(monitor.processor.next_deadline(state) or 0, key)
+        hold_trip(monitor, n, pings, prefix)
+        monitor._pack_idle()  # as each deadline tick does: the trip waits packed for its next event
+
+
+def hold_trip(monitor: Monitor, n: int, pings: int, prefix: str) -> None:
+    key = f"{prefix}-{n}"
+    partition = n % monitor.settings.partitions
+    state = monitor._state(key, partition)
+    for index, (topic, raw) in enumerate(trip_events(key, pings)):
+        event = decode_event(topic, placed(raw, n), monitor.limits, key=key.encode())
+        event = msgspec.structs.replace(event, ts=event.ts - AGO_MS + index * PING_EVERY_MS)
+        monitor.processor.on_event(state, event)
+    monitor.trips[key.encode()] = state  # the table holds the state itself (monitor.trip_table)
+    # its pings since the last checkpoint, held as of a while ahead: none comes overdue while
+    # the tick is timed (a slow setup would make it time checkpoint writes, not the deadlines)
+    monitor.unsaved.hold(key, TP(names.TELEMETRY, partition), n, now_ms() + AHEAD_MS)
+    # silent for AGO_MS: signal_lost is due on the wall clock, not in event time (the
+    # partition is behind): the worker under load
+    monitor.deadlines.push(monitor.processor.next_deadline(state) or 0, key)
 
 
 class StoredTrips(dict[bytes, object]):
@@ -96,6 +101,13 @@ class StoredTrips(dict[bytes, object]):
 
     def trip(self, key: bytes) -> object:
         return self.get(key)
+
+    def holds(self, key: bytes, value: object) -> bool:
+        return self.get(key) is value
+
+    def keep_unpacked(self, key: bytes, was: object, now: object) -> None:
+        if self.get(key) is was:
+            self[key] = now
 
 
 async def measure(trips: int, pings: int) -> tuple[float, float]:

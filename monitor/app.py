@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any
@@ -32,7 +33,9 @@ from monitor.decoding import DAY_MS, BadEvent, DecodeLimits, decode_event
 from monitor.durable import is_outage, until_done
 from monitor.expiry import ExpiryQueue
 from monitor.held import HeldEvent, HeldEvents, ends_trip
+from monitor.memory_trim import MemoryTrim
 from monitor.offsets import Verdict
+from monitor.packed_states import PackedState, pack, unpack
 from monitor.processor import Outcome, TripProcessor
 from monitor.support import SupportContacts
 from monitor.transport import LowLatencyTransport
@@ -50,6 +53,7 @@ log = logging.getLogger(__name__)
 UNKNOWN = object()  # no deadline known (None: known to be none)
 SWEEP_INTERVAL_MS = 5_000  # how often finished trips are looked for
 SAVES_PER_TICK = 100  # checkpoint writes per deadline tick: faust's producer buffer holds 100
+MEMORY_TRIM_S = 10.0  # how often freed C heap is given back to the system (monitor.memory_trim)
 RAW = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw"}
 
 
@@ -130,10 +134,12 @@ class Monitor:
         self._next_due: dict[str, int | None] = {}
         self.expiry = ExpiryQueue()  # when each cached trip may next be forgotten
         self.clocks = PartitionClocks(int(settings.partition_idle_s * 1000))
-        self.cache: dict[str, TripState] = {}
+        self.cache: dict[str, TripState | PackedState] = {}
+        self._unpacked: set[str] = set()  # trips in the cache as decoded states (_pack_idle)
         self.unsaved = UnsavedPings()
         self.held = HeldEvents()
         self.checkpoint_ms = int(settings.telemetry_checkpoint_s * 1000)
+        self.memory = MemoryTrim()
         self.app = self._create_app()
         self._declare()
         self.health = WorkerHealth.attach(settings, self.redis, self.app)  # /healthz and /metrics
@@ -168,6 +174,7 @@ class Monitor:
         app.timer(5.0, name="tripwatch.contacts-retry")(self._retry_contacts)
         app.timer(self.settings.deadline_tick_s, name="tripwatch.clock")(self._tick)
         app.timer(5.0, name="tripwatch.metrics")(self._metrics_tick)
+        app.timer(MEMORY_TRIM_S, name="tripwatch.memory-trim")(self._trim_memory)
         app.timer(self.settings.rules_poll_s, name="tripwatch.rules")(self._check_rules)
         app.on_rebalance_complete.connect(self._on_rebalance_complete)
         app.on_before_shutdown.connect(self._on_shutdown)
@@ -194,6 +201,9 @@ class Monitor:
             self.clocks.skip(message.topic, message.partition, now_ms(), message.offset)
             await self._dead_letter(message, raw, str(error))
             return
+        order_id = getattr(decoded, "order_id", None)
+        if order_id is not None:  # one string per trip in every map keyed by it, not one per event
+            msgspec.structs.force_setattr(decoded, "order_id", sys.intern(order_id))
         try:
             await self._judge(message, decoded)
         except Exception as error:  # a bug this event provokes: record it, keep the stream going
@@ -306,6 +316,7 @@ class Monitor:
         await self._release_held(now)
         self._save_overdue(now)
         self._drop_expired(now)
+        self._pack_idle()
 
     def _event_time_at(self, now: int) -> Callable[[int], int]:
         """Each partition's event time as of `now`, worked out once per tick: reads during the
@@ -332,7 +343,7 @@ class Monitor:
         # burst of load) would otherwise all be written in one tick, and the table's changelog
         # sends would hold the stream and every incident's publication behind them.
         for order_id in self.unsaved.overdue(now, self.checkpoint_ms)[:SAVES_PER_TICK]:
-            state = self.cache.get(order_id)
+            state = self._cached_state(order_id) if order_id in self.cache else None
             if state is None:
                 self.unsaved.release(order_id)
                 continue
@@ -349,6 +360,9 @@ class Monitor:
     def _position(self, topic: str, partition: int) -> int | None:
         """Where the consumer reads the topic-partition next (after a seek) or last delivered."""
         return self.app.consumer.read_position(TP(topic, partition))
+
+    async def _trim_memory(self) -> None:
+        self.memory.trim()
 
     async def _metrics_tick(self) -> None:
         metrics.update_consumer_lag(self.app.consumer)
@@ -497,6 +511,8 @@ class Monitor:
         await until_done(send_and_wait, "writing a dead letter")
 
     # --- trip state: cache in front of the table ------------------------------------------
+    # A trip in the cache is its decoded state while the worker uses it, and packed between
+    # its events (monitor.packed_states): `_pack_idle` packs, `_cached_state` unpacks.
 
     def _state(self, order_id: str, partition: int) -> TripState:
         state = self._cached_state(order_id)
@@ -506,16 +522,50 @@ class Monitor:
         return state
 
     def _cached_state(self, order_id: str) -> TripState | None:
-        state = self.cache.get(order_id)
-        if state is None:
+        held = self.cache.get(order_id)
+        if type(held) is PackedState:
+            state = unpack(held)
+            self.cache[state.order_id] = state
+            self._unpacked.add(state.order_id)
+            self.trips.keep_unpacked(state.order_id.encode(), held, state)
+            return state
+        if held is None:
             state = self.trips.trip(order_id.encode())
             if state is not None:
                 self._cache(state)
-        return state
+            return state
+        return held  # type: ignore[return-value]
+
+    def _peek(self, order_id: str) -> TripState | None:
+        """The trip's state to read (not to change): the cache left as it is."""
+        held = self.cache.get(order_id)
+        return unpack(held) if type(held) is PackedState else held  # type: ignore[return-value]
 
     def _cache(self, state: TripState) -> None:
         self.cache[state.order_id] = state
+        self._unpacked.add(state.order_id)
         self._schedule_expiry(state, now_ms())
+
+    def _pack_idle(self) -> None:
+        """Pack every unpacked trip nobody is using: a trip waiting for its next event costs its
+        packed bytes only. In use means referenced from elsewhere than the cache and the table
+        (a coroutine between two awaits, say): such a trip is left for the next tick, so that
+        no change made to it can be lost."""
+        for order_id in list(self._unpacked):
+            state = self.cache.get(order_id)
+            if type(state) is not TripState:
+                self._unpacked.discard(order_id)
+                continue
+            key = order_id.encode()
+            in_table = self.trips.holds(key, state)
+            # the cache's reference, the table's, `state` and getrefcount's own argument
+            if sys.getrefcount(state) > 3 + in_table:
+                continue
+            packed = pack(state)
+            self.cache[order_id] = packed
+            if in_table:
+                self.trips.keep_unpacked(key, state, packed)
+            self._unpacked.discard(order_id)
 
     def _schedule_expiry(self, state: TripState, now: int) -> None:
         retention_ms = int(self.settings.trip_retention_s * 1000)
@@ -532,7 +582,7 @@ class Monitor:
         idle_ms = int(self.settings.trip_idle_timeout_s * 1000)
         dropped = 0
         for order_id in self.expiry.pop_due(now):
-            state = self.cache.get(order_id)
+            state = self._peek(order_id)
             if state is None:
                 continue  # dropped already, or moved to another worker
             if not trip_expired(state, now, retention_ms, idle_ms):
@@ -545,6 +595,7 @@ class Monitor:
 
     def _forget(self, order_id: str) -> None:
         del self.cache[order_id]
+        self._unpacked.discard(order_id)
         self._next_due.pop(order_id, None)
         self.unsaved.release(order_id)  # nothing more will be judged of it
         self.trip_log.forget(order_id)
@@ -555,7 +606,9 @@ class Monitor:
     async def _on_rebalance_complete(self, sender: Any = None, **_: Any) -> None:
         """Partitions moved: forget trips we no longer own, re-arm deadlines of the rest."""
         owned = {tp.partition for tp in self.app.consumer.assignment() if tp.topic in names.INPUT_TOPICS}
-        self.cache = {k: v for k, v in self.cache.items() if v.partition in owned}
+        states = {order_id: self._peek(order_id) for order_id in self.cache}
+        self.cache = {k: v for k, v in self.cache.items() if states[k].partition in owned}  # type: ignore[union-attr]
+        self._unpacked &= self.cache.keys()
         self.deadlines.clear()
         self._next_due.clear()
         self.unsaved.keep_only(owned)
@@ -566,10 +619,11 @@ class Monitor:
                 state = self.trips.peek(key)  # a standby copy stays encoded
                 if state is not None and state.partition in owned:
                     self.trips.keep(key, state)
-                    self.cache[key.decode()] = state
+                    self._cache(state)
         self.expiry.clear()
         now = now_ms()
-        for state in self.cache.values():
+        for order_id in self.cache:
+            state = self._peek(order_id)
             self._schedule_expiry(state, now)
             due = self.processor.next_deadline(state)
             if due is not None:

@@ -62,6 +62,16 @@ class RecentEventIds:
     def __repr__(self) -> str:
         return f"RecentEventIds({len(self)} digests)"
 
+    def packed(self) -> bytes:
+        """The digests themselves (monitor.packed_states)."""
+        return self._digests
+
+    @classmethod
+    def from_packed(cls, raw: bytes) -> RecentEventIds:
+        ids = cls.__new__(cls)
+        ids._digests = raw
+        return ids
+
 
 def encode_hook(value: object) -> list[int]:
     """msgspec `enc_hook` part: the digests as signed 64-bit ints."""

@@ -98,6 +98,16 @@ class PingTrack(Sequence[Ping]):
     def __sizeof__(self) -> int:
         return object.__sizeof__(self) + self._packed.__sizeof__()
 
+    def packed(self) -> bytes:
+        """The packed records themselves (monitor.packed_states)."""
+        return self._packed
+
+    @classmethod
+    def from_packed(cls, raw: bytes) -> PingTrack:
+        track = cls.__new__(cls)
+        track._packed = raw
+        return track
+
 
 def encode_hook(value: object) -> list[Ping]:
     """msgspec `enc_hook` part: a track is written as the list of its pings."""

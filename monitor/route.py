@@ -1,8 +1,8 @@
 """A planned route held compactly: one flat array, read as `(lat, lon)` pairs.
 
 A trip's route (50 points, say) as a list of tuples of floats costs about 5 KB of objects;
-as one `array('d')` it costs 16 bytes a point, and as 32-bit integers of 1e-7 degree 8 bytes a
-point. The integers are used when they give every coordinate back exactly (any coordinate
+as one `bytes` of doubles it costs 16 bytes a point, and as 32-bit integers of 1e-7 degree 8
+bytes a point. The integers are used when they give every coordinate back exactly (any coordinate
 with at most 7 decimals, as routing engines write them: the integer divided by 1e7 is the
 double nearest that decimal, the same the JSON parser made), doubles otherwise. It reads like the list it replaces
 (indexing, iteration, `len`, equality with a list of pairs), and is written to the `trips`
@@ -21,14 +21,21 @@ SCALE = 10_000_000.0  # 1e-7 degree: about 1 cm; |lon| <= 180 fits a 32-bit inte
 
 
 class Route(Sequence[LatLon]):
-    __slots__ = ("_coords", "_scale")
+    # One immutable `bytes` (read through a memoryview): a packed trip (monitor.packed_states)
+    # holds this very object, so packing and unpacking a trip neither copy nor re-allocate it.
+    __slots__ = ("_raw", "_scale")
 
     def __init__(self, points: Iterable[Sequence[float]] = ()) -> None:
         flat = [float(value) for lat, lon in points for value in (lat, lon)]
-        self._coords, self._scale = _packed(flat)
+        coords, self._scale = _packed(flat)
+        self._raw = coords.tobytes()
+
+    @property
+    def _coords(self) -> memoryview[int] | memoryview[float]:
+        return memoryview(self._raw).cast("i" if self._scale == SCALE else "d")
 
     def __len__(self) -> int:
-        return len(self._coords) // 2
+        return len(self._raw) // (8 if self._scale == SCALE else 16)
 
     @overload
     def __getitem__(self, index: int) -> LatLon: ...
@@ -62,7 +69,17 @@ class Route(Sequence[LatLon]):
         return f"Route({list(self)!r})"
 
     def __sizeof__(self) -> int:
-        return object.__sizeof__(self) + self._coords.__sizeof__()
+        return object.__sizeof__(self) + self._raw.__sizeof__()
+
+    def packed(self) -> tuple[bytes, float]:
+        """The coordinates' bytes and their scale (monitor.packed_states): no copy."""
+        return self._raw, self._scale
+
+    @classmethod
+    def from_packed(cls, raw: bytes, scale: float) -> Route:
+        route = cls.__new__(cls)  # not __init__: nothing to convert
+        route._raw, route._scale = raw, scale
+        return route
 
 
 def _packed(flat: list[float]) -> tuple[array[int] | array[float], float]:

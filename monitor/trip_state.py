@@ -85,7 +85,9 @@ class OpenMark(msgspec.Struct, array_like=True):
     trigger_ts: int
 
 
-class TripState(msgspec.Struct, kw_only=True, omit_defaults=True):  # defaults not stored
+# defaults not stored; fields in a fixed order, so that a packed state (monitor.packed_states, its
+# fields as one array) is built back positionally
+class TripState(msgspec.Struct, omit_defaults=True):
     order_id: str
     partition: int = -1
     passenger_id: str | None = None

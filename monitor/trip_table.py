@@ -15,12 +15,14 @@ from typing import Any
 
 import faust
 
+from monitor.packed_states import PackedState, unpack
 from monitor.trip_state import TripState, decode_state, encode_state
 
 
 class TripTable(faust.Table):  # type: ignore[misc]  # faust's classes are untyped
     def on_key_set(self, key: Any, value: Any) -> None:
-        """The changelog gets the encoded state (the store keeps the object)."""
+        """The changelog gets the encoded state (the store keeps the object; the worker packs
+        it between the trip's events, monitor.packed_states)."""
         super().on_key_set(key, encode_state(value) if isinstance(value, TripState) else value)
 
     def trip(self, key: bytes) -> TripState | None:
@@ -34,7 +36,20 @@ class TripTable(faust.Table):  # type: ignore[misc]  # faust's classes are untyp
     def peek(self, key: bytes) -> TripState | None:
         """The trip's state, decoded if need be, the store left as it is."""
         value = self.data.get(key)
+        if type(value) is PackedState:
+            return unpack(value)
         return decode_state(value) if isinstance(value, bytes) else value
+
+    def holds(self, key: bytes, value: object) -> bool:
+        """Whether the store holds this very object for `key`."""
+        return self.data.get(key) is value
+
+    def keep_unpacked(self, key: bytes, was: object, now: TripState | PackedState) -> None:
+        """The worker packed or unpacked the state the store holds (`was`): store the same
+        object the worker's cache now holds, so that a trip is held once. No changelog write:
+        it is the same state."""
+        if self.data.get(key) is was:
+            self.data[key] = now
 
     def keep(self, key: bytes, state: TripState) -> None:
         """Store `state` (decoded by `peek`) for `key`: no changelog write."""
