@@ -4,7 +4,8 @@
 
 Feeds each trip its order.created, driver.assigned, trip.started (a 50-point route) and
 `--pings` GPS pings through the worker's own logic (TripProcessor) into what the worker
-keeps per trip: the decoded state, held by its cache and by the `trips` table's memory store
+keeps per trip: its state, packed once the trip is judged as each deadline tick packs it
+(monitor/packed_states.py), held by its cache and by the `trips` table's memory store
 (monitor/trip_table.py), a deadline and its expiry time, its car in the traffic grid (each trip
 in a place of its own) and its pings not yet checkpointed (monitor/unsaved.py). The events are 3 s apart in event
 time (pings at one time would be one ping: a repeat). Prints the bytes per trip those hold
