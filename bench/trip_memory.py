@@ -38,6 +38,7 @@ from core.clock import now_ms  # noqa: E402
 from core.settings import Settings  # noqa: E402
 from monitor.app import Monitor  # noqa: E402
 from monitor.decoding import decode_event  # noqa: E402
+from monitor.trip_table import MemoryTrips  # noqa: E402
 from rules.loader import load_rule_dir  # noqa: E402
 
 AGO_MS = 300_000  # the trips' events happened this long ago
@@ -97,26 +98,12 @@ def hold_trip(monitor: Monitor, n: int, pings: int, prefix: str) -> None:
     monitor.deadlines.push(monitor.processor.next_deadline(state) or 0, key)
 
 
-class StoredTrips(dict[bytes, object]):
-    """What the `trips` table's memory store holds (monitor.trip_table), without faust."""
-
-    def trip(self, key: bytes) -> object:
-        return self.get(key)
-
-    def holds(self, key: bytes, value: object) -> bool:
-        return self.get(key) is value
-
-    def keep_unpacked(self, key: bytes, was: object, now: object) -> None:
-        if self.get(key) is was:
-            self[key] = now
-
-
 async def measure(trips: int, pings: int) -> tuple[float, float]:
     settings = Settings(
         kafka_url="kafka://127.0.0.1:1", redis_url="redis://127.0.0.1:1/0", rules_dir=ROOT / "rules" / "pack"
     )
     monitor = Monitor(settings, load_rule_dir(settings.rules_dir))
-    monitor.trips = StoredTrips()  # the faust table's memory store: the same states as the cache
+    monitor.trips = MemoryTrips()  # the faust table's memory store: the same states as the cache
     monitor._highwater = lambda topic, partition: 10**9  # every partition far behind
     monitor._position = lambda topic, partition: None
     for partition in range(settings.partitions):  # each topic-partition read at offset 0 only

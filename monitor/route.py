@@ -1,4 +1,4 @@
-"""A planned route held compactly: one flat array, read as `(lat, lon)` pairs.
+"""A planned route held compactly: one flat run of numbers, read as `(lat, lon)` pairs.
 
 A trip's route (50 points, say) as a list of tuples of floats costs about 5 KB of objects;
 as one `bytes` of doubles it costs 16 bytes a point, and as 32-bit integers of 1e-7 degree 8
@@ -48,8 +48,8 @@ class Route(Sequence[LatLon]):
             index += len(self)
         if not 0 <= index < len(self):
             raise IndexError("route index out of range")
-        scale = self._scale
-        return (self._coords[2 * index] / scale, self._coords[2 * index + 1] / scale)
+        coords, scale = self._coords, self._scale
+        return (coords[2 * index] / scale, coords[2 * index + 1] / scale)
 
     def __iter__(self) -> Iterator[LatLon]:
         scale = self._scale

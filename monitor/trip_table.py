@@ -19,11 +19,11 @@ from monitor.packed_states import PackedState, unpack
 from monitor.trip_state import TripState, decode_state, encode_state
 
 
-class TripTable(faust.Table):  # type: ignore[misc]  # faust's classes are untyped
-    def on_key_set(self, key: Any, value: Any) -> None:
-        """The changelog gets the encoded state (the store keeps the object; the worker packs
-        it between the trip's events, monitor.packed_states)."""
-        super().on_key_set(key, encode_state(value) if isinstance(value, TripState) else value)
+class TripStore:
+    """What the worker asks of the `trips` table's memory store (`data`): the faust table below,
+    and `MemoryTrips`, the same over a plain dict for the worker's logic without faust."""
+
+    data: Any
 
     def trip(self, key: bytes) -> TripState | None:
         """The trip's state. One read back from the changelog is stored as its bytes (a standby
@@ -54,6 +54,22 @@ class TripTable(faust.Table):  # type: ignore[misc]  # faust's classes are untyp
     def keep(self, key: bytes, state: TripState) -> None:
         """Store `state` (decoded by `peek`) for `key`: no changelog write."""
         self.data[key] = state
+
+
+class TripTable(TripStore, faust.Table):  # type: ignore[misc]  # faust's classes are untyped
+    def on_key_set(self, key: Any, value: Any) -> None:
+        """The changelog gets the encoded state (the store keeps the object; the worker packs
+        it between the trip's events, monitor.packed_states)."""
+        super().on_key_set(key, encode_state(value) if isinstance(value, TripState) else value)
+
+
+class MemoryTrips(TripStore, dict[bytes, Any]):
+    """The store's part of the `trips` table over a plain dict, no changelog (bench/trip_memory.py
+    and tests run the worker's logic without a broker)."""
+
+    @property
+    def data(self) -> dict[bytes, Any]:  # type: ignore[override]
+        return self
 
 
 def trips_table(app: faust.App, partitions: int, schema: faust.Schema) -> TripTable:

@@ -12,6 +12,7 @@ from monitor.packed_states import PackedState, pack, unpack
 from monitor.pings import Ping, PingTrack
 from monitor.route import Route
 from monitor.trip_state import NO_ENTRIES, OffRoute, OpenMark, PaymentFailure, Stop, TrafficSample, TripState
+from monitor.trip_table import MemoryTrips
 from rules.loader import load_rule_dir
 from tests.monitor.trips import PACK
 
@@ -95,25 +96,11 @@ def deep_size(state: TripState) -> int:
     return size(state)
 
 
-class StoredTrips(dict[bytes, object]):
-    """The part of the `trips` table (monitor.trip_table.TripTable) the cache uses, without faust."""
-
-    def trip(self, key: bytes) -> object:
-        return self.get(key)
-
-    def holds(self, key: bytes, value: object) -> bool:
-        return self.get(key) is value
-
-    def keep_unpacked(self, key: bytes, was: object, now: object) -> None:
-        if self.get(key) is was:
-            self[key] = now
-
-
 async def test_the_worker_packs_idle_trips_and_never_one_in_use(tmp_path):
     settings = Settings(kafka_url="kafka://127.0.0.1:1", redis_url="redis://127.0.0.1:1/0", data_dir=tmp_path)
     monitor = Monitor(settings, load_rule_dir(PACK))
     try:
-        monitor.trips = StoredTrips()
+        monitor.trips = MemoryTrips()
         idle = monitor._state("o-idle", 1)
         idle.last_event_ts = 5_000
         monitor.trips[b"o-idle"] = idle  # written to the table: the table holds the same object
