@@ -1,41 +1,70 @@
 """A planned route held compactly: one flat run of numbers, read as `(lat, lon)` pairs.
 
 A trip's route (50 points, say) as a list of tuples of floats costs about 5 KB of objects;
-as one `bytes` of doubles it costs 16 bytes a point, and as 32-bit integers of 1e-7 degree 8
-bytes a point. The integers are used when they give every coordinate back exactly (any coordinate
-with at most 7 decimals, as routing engines write them: the integer divided by 1e7 is the
-double nearest that decimal, the same the JSON parser made), doubles otherwise. It reads like the list it replaces
-(indexing, iteration, `len`, equality with a list of pairs), and is written to the `trips`
-table as the same JSON list of pairs (`encode_hook`/`decode_hook`), so stored states stay
-readable both ways.
+as one `bytes` of doubles it costs 16 bytes a point, as 32-bit integers of 1e-7 degree 8
+bytes a point, and as the steps between points in 16-bit integers (the first point in 32 bits)
+4 bytes a point. The integers are used when they give every coordinate back exactly (any
+coordinate with at most 7 decimals, as routing engines write them: the integer divided by 1e7
+is the double nearest that decimal, the same the JSON parser made), the steps when each is
+within 3.2 mm of a degree (about 360 m, a city's routes), doubles otherwise. It reads like the
+list it replaces (indexing, iteration, `len`, equality with a list of pairs), and is written to
+the `trips` table as the same JSON list of pairs (`encode_hook`/`decode_hook`), so stored states
+stay readable both ways.
 """
 
 from __future__ import annotations
 
+import struct
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
+from enum import IntEnum
+from itertools import accumulate
 from typing import Any, overload
 
 LatLon = tuple[float, float]
 SCALE = 10_000_000.0  # 1e-7 degree: about 1 cm; |lon| <= 180 fits a 32-bit integer
+_FIRST = struct.Struct("<ii")  # the first point of a route held as steps
+_STEP = 32_767
+
+
+class Form(IntEnum):
+    """How a route's bytes hold its points."""
+
+    DOUBLES = 0  # lat, lon as doubles
+    INTEGERS = 1  # lat, lon as 32-bit integers of 1e-7 degree
+    STEPS = 2  # the first point as INTEGERS, then each point less the one before, in 16 bits
 
 
 class Route(Sequence[LatLon]):
-    # One immutable `bytes` (read through a memoryview): a packed trip (monitor.packed_states)
-    # holds this very object, so packing and unpacking a trip neither copy nor re-allocate it.
-    __slots__ = ("_raw", "_scale")
+    # One immutable `bytes`: a packed trip (monitor.packed_states) holds a copy of it.
+    __slots__ = ("_raw", "_form")
 
     def __init__(self, points: Iterable[Sequence[float]] = ()) -> None:
         flat = [float(value) for lat, lon in points for value in (lat, lon)]
-        coords, self._scale = _packed(flat)
-        self._raw = coords.tobytes()
+        self._raw, self._form = _packed(flat)
 
-    @property
-    def _coords(self) -> memoryview[int] | memoryview[float]:
-        return memoryview(self._raw).cast("i" if self._scale == SCALE else "d")
+    def _columns(self) -> tuple[Iterable[float], Iterable[float]]:
+        """The latitudes and the longitudes, each in order (lists, for speed: a route is read whole
+        for every ping judged against it)."""
+        raw = memoryview(self._raw)
+        if self._form == Form.DOUBLES:
+            doubles = raw.cast("d")
+            return doubles[0::2].tolist(), doubles[1::2].tolist()
+        if self._form == Form.INTEGERS:
+            ints = raw.cast("i")
+            lats, lons = ints[0::2], ints[1::2]
+        elif raw:
+            lat, lon = _FIRST.unpack_from(raw)
+            steps = raw[_FIRST.size :].cast("h")
+            lats, lons = accumulate(steps[0::2], initial=lat), accumulate(steps[1::2], initial=lon)  # type: ignore[assignment]
+        else:
+            return [], []
+        return [n / SCALE for n in lats], [n / SCALE for n in lons]
 
     def __len__(self) -> int:
-        return len(self._raw) // (8 if self._scale == SCALE else 16)
+        if self._form == Form.STEPS:
+            return (len(self._raw) - _FIRST.size) // 4 + 1 if self._raw else 0  # 4 bytes a point after
+        return len(self._raw) // (16 if self._form == Form.DOUBLES else 8)
 
     @overload
     def __getitem__(self, index: int) -> LatLon: ...
@@ -48,13 +77,19 @@ class Route(Sequence[LatLon]):
             index += len(self)
         if not 0 <= index < len(self):
             raise IndexError("route index out of range")
-        coords, scale = self._coords, self._scale
+        if self._form == Form.STEPS:
+            lat, lon = _FIRST.unpack_from(self._raw)
+            steps = memoryview(self._raw)[_FIRST.size :].cast("h")
+            return (
+                (lat + sum(steps[0 : 2 * index : 2])) / SCALE,
+                (lon + sum(steps[1 : 2 * index : 2])) / SCALE,
+            )
+        coords = memoryview(self._raw).cast("d" if self._form == Form.DOUBLES else "i")
+        scale = 1.0 if self._form == Form.DOUBLES else SCALE
         return (coords[2 * index] / scale, coords[2 * index + 1] / scale)
 
     def __iter__(self) -> Iterator[LatLon]:
-        scale = self._scale
-        coords = (value / scale for value in self._coords)
-        return zip(coords, coords, strict=True)
+        return zip(*self._columns(), strict=True)
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Route):
@@ -71,24 +106,30 @@ class Route(Sequence[LatLon]):
     def __sizeof__(self) -> int:
         return object.__sizeof__(self) + self._raw.__sizeof__()
 
-    def packed(self) -> tuple[bytes, float]:
-        """The coordinates' bytes and their scale (monitor.packed_states): no copy."""
-        return self._raw, self._scale
+    def packed(self) -> tuple[bytes, Form]:
+        """The coordinates' bytes and their form (monitor.packed_states): no copy."""
+        return self._raw, self._form
 
     @classmethod
-    def from_packed(cls, raw: bytes, scale: float) -> Route:
+    def from_packed(cls, raw: bytes, form: int) -> Route:
         route = cls.__new__(cls)  # not __init__: nothing to convert
-        route._raw, route._scale = raw, scale
+        route._raw, route._form = raw, Form(form)
         return route
 
 
-def _packed(flat: list[float]) -> tuple[array[int] | array[float], float]:
-    """32-bit integers of 1e-7 degree when they give back every value exactly, else doubles."""
+def _packed(flat: list[float]) -> tuple[bytes, Form]:
+    """Steps when they fit, else 32-bit integers of 1e-7 degree when they give back every value
+    exactly, else doubles."""
     if all(abs(value) <= 180.0 for value in flat):  # also False for NaN
         ints = [round(value * SCALE) for value in flat]
         if all(n / SCALE == value for n, value in zip(ints, flat, strict=True)):
-            return array("i", ints), SCALE
-    return array("d", flat), 1.0
+            steps = [
+                now - before for before, now in zip(ints, ints[2:], strict=False)
+            ]  # each coordinate less the one a point before
+            if ints and all(-_STEP <= step <= _STEP for step in steps):
+                return _FIRST.pack(ints[0], ints[1]) + array("h", steps).tobytes(), Form.STEPS
+            return array("i", ints).tobytes(), Form.INTEGERS
+    return array("d", flat).tobytes(), Form.DOUBLES
 
 
 def encode_hook(value: Any) -> Any:

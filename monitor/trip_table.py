@@ -15,7 +15,7 @@ from typing import Any
 
 import faust
 
-from monitor.packed_states import PackedState, unpack
+from monitor.packed_states import PackedState, is_packed, unpack
 from monitor.trip_state import TripState, decode_state, encode_state
 
 
@@ -36,9 +36,9 @@ class TripStore:
     def peek(self, key: bytes) -> TripState | None:
         """The trip's state, decoded if need be, the store left as it is."""
         value = self.data.get(key)
-        if type(value) is PackedState:
-            return unpack(value)
-        return decode_state(value) if isinstance(value, bytes) else value
+        if isinstance(value, bytes):
+            return unpack(value, key.decode()) if is_packed(value) else decode_state(value)
+        return value  # type: ignore[no-any-return]
 
     def holds(self, key: bytes, value: object) -> bool:
         """Whether the store holds this very object for `key`."""

@@ -8,10 +8,19 @@ import sys
 from core.settings import Settings
 from monitor.app import Monitor
 from monitor.event_ids import RecentEventIds
-from monitor.packed_states import PackedState, pack, unpack
+from monitor.packed_states import PackedState, is_packed, pack, unpack
 from monitor.pings import Ping, PingTrack
 from monitor.route import Route
-from monitor.trip_state import NO_ENTRIES, OffRoute, OpenMark, PaymentFailure, Stop, TrafficSample, TripState
+from monitor.trip_state import (
+    NO_ENTRIES,
+    OffRoute,
+    OpenMark,
+    PaymentFailure,
+    Stop,
+    TrafficSample,
+    TripState,
+    encode_state,
+)
 from monitor.trip_table import MemoryTrips
 from rules.loader import load_rule_dir
 from tests.monitor.trips import PACK
@@ -57,22 +66,22 @@ def test_a_packed_trip_unpacks_to_the_same_state():
         TripState(order_id="o-new"),
         TripState(order_id="o-doubles", route=Route([(1e-9, 200.5)])),
     ):
-        again = unpack(pack(state))
+        again = unpack(pack(state), state.order_id)
         assert again == state
         assert again.recent_event_ids == state.recent_event_ids  # not compared by ==: digests
-    again = unpack(pack(busy_trip()))
+    again = unpack(pack(busy_trip()), "o-packed")
     assert "event-4" in again.recent_event_ids and "event-5" not in again.recent_event_ids
     assert list(again.route) == [(52.5, 13.4), (52.123456, 13.1234567)]
 
 
-def test_packing_copies_neither_the_route_nor_the_pings_and_keeps_the_shared_empty_maps():
+def test_a_packed_trip_is_one_bytes_and_keeps_the_one_id_string_and_the_shared_empty_maps():
     state = busy_trip()
     state.stops = {}  # emptied by a detector: a dict of its own
     packed = pack(state)
-    again = unpack(packed)
-    assert again.route.packed()[0] is state.route.packed()[0]
-    assert again.pings.packed() is state.pings.packed()
-    assert again.order_id is state.order_id
+    assert type(packed) is bytes and is_packed(packed) and not is_packed(encode_state(state))
+    again = unpack(packed, "".join(["o-", "packed"]))  # an equal string, not the trip's own
+    assert again.order_id is sys.intern(state.order_id)
+    assert again.route.packed() == state.route.packed() and again.pings.packed() == state.pings.packed()
     assert again.stops is NO_ENTRIES and again.off_route == state.off_route
     assert sys.getsizeof(packed) < 0.5 * deep_size(state)
 
@@ -124,3 +133,13 @@ async def test_the_worker_packs_idle_trips_and_never_one_in_use(tmp_path):
         assert monitor._peek("o-busy") is monitor.cache["o-busy"]  # unpacked already
     finally:
         await monitor.redis.aclose()
+
+
+def test_the_table_tells_a_packed_state_from_one_read_back_from_the_changelog():
+    trips = MemoryTrips()
+    state = busy_trip()
+    trips[b"o-json"] = encode_state(state)  # as a restart restores it
+    trips[b"o-packed"] = pack(state)  # as the worker's tick leaves it
+    assert trips.peek(b"o-json") == state
+    assert trips.peek(b"o-packed") == state and trips.peek(b"o-packed").order_id == "o-packed"
+    assert trips.trip(b"o-json") == state and type(trips[b"o-json"]) is TripState  # kept decoded

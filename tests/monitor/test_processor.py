@@ -162,3 +162,19 @@ def test_a_route_of_seven_decimals_is_held_as_integers_and_given_back_exactly():
     assert decode_state(encode_state(TripState(order_id="r", route=route))).route == points
     odd = [(52.502, 13.402000000000001)]  # more digits than 1e-7 degree holds: kept as doubles
     assert list(Route(odd)) == odd
+
+
+def test_a_city_route_is_held_as_steps_and_reads_back_exactly():
+    from monitor.route import Form, Route
+
+    points = [(round(52.5 + k * 2e-3, 6), round(13.4 - k * 1.7e-3, 7)) for k in range(50)]
+    route = Route(points)
+    assert route.packed()[1] == Form.STEPS and len(route.packed()[0]) == 8 + 4 * 49
+    assert list(route) == points and len(route) == 50
+    assert [route[k] for k in (0, 1, 17, 49, -1)] == [points[k] for k in (0, 1, 17, 49, -1)]
+    assert route[10:13] == points[10:13]
+    assert Route.from_packed(*route.packed()) == points
+    far = points + [(53.0, 13.4)]  # a step of 55 km: each point held whole
+    assert Route(far).packed()[1] == Form.INTEGERS and list(Route(far)) == far
+    assert list(Route(points[:1])) == points[:1] and Route(points[:1])[0] == points[0]
+    assert list(Route([])) == [] and len(Route([])) == 0
