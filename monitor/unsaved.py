@@ -17,17 +17,21 @@ from faust.types import TP
 class UnsavedPings:
     def __init__(self) -> None:
         self._oldest: dict[TP, dict[str, int]] = {}  # tp -> order_id -> offset of its oldest unsaved ping
-        self._since: dict[str, tuple[TP, int]] = {}  # order_id -> (its tp, wall-clock ms of that ping)
+        # order_id -> wall-clock ms of that ping. Its tp is not kept beside it (a tuple a trip,
+        # 64 bytes at 20,000 live trips): a release finds it among the few partitions held.
+        self._since: dict[str, int] = {}
 
     def hold(self, order_id: str, tp: TP, offset: int, now_ms: int) -> None:
         self._oldest.setdefault(tp, {}).setdefault(order_id, offset)
-        self._since.setdefault(order_id, (tp, now_ms))
+        self._since.setdefault(order_id, now_ms)
 
     def release(self, order_id: str) -> None:
         """The trip's state was just written: its pings may be committed."""
-        held = self._since.pop(order_id, None)
-        if held is not None:
-            self._oldest.get(held[0], {}).pop(order_id, None)
+        if self._since.pop(order_id, None) is None:
+            return
+        for held in self._oldest.values():  # a trip's pings are on one partition
+            if held.pop(order_id, None) is not None:
+                return
 
     def commit_cap(self, tp: TP) -> int | None:
         """The highest offset `tp` may be committed at; None when nothing on it is unsaved."""
@@ -40,7 +44,7 @@ class UnsavedPings:
         the end), so this reads only the overdue ones and the first that is not: a tick costs
         what is due, not every trip. (A wall clock stepped back only delays a write.)"""
         overdue = []
-        for order, (_, since) in self._since.items():
+        for order, since in self._since.items():
             if now_ms - since < max_age_ms:
                 break
             overdue.append(order)
@@ -48,9 +52,11 @@ class UnsavedPings:
 
     def keep_only(self, partitions: set[int]) -> None:
         """After a rebalance: what moved to another worker is its business now."""
-        for order_id, (tp, _) in list(self._since.items()):
+        for tp, held in self._oldest.items():
             if tp.partition not in partitions:
-                self.release(order_id)
+                for order_id in held:
+                    del self._since[order_id]
+                held.clear()
 
     def __len__(self) -> int:
         return len(self._since)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from core.settings import Settings
 from monitor.app import Monitor
+from monitor.expiry import BUCKET_MS
 from monitor.trip_state import TripState, encode_state
 from rules.loader import load_rule_dir
 from tests.monitor.trips import PACK
@@ -40,7 +41,7 @@ async def test_finished_trips_leave_cache_and_table_after_retention(tmp_path):
         assert "running" in monitor.cache and "ended-recently" not in monitor.cache
         assert len(monitor.expiry) == 1
         monitor._next_sweep_ms = 0
-        monitor._drop_expired(now + HOUR_MS + 86_400_001)
+        monitor._drop_expired(now + HOUR_MS + 86_400_001 + BUCKET_MS)  # at most a bucket late
         assert monitor.cache == {}
     finally:
         await monitor.redis.aclose()
