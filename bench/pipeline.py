@@ -9,8 +9,10 @@ which split the partitions; memory and idle CPU are theirs together) on free por
   pinged) are held before measuring, `memory per active trip` is the worker's resident memory
   grown by holding them, divided by N, and the load's pings go to those trips;
 - throughput: events/s through the worker (decode, state, detection), read as a backlog: the
-  worker is stopped (SIGSTOP) while the load is produced, then timed from SIGCONT until its own
-  count of judged events (its /metrics, every input topic) has grown by the load; then, after
+  worker is stopped (SIGSTOP) while the load is produced and resumed, then timed, like the no-op
+  agent, from its first event judged (its /metrics' count of judged events, every input topic,
+  first moving: the wait before it, printed, is its idle fetch held by the broker) until that
+  count has grown by the load; then, after
   the worker stops, a no-op faust agent on the same `TripwatchApp` settings (bench/noop_agent.py)
   over the same messages, also a backlog, and a raw aiokafka consumer's reads/s. The headline is
   worker / no-op (the machine is shared and noisy: compare ratios within one run, not absolute
@@ -180,6 +182,14 @@ async def events_judged(metrics_ports: list[int]) -> float:
     return sum([await asyncio.to_thread(scrape, port) for port in metrics_ports])
 
 
+async def first_judged(metrics_ports: list[int], before: float) -> tuple[float, float]:
+    """perf_counter and the count once the workers' count of judged events has passed `before`
+    (looked at every 5 ms: the workers are waiting for their fetch, the scrape costs them little)."""
+    while (count := await events_judged(metrics_ports)) <= before:
+        await asyncio.sleep(0.005)
+    return time.perf_counter(), count
+
+
 async def markers_judged(redis: aioredis.Redis, markers: list[str]) -> float:
     """perf_counter once every marker's incident is in Redis."""
     keys = [names.incident_key(f"{key}:pickup_delay") for key in markers]
@@ -324,9 +334,13 @@ async def measure_worker(
             print("warning: producing the load took close to the session timeout; the worker may rebalance")
         cpu_before = sum(procstat.cpu_seconds(pid) for pid in worker_pids)
         began = resumed()
+    # Timed, like the no-op agent, from its first event judged: what comes before is its idle
+    # fetch's wait (up to fetch_idle_wait_ms, held by the broker), not throughput.
+    first_at, first_count = await first_judged(metrics_ports, judged_before)
+    out["wake_ms"] = (first_at - began) * 1000
     while await events_judged(metrics_ports) < judged_before + args.events:
         await asyncio.sleep(0.1)  # a scrape costs the worker a thread: not too often
-    out["worker_rate"] = args.events / (time.perf_counter() - began)
+    out["worker_rate"] = (judged_before + args.events - first_count) / (time.perf_counter() - first_at)
     cpu = sum(procstat.cpu_seconds(pid) for pid in worker_pids) - cpu_before
     out["worker_cpu_us"] = cpu / args.events * 1e6
     alive = asyncio.create_task(keep_alive(settings, args.active_trips)) if args.active_trips else None
@@ -429,6 +443,7 @@ def report(
         + (f"   at {args.active_trips} active trips" if args.active_trips else "")
         + (f"   ({args.workers} workers)" if args.workers > 1 else "")
     )
+    print(f"            (the worker's first event judged {figures['wake_ms']:.0f} ms after it was resumed)")
     worker_cpu, noop_cpu = figures["worker_cpu_us"], figures["noop_cpu_us"]
     assert isinstance(worker_cpu, float) and isinstance(noop_cpu, float)
     print(

@@ -44,6 +44,7 @@ from rules.loader import load_rule_dir  # noqa: E402
 AGO_MS = 300_000  # the trips' events happened this long ago
 AHEAD_MS = 3_600_000
 PING_EVERY_MS = 3_000  # a trip's events, pings included, this far apart in event time
+TELEMETRY_TPS = [TP(names.TELEMETRY, partition) for partition in range(64)]  # one per partition, as faust's
 
 
 def trip_events(key: str, pings: int) -> list[tuple[str, bytes]]:
@@ -92,7 +93,7 @@ def hold_trip(monitor: Monitor, n: int, pings: int, prefix: str) -> None:
     monitor.trips[key.encode()] = state  # the table holds the state itself (monitor.trip_table)
     # its pings since the last checkpoint, held as of a while ahead: none comes overdue while
     # the tick is timed (a slow setup would make it time checkpoint writes, not the deadlines)
-    monitor.unsaved.hold(key, TP(names.TELEMETRY, partition), n, now_ms() + AHEAD_MS)
+    monitor.unsaved.hold(key, TELEMETRY_TPS[partition], n, now_ms() + AHEAD_MS)
     # silent for AGO_MS: signal_lost is due on the wall clock, not in event time (the
     # partition is behind): the worker under load
     monitor.deadlines.push(monitor.processor.next_deadline(state) or 0, key)
