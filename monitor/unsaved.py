@@ -55,7 +55,7 @@ class UnsavedPings:
         for tp, held in self._oldest.items():
             if tp.partition not in partitions:
                 for order_id in held:
-                    del self._since[order_id]
+                    self._since.pop(order_id, None)
                 held.clear()
 
     def __len__(self) -> int:
