@@ -37,11 +37,11 @@ _ORDER_ID, _ROUTE, _PINGS, _EVENT_IDS = (
 _MAPS_AT = tuple(index for index, field in enumerate(_FIELDS) if field.default is NO_ENTRIES)
 _EMPTY: dict[str, Any] = {}  # packed in NO_ENTRIES' place; only ever encoded
 # The fields, in order, as one typed array, decoded with the struct's own checks: in the order
-# id's place nothing, in the route's its form and bytes, in the pings' their form and bytes, in
+# id's place nothing, in the route's its bytes and form, in the pings' their form and bytes, in
 # the event ids' their digests.
 _TYPES = [field.type for field in _FIELDS]
 _TYPES[_ORDER_ID], _TYPES[_EVENT_IDS] = None, bytes
-_TYPES[_ROUTE], _TYPES[_PINGS] = tuple[int, bytes], tuple[bool, bytes]
+_TYPES[_ROUTE], _TYPES[_PINGS] = tuple[bytes, int], tuple[bool, bytes]
 _VALUES: Any = tuple.__class_getitem__(tuple(_TYPES))
 
 _ENCODER = msgspec.msgpack.Encoder()
@@ -64,7 +64,7 @@ def is_packed(value: bytes) -> bool:
 def pack(state: TripState) -> PackedState:
     values = list(msgspec.structs.astuple(state))
     values[_ORDER_ID] = None
-    values[_ROUTE] = state.route.packed()[::-1]
+    values[_ROUTE] = state.route.packed()
     values[_PINGS] = state.pings.packed()
     values[_EVENT_IDS] = state.recent_event_ids.packed()
     for index in _MAPS_AT:
@@ -78,8 +78,7 @@ def unpack(packed: PackedState, order_id: str) -> TripState:
     """The state packed for `order_id`; the id is the one string the worker keeps for the trip."""
     values = list(_DECODER.decode(packed))
     values[_ORDER_ID] = sys.intern(order_id)
-    form, route = values[_ROUTE]
-    values[_ROUTE] = Route.from_packed(route, form)
+    values[_ROUTE] = Route.from_packed(*values[_ROUTE])
     values[_PINGS] = PingTrack.from_packed(*values[_PINGS])
     values[_EVENT_IDS] = RecentEventIds.from_packed(values[_EVENT_IDS])
     for index in _MAPS_AT:

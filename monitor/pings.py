@@ -22,11 +22,13 @@ from typing import overload
 
 import msgspec
 
+from monitor.route import SCALE, exact_int32
+
 LatLon = tuple[float, float]
 _WIDE = struct.Struct("<qdddd")  # ts, lat, lon, speed_kmh, accuracy_m (NaN: not given)
 _BASE = struct.Struct("<q")  # a compact track begins with its base time ...
 _COMPACT = struct.Struct("<iiiii")  # ... then: ts - base, lat, lon, speed, accuracy, scaled
-_DEGREE, _THOUSANDTH = 10_000_000.0, 1_000.0
+_THOUSANDTH = 1_000.0
 _INT32 = 2**31 - 1
 _NOT_GIVEN = -(2**31)  # a compact accuracy that was not given
 
@@ -52,19 +54,11 @@ def _from_wide(ts: int, lat: float, lon: float, speed_kmh: float, accuracy_m: fl
     return Ping(ts, lat, lon, speed_kmh, None if math.isnan(accuracy_m) else accuracy_m)
 
 
-def _scaled(value: float, scale: float) -> int | None:
-    """`value` as an integer of 1/scale, when that gives it back exactly and fits 32 bits."""
-    if not abs(value) * scale <= _INT32:  # also for NaN and infinities
-        return None
-    scaled = round(value * scale)
-    return scaled if scaled / scale == value else None
-
-
 def _compact(ping: Ping, base: int) -> bytes | None:
     """The ping's compact record in a track based at `base`, or None when it has none."""
-    lat, lon = _scaled(ping.lat, _DEGREE), _scaled(ping.lon, _DEGREE)
-    speed = _scaled(ping.speed_kmh, _THOUSANDTH)
-    accuracy = _NOT_GIVEN if ping.accuracy_m is None else _scaled(ping.accuracy_m, _THOUSANDTH)
+    lat, lon = exact_int32(ping.lat, SCALE), exact_int32(ping.lon, SCALE)
+    speed = exact_int32(ping.speed_kmh, _THOUSANDTH)
+    accuracy = _NOT_GIVEN if ping.accuracy_m is None else exact_int32(ping.accuracy_m, _THOUSANDTH)
     offset = ping.ts - base
     if lat is None or lon is None or speed is None or accuracy is None or not -_INT32 <= offset <= _INT32:
         return None
@@ -73,7 +67,7 @@ def _compact(ping: Ping, base: int) -> bytes | None:
 
 def _from_compact(base: int, offset: int, lat: int, lon: int, speed: int, accuracy: int) -> Ping:
     given = None if accuracy == _NOT_GIVEN else accuracy / _THOUSANDTH
-    return Ping(base + offset, lat / _DEGREE, lon / _DEGREE, speed / _THOUSANDTH, given)
+    return Ping(base + offset, lat / SCALE, lon / SCALE, speed / _THOUSANDTH, given)
 
 
 def _packed(pings: list[Ping]) -> tuple[bytes, bool]:

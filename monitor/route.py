@@ -19,12 +19,22 @@ from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from enum import IntEnum
 from itertools import accumulate
-from typing import Any, overload
+from typing import Any, cast, overload
 
 LatLon = tuple[float, float]
 SCALE = 10_000_000.0  # 1e-7 degree: about 1 cm; |lon| <= 180 fits a 32-bit integer
 _FIRST = struct.Struct("<ii")  # the first point of a route held as steps
 _STEP = 32_767
+_INT32 = 2**31 - 1
+
+
+def exact_int32(value: float, scale: float) -> int | None:
+    """`value` as a 32-bit integer of 1/scale, when dividing it by `scale` gives `value` back
+    exactly (a decimal of few enough digits, as the JSON parser read it); else None."""
+    if not abs(value) * scale <= _INT32:  # also for NaN and infinities
+        return None
+    scaled = round(value * scale)
+    return scaled if scaled / scale == value else None
 
 
 class Form(IntEnum):
@@ -43,13 +53,13 @@ class Route(Sequence[LatLon]):
         flat = [float(value) for lat, lon in points for value in (lat, lon)]
         self._raw, self._form = _packed(flat)
 
-    def _columns(self) -> tuple[Iterable[float], Iterable[float]]:
+    def _columns(self) -> tuple[list[float], list[float]]:
         """The latitudes and the longitudes, each in order (lists, for speed: a route is read whole
         for every ping judged against it)."""
         raw = memoryview(self._raw)
         if self._form == Form.DOUBLES:
             doubles = raw.cast("d")
-            return doubles[0::2].tolist(), doubles[1::2].tolist()
+            return cast(list[float], doubles[0::2].tolist()), cast(list[float], doubles[1::2].tolist())
         if self._form == Form.INTEGERS:
             ints = raw.cast("i")
             lats, lons = ints[0::2], ints[1::2]
@@ -77,16 +87,8 @@ class Route(Sequence[LatLon]):
             index += len(self)
         if not 0 <= index < len(self):
             raise IndexError("route index out of range")
-        if self._form == Form.STEPS:
-            lat, lon = _FIRST.unpack_from(self._raw)
-            steps = memoryview(self._raw)[_FIRST.size :].cast("h")
-            return (
-                (lat + sum(steps[0 : 2 * index : 2])) / SCALE,
-                (lon + sum(steps[1 : 2 * index : 2])) / SCALE,
-            )
-        coords = memoryview(self._raw).cast("d" if self._form == Form.DOUBLES else "i")
-        scale = 1.0 if self._form == Form.DOUBLES else SCALE
-        return (coords[2 * index] / scale, coords[2 * index + 1] / scale)
+        lats, lons = self._columns()  # a whole read: a route is rarely read a point at a time
+        return (lats[index], lons[index])
 
     def __iter__(self) -> Iterator[LatLon]:
         return zip(*self._columns(), strict=True)
@@ -120,16 +122,15 @@ class Route(Sequence[LatLon]):
 def _packed(flat: list[float]) -> tuple[bytes, Form]:
     """Steps when they fit, else 32-bit integers of 1e-7 degree when they give back every value
     exactly, else doubles."""
-    if all(abs(value) <= 180.0 for value in flat):  # also False for NaN
-        ints = [round(value * SCALE) for value in flat]
-        if all(n / SCALE == value for n, value in zip(ints, flat, strict=True)):
-            steps = [
-                now - before for before, now in zip(ints, ints[2:], strict=False)
-            ]  # each coordinate less the one a point before
-            if ints and all(-_STEP <= step <= _STEP for step in steps):
-                return _FIRST.pack(ints[0], ints[1]) + array("h", steps).tobytes(), Form.STEPS
-            return array("i", ints).tobytes(), Form.INTEGERS
-    return array("d", flat).tobytes(), Form.DOUBLES
+    scaled = [exact_int32(value, SCALE) for value in flat]
+    if None in scaled:
+        return array("d", flat).tobytes(), Form.DOUBLES
+    ints = cast(list[int], scaled)
+    # each coordinate less the same coordinate a point before
+    steps = [now - before for before, now in zip(ints, ints[2:], strict=False)]
+    if ints and all(-_STEP <= step <= _STEP for step in steps):
+        return _FIRST.pack(ints[0], ints[1]) + array("h", steps).tobytes(), Form.STEPS
+    return array("i", ints).tobytes(), Form.INTEGERS
 
 
 def encode_hook(value: Any) -> Any:
